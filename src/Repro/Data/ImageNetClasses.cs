@@ -1,0 +1,55 @@
+namespace Repro.Data;
+
+/// <summary>
+/// The 1,000 ILSVRC-2012 classes in standard index order, read from <c>synset_words.txt</c>
+/// (line i = class i: "wnid name[, synonym...]"). Index 1 is goldfish.
+/// </summary>
+public sealed class ImageNetClasses
+{
+    public IReadOnlyList<string> Wnids { get; }
+    /// <summary>The first name of each class ("goldfish"), as captions show it.</summary>
+    public IReadOnlyList<string> Names { get; }
+    public IReadOnlyList<string> FullNames { get; }
+    readonly Dictionary<string, int> _byWnid;
+
+    ImageNetClasses(List<string> wnids, List<string> full)
+    {
+        Wnids = wnids;
+        FullNames = full;
+        Names = full.Select(f => f.Split(',')[0].Trim()).ToArray();
+        _byWnid = wnids.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i);
+    }
+
+    public static ImageNetClasses Load(string synsetWordsPath)
+    {
+        if (!File.Exists(synsetWordsPath)) throw new ReproInputException($"ImageNet class list not found: {synsetWordsPath}");
+        var wnids = new List<string>();
+        var names = new List<string>();
+        int lineNo = 0;
+        foreach (var raw in File.ReadLines(synsetWordsPath))
+        {
+            lineNo++;
+            string line = raw.Trim();
+            if (line.Length == 0) continue;
+            int space = line.IndexOf(' ');
+            if (space <= 0 || !line.StartsWith('n')) throw new ReproInputException($"{synsetWordsPath}:{lineNo}: expected 'wnid name', got '{line}'");
+            wnids.Add(line[..space]);
+            names.Add(line[(space + 1)..].Trim());
+        }
+        if (wnids.Count != 1000) throw new ReproInputException($"{synsetWordsPath}: expected 1000 classes, found {wnids.Count}");
+        return new ImageNetClasses(wnids, names);
+    }
+
+    public int IndexOfWnid(string wnid) => _byWnid.TryGetValue(wnid, out int i) ? i : -1;
+
+    /// <summary>Finds a class by index ("1"), wnid ("n01443537") or name ("goldfish"), or throws naming it.</summary>
+    public int Resolve(string nameOrIndex)
+    {
+        if (int.TryParse(nameOrIndex, out int index) && index >= 0 && index < Names.Count) return index;
+        int byWnid = IndexOfWnid(nameOrIndex);
+        if (byWnid >= 0) return byWnid;
+        for (int i = 0; i < FullNames.Count; i++)
+            if (FullNames[i].Split(',').Any(n => string.Equals(n.Trim(), nameOrIndex, StringComparison.OrdinalIgnoreCase))) return i;
+        throw new ReproInputException($"unknown ImageNet class '{nameOrIndex}' (give an index 0-999, a wnid, or a name from synset_words.txt)");
+    }
+}

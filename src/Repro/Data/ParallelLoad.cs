@@ -1,0 +1,16 @@
+using System.Runtime.ExceptionServices;
+
+namespace Repro.Data;
+
+/// <summary>Parallel.For for file decoding that rethrows the first error itself (naming its file), not an AggregateException.</summary>
+public static class ParallelLoad
+{
+    public static void For(int count, Action<int> body)
+    {
+        try { Parallel.For(0, count, body); }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+    }
+}

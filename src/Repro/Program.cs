@@ -1,0 +1,1 @@
+return Repro.Cli.ReproCommand.Run(args);

@@ -1,0 +1,43 @@
+using SkiaSharp;
+
+namespace Repro.Report;
+
+/// <summary>
+/// Finds a TrueType font on the machine. The SkiaSharp native build that TorchVision brings has no
+/// fontconfig, so family names do not resolve; we load a font file by path instead (DejaVu Sans ships
+/// with Debian's stock fonts-dejavu-core), then any .ttf in the usual folders.
+/// </summary>
+public static class Fonts
+{
+    static readonly Lazy<SKTypeface> _regular = new(() => Find(bold: false));
+    static readonly Lazy<SKTypeface> _bold = new(() => Find(bold: true));
+
+    public static SKTypeface Regular => _regular.Value;
+    public static SKTypeface Bold => _bold.Value;
+
+    static readonly string[] Folders = ["/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "/System/Library/Fonts", @"C:\Windows\Fonts"];
+
+    static SKTypeface Find(bool bold)
+    {
+        string[] preferred = bold
+            ? ["DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "Arial Bold.ttf", "arialbd.ttf"]
+            : ["DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf", "arial.ttf"];
+        var files = Folders.Where(Directory.Exists)
+            .SelectMany(f => SafeEnumerate(f))
+            .ToList();
+        foreach (var name in preferred)
+        {
+            var hit = files.FirstOrDefault(f => string.Equals(Path.GetFileName(f), name, StringComparison.OrdinalIgnoreCase));
+            if (hit != null && SKTypeface.FromFile(hit) is { } face) return face;
+        }
+        foreach (var file in files.Where(f => f.EndsWith(".ttf", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal))
+            if (SKTypeface.FromFile(file) is { } face && face.GlyphCount > 0) return face;
+        return SKTypeface.Default;
+    }
+
+    static IEnumerable<string> SafeEnumerate(string folder)
+    {
+        try { return Directory.EnumerateFiles(folder, "*.tt*", SearchOption.AllDirectories).ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+    }
+}
