@@ -1,0 +1,82 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Repro.Attacks;
+
+/// <summary>Whether an attack pushes its objective up (untargeted, feature maximisation) or down (targeted).</summary>
+public enum Direction { Ascend, Descend }
+
+/// <summary>What an objective says about a batch: one loss per example, and the logits if it computed them.</summary>
+public sealed record ObjectiveValue(Tensor PerExampleLoss, Tensor? Logits);
+
+/// <summary>
+/// What an attack optimises: any differentiable per-example function of the images. The PGD loop
+/// only needs <see cref="Evaluate"/> (to differentiate) and <see cref="Succeeded"/> (to report).
+/// Losses are per example so that the examples of a batch never influence each other.
+/// </summary>
+public abstract class AttackObjective
+{
+    public abstract Direction Direction { get; }
+
+    /// <summary>The modules whose parameters the attack freezes while it runs (they need no gradient).</summary>
+    public virtual IEnumerable<nn.Module> Modules => [];
+
+    /// <summary>Per-example loss [N] of images [N,...] in [0,1] (differentiable w.r.t. the images).</summary>
+    public abstract ObjectiveValue Evaluate(Tensor images);
+
+    /// <summary>Per-example bool [N]: has the attack reached its goal at this value?</summary>
+    public abstract Tensor Succeeded(ObjectiveValue value);
+
+    /// <summary>Per-example bool [N]: is <paramref name="candidate"/> better for the attacker than <paramref name="incumbent"/>?</summary>
+    public Tensor Better(Tensor candidate, Tensor incumbent) =>
+        Direction == Direction.Ascend ? candidate.gt(incumbent) : candidate.lt(incumbent);
+}
+
+/// <summary>Cross-entropy on a classifier's logits: away from the true labels, or toward target classes.</summary>
+public sealed class CrossEntropyObjective : AttackObjective
+{
+    readonly nn.Module<Tensor, Tensor> model;
+    readonly Tensor classes;
+    readonly bool targeted;
+
+    CrossEntropyObjective(nn.Module<Tensor, Tensor> model, Tensor classes, bool targeted)
+    {
+        this.model = model;
+        this.classes = classes;
+        this.targeted = targeted;
+    }
+
+    /// <summary>Ascend the loss on the true labels; success = the prediction is no longer the label.</summary>
+    public static CrossEntropyObjective Untargeted(nn.Module<Tensor, Tensor> model, Tensor labels) => new(model, labels, false);
+
+    /// <summary>Descend the loss toward <paramref name="targets"/>; success = the prediction is the target.</summary>
+    public static CrossEntropyObjective Targeted(nn.Module<Tensor, Tensor> model, Tensor targets) => new(model, targets, true);
+
+    public override Direction Direction => targeted ? Direction.Descend : Direction.Ascend;
+    public override IEnumerable<nn.Module> Modules => [model];
+
+    public override ObjectiveValue Evaluate(Tensor images)
+    {
+        var logits = model.forward(images);
+        var loss = nn.functional.cross_entropy(logits, classes.to(logits.device), reduction: nn.Reduction.None);
+        return new ObjectiveValue(loss, logits);
+    }
+
+    public override Tensor Succeeded(ObjectiveValue value)
+    {
+        using var predicted = value.Logits!.argmax(1);
+        return targeted ? predicted.eq(classes.to(predicted.device)) : predicted.ne(classes.to(predicted.device));
+    }
+}
+
+/// <summary>
+/// Any per-example function of the images, pushed in the given direction; it never "succeeds" by
+/// itself. Name the modules it runs so that their parameters are frozen during the attack.
+/// </summary>
+public sealed class CustomObjective(Func<Tensor, Tensor> perExampleLoss, Direction direction, params nn.Module[] modules) : AttackObjective
+{
+    public override Direction Direction => direction;
+    public override IEnumerable<nn.Module> Modules => modules;
+    public override ObjectiveValue Evaluate(Tensor images) => new(perExampleLoss(images), null);
+    public override Tensor Succeeded(ObjectiveValue value) => zeros(value.PerExampleLoss.shape[0], dtype: ScalarType.Bool, device: value.PerExampleLoss.device);
+}

@@ -1,0 +1,44 @@
+using static TorchSharp.torch;
+
+namespace Repro.Attacks;
+
+/// <summary>The L2 ball of radius eps: steps along the gradient scaled to unit L2 norm per example.</summary>
+public sealed class L2Ball : ThreatModel
+{
+    public L2Ball(double eps)
+    {
+        RequirePositive(eps);
+        Eps = eps;
+    }
+
+    public override double Eps { get; }
+    public override string Name => "L2";
+
+    public override Tensor Project(Tensor original, Tensor candidate)
+    {
+        using var scope = NewDisposeScope();
+        var delta = candidate - original;
+        // Scale down only the deltas outside the ball; then clipping to the box can only shrink
+        // each coordinate's distance to the original (which is inside the box), so the norm stays <= eps.
+        var factor = (Eps / (PerExampleL2(delta) + 1e-12)).clamp_max(1.0);
+        return (original + delta * factor).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor Step(Tensor images, Tensor gradient, double stepSize)
+    {
+        using var scope = NewDisposeScope();
+        return (images + gradient * (stepSize / (PerExampleL2(gradient) + 1e-12))).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor RandomStart(Tensor original, Generator generator)
+    {
+        using var scope = NewDisposeScope();
+        // Uniform in the d-ball: a uniform direction (normalised Gaussian) times eps * U^(1/d).
+        var direction = Normal(original, generator);
+        direction /= PerExampleL2(direction) + 1e-12;
+        double d = original[0].numel();
+        var u = rand(new[] { original.shape[0] }, dtype: original.dtype, generator: generator).to(original.device);
+        var radius = (u.pow(1.0 / d) * Eps).reshape(BroadcastShape(original));
+        return (original + direction * radius).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,35 @@
+using static TorchSharp.torch;
+
+namespace Repro.Attacks;
+
+/// <summary>The L-infinity ball of radius eps: steps along the sign of the gradient.</summary>
+public sealed class LinfBall : ThreatModel
+{
+    public LinfBall(double eps)
+    {
+        RequirePositive(eps);
+        Eps = eps;
+    }
+
+    public override double Eps { get; }
+    public override string Name => "Linf";
+
+    public override Tensor Project(Tensor original, Tensor candidate)
+    {
+        using var scope = NewDisposeScope();
+        return minimum(maximum(candidate, original - Eps), original + Eps).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor Step(Tensor images, Tensor gradient, double stepSize)
+    {
+        using var scope = NewDisposeScope();
+        return (images + gradient.sign() * stepSize).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor RandomStart(Tensor original, Generator generator)
+    {
+        using var scope = NewDisposeScope();
+        var noise = Uniform(original, generator) * (2 * Eps) - Eps;
+        return (original + noise).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+}

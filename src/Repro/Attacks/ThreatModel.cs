@@ -1,0 +1,52 @@
+using static TorchSharp.torch;
+
+namespace Repro.Attacks;
+
+/// <summary>
+/// The set an attack may move an image within, and how to move in it (MadryLab's AttackerStep):
+/// a projection, the steepest-ascent step for the set's norm, and a random start. Every set is
+/// intersected with the [0,1] image box. All operations are per example: nothing mixes the
+/// examples of a batch. None of them records gradients.
+/// </summary>
+public abstract class ThreatModel
+{
+    /// <summary>Radius of the ball (+infinity for <see cref="Unconstrained"/>).</summary>
+    public abstract double Eps { get; }
+
+    /// <summary>Projects <paramref name="candidate"/> onto (ball around <paramref name="original"/>) ∩ [0,1].</summary>
+    public abstract Tensor Project(Tensor original, Tensor candidate);
+
+    /// <summary>One steepest-ascent step of length <paramref name="stepSize"/> along <paramref name="gradient"/> (not yet projected).</summary>
+    public abstract Tensor Step(Tensor images, Tensor gradient, double stepSize);
+
+    /// <summary>A point drawn uniformly from the ball around <paramref name="original"/>, then clipped to the box.</summary>
+    public abstract Tensor RandomStart(Tensor original, Generator generator);
+
+    public abstract string Name { get; }
+
+    public override string ToString() => $"{Name}(eps={Eps})";
+
+    /// <summary>Per-example L2 norms of a batch, shaped [N,1,1,...] for broadcasting.</summary>
+    protected static Tensor PerExampleL2(Tensor t) =>
+        t.flatten(1).norm(1, keepdim: true, p: 2).reshape(BroadcastShape(t));
+
+    protected static long[] BroadcastShape(Tensor t)
+    {
+        var shape = new long[t.dim()];
+        Array.Fill(shape, 1L);
+        shape[0] = t.shape[0];
+        return shape;
+    }
+
+    /// <summary>Standard normal noise like <paramref name="like"/>, drawn on the CPU generator (same numbers on every device).</summary>
+    protected static Tensor Normal(Tensor like, Generator generator) =>
+        randn(like.shape, dtype: like.dtype, generator: generator).to(like.device);
+
+    protected static Tensor Uniform(Tensor like, Generator generator) =>
+        rand(like.shape, dtype: like.dtype, generator: generator).to(like.device);
+
+    protected static void RequirePositive(double eps)
+    {
+        if (!(eps > 0) || double.IsNaN(eps)) throw new ReproInputException($"eps must be > 0, got {eps}");
+    }
+}

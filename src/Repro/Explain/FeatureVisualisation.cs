@@ -1,0 +1,30 @@
+using Repro.Attacks;
+using Repro.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Repro.Explain;
+
+/// <summary>
+/// Feature visualisation (Engstrom et al. 2019): push one component of the representation (the
+/// input of the last linear layer) as high as it goes with PGD, starting from an image or from
+/// noise. The article uses L2 PGD with eps 1000 (effectively unconstrained), step 5, 20 steps
+/// from an image and 200 from noise.
+/// </summary>
+public static class FeatureVisualisation
+{
+    public static AttackResult Maximise(nn.Module<Tensor, Tensor> model, Tensor start, int component, ThreatModel threat, PgdOptions options)
+    {
+        if (model is not IRepresentationModel representation)
+            throw new ReproInputException($"model {model.GetName()} does not expose its representation (IRepresentationModel): feature visualisation needs it");
+        var objective = new CustomObjective(images => representation.Representation(images)[.., component], Direction.Ascend, model);
+        return Pgd.Run(objective, threat, start, options);
+    }
+
+    /// <summary>The chosen component of the representation, per example.</summary>
+    public static Tensor Component(nn.Module<Tensor, Tensor> model, Tensor images, int component)
+    {
+        using var _ = no_grad();
+        return ((IRepresentationModel)model).Representation(images)[.., component].clone();
+    }
+}

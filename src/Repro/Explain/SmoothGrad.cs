@@ -1,0 +1,40 @@
+using static TorchSharp.torch;
+
+namespace Repro.Explain;
+
+/// <summary>
+/// SmoothGrad (Smilkov et al. 2017) as a noise tunnel around any attribution: the mean of the
+/// inner attribution over <see cref="Samples"/> copies of each image with Gaussian noise of
+/// standard deviation <see cref="Sigma"/> (in [0,1] pixel units; noisy copies are not clipped).
+/// Copies of all examples are processed together in batches of <see cref="BatchSize"/>, so the
+/// model always sees full batches. Noise comes from a seeded CPU generator: same seed, same map.
+/// </summary>
+public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sigma = 0.3, int batchSize = 32, long seed = 0) : IAttribution
+{
+    public int Samples { get; } = samples >= 1 ? samples : throw new ReproInputException($"SmoothGrad samples must be >= 1, got {samples}");
+    public double Sigma { get; } = sigma >= 0 ? sigma : throw new ReproInputException($"SmoothGrad sigma must be >= 0, got {sigma}");
+    public int BatchSize { get; } = batchSize >= 1 ? batchSize : throw new ReproInputException($"SmoothGrad batch size must be >= 1, got {batchSize}");
+
+    /// <summary>Called after each batch of copies with (copies done, copies in all), for progress bars.</summary>
+    public Action<long, long>? Progress { get; init; }
+
+    public Tensor Attribute(Tensor images, AttributionTarget target)
+    {
+        long n = images.shape[0], total = n * Samples;
+        using var generator = new Generator((ulong)seed);
+        var sum = zeros_like(images);
+        for (long start = 0; start < total; start += BatchSize)
+        {
+            using var scope = NewDisposeScope();
+            long end = Math.Min(total, start + BatchSize);
+            // Copy k belongs to example k / Samples: copies of one example are consecutive.
+            var owners = arange(start, end, dtype: ScalarType.Int64).div(Samples, rounding_mode: RoundingMode.floor);
+            var clean = images.index_select(0, owners.to(images.device));
+            var noise = randn(clean.shape, dtype: clean.dtype, generator: generator).to(clean.device);
+            var attribution = inner.Attribute(clean + noise * Sigma, target.Select(owners));
+            sum.index_add_(0, owners.to(images.device), attribution, 1.0);
+            Progress?.Invoke(end, total);
+        }
+        return sum.div_(Samples);
+    }
+}
