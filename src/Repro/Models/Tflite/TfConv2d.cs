@@ -45,10 +45,17 @@ public sealed class TfConv2d : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var input = padding == TflitePadding.SAME
-            ? nn.functional.pad(x, TfSamePadding.ForTorch(x.shape[2], x.shape[3], (int)weight.shape[2], (int)weight.shape[3], strideH, strideW, dilationH, dilationW))
-            : x;
-        var y = nn.functional.conv2d(input, weight, bias, strides: [strideH, strideW], padding: [0, 0], dilation: [dilationH, dilationW], groups: groups);
+        var input = x;
+        long[] symmetric = [0, 0];
+        if (padding == TflitePadding.SAME)
+        {
+            long[] pad = TfSamePadding.ForTorch(x.shape[2], x.shape[3], (int)weight.shape[2], (int)weight.shape[3], strideH, strideW, dilationH, dilationW);
+            // conv2d pads symmetrically itself, without copying the input; only the asymmetric
+            // case (stride 2 on even sizes) needs an explicitly padded copy.
+            if (pad[0] == pad[1] && pad[2] == pad[3]) symmetric = [pad[2], pad[0]];
+            else input = nn.functional.pad(x, pad);
+        }
+        var y = nn.functional.conv2d(input, weight, bias, strides: [strideH, strideW], padding: symmetric, dilation: [dilationH, dilationW], groups: groups);
         return TfActivation.Apply(y, Activation).MoveToOuterDisposeScope();
     }
 }
