@@ -58,6 +58,27 @@ public class TfliteFileTests
     }
 
     [Test]
+    public void EveryTruncationEitherReadsOrIsRefusedAsCorrupt()
+    {
+        // Whatever the cut, the reader must not fail with an index or overflow exception.
+        byte[] whole = TinyTflite.Build(classes: 3);
+        int refused = 0;
+        for (int length = 0; length < whole.Length; length++)
+        {
+            try
+            {
+                TfliteFile.Parse(whole[..length], "cut.tflite");
+            }
+            catch (ReproInputException error)
+            {
+                Assert.That(error.Message, Does.StartWith("cut.tflite: "));
+                refused++;
+            }
+        }
+        Assert.That(refused, Is.GreaterThan(whole.Length / 2));
+    }
+
+    [Test]
     public void AFileWithoutTheTfl3IdentifierIsRefused()
     {
         string path = TinyTflite.Write(TinyTflite.Build(identifier: "ONNX"), "model.onnx");
