@@ -1,0 +1,54 @@
+using Repro.Data;
+using static TorchSharp.torch;
+
+namespace Repro.Models;
+
+/// <summary>Top-1 and top-5 accuracy of a classifier over some ImageNet validation images.</summary>
+public sealed record ImageNetAccuracy(int Count, int Top1Correct, int Top5Correct)
+{
+    public double Top1 => Count == 0 ? 0 : (double)Top1Correct / Count;
+    public double Top5 => Count == 0 ? 0 : (double)Top5Correct / Count;
+    public override string ToString() => $"top-1 {Top1:P1} ({Top1Correct}/{Count}), top-5 {Top5:P1} ({Top5Correct}/{Count})";
+}
+
+/// <summary>
+/// Evaluates a 1000-class ImageNet classifier (images [N,3,224,224] in [0,1] to logits [N,1000])
+/// on validation samples, loading them in batches with the standard evaluation transform
+/// (<see cref="ImageNetValidation.Load"/>). No gradients are kept, and each batch's tensors are
+/// freed before the next is loaded, so memory stays at one batch whatever the sample count.
+/// </summary>
+public static class ImageNetEvaluation
+{
+    /// <param name="progress">Called after each batch with (images done, total).</param>
+    public static ImageNetAccuracy Evaluate(nn.Module<Tensor, Tensor> model, IReadOnlyList<ImageNetSample> samples, int batchSize = 32, Action<int, int>? progress = null)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be positive");
+        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            int top1 = 0, top5 = 0;
+            for (int start = 0; start < samples.Count; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                var batchSamples = samples.Skip(start).Take(batchSize).ToList();
+                using var batch = ImageNetValidation.Load(batchSamples, []);
+                var logits = model.call(batch.Images.to(device));
+                if (logits.dim() != 2 || logits.shape[1] < 5)
+                    throw new ArgumentException($"expected logits [N,1000] from the model, got [{string.Join(",", logits.shape)}]");
+                var labels = batch.Labels.to(device).unsqueeze(1);
+                var best5 = logits.topk(5, dim: 1).indexes;
+                top1 += (int)best5.narrow(1, 0, 1).eq(labels).sum().item<long>();
+                top5 += (int)best5.eq(labels).any(1).sum().item<long>();
+                progress?.Invoke(start + batchSamples.Count, samples.Count);
+            }
+            return new ImageNetAccuracy(samples.Count, top1, top5);
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+    }
+}
