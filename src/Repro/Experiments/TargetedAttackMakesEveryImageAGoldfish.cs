@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Repro.Attacks;
+using Repro.Data;
+using Repro.Models;
+using Repro.Report;
+using static TorchSharp.torch;
+
+namespace Repro.Experiments;
+
+/// <summary>
+/// Claim 1. "With L2 PGD (eps 1.25, step size 0.5, 20 steps) toward class 1 (goldfish), a
+/// standard ImageNet ResNet18 classifies every attacked image as goldfish, while the attacked
+/// images look identical to the originals." Run on every ImageNet classifier whose weights are
+/// present. Images: the first <see cref="ImageCount"/> validation images, in sorted path order,
+/// that the model classifies correctly and that are not goldfish (a fixed rule, never picked by hand).
+/// </summary>
+public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : IExperiment
+{
+    public const int Goldfish = 1;
+    public const int ImageCount = 16;
+    public const double Eps = 1.25, StepSize = 0.5;
+    public const int Steps = 20;
+
+    /// <summary>The article: "every image" becomes a goldfish.</summary>
+    public static readonly Threshold SuccessRate = Threshold.AtLeast("attacked images classified as goldfish", 1.0, "%");
+    /// <summary>The threat model itself: no perturbation leaves the L2 ball (1e-4 allows float rounding).</summary>
+    public static readonly Threshold LargestL2 = Threshold.AtMost("largest perturbation L2 norm", Eps + 1e-4);
+    /// <summary>"Identical to the originals": at 40 dB PSNR a change is invisible to a person.</summary>
+    public static readonly Threshold SmallestPsnr = Threshold.AtLeast("smallest PSNR of attacked vs original", 40, "dB");
+
+    public string Id => $"claim1-{modelName}";
+    public string Title => $"Targeted L2 PGD makes {modelName} see a goldfish in every image";
+    const string Article = "targeted L2 PGD (eps 1.25, step 0.5, 20 steps) makes a standard ImageNet ResNet18 classify every image as goldfish, with changes invisible to people";
+
+    public ClaimOutcome Run(ExperimentContext context)
+    {
+        var entry = ModelRegistry.Get(modelName);
+        if (!entry.IsPresent(context.Paths.ModelRoot))
+            return ClaimOutcome.NotRun(Id, Title, Article, entry.HowToGet(context.Paths.ModelRoot));
+
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var model = entry.Load(context.Paths.ModelRoot);
+        var validation = ImageNetValidation.Open(context.Paths.DataRoot);
+        var names = validation.Classes.Names;
+        using var chosen = ChooseImages(model, validation);
+        context.Log.WriteLine($"{modelName}: attacking {chosen.Count} images (first correctly classified non-goldfish images in sorted order)");
+
+        var targets = full(new long[] { chosen.Count }, Goldfish, dtype: ScalarType.Int64);
+        using var result = Pgd.Run(CrossEntropyObjective.Targeted(model, targets), new L2Ball(Eps), chosen.Images,
+            new PgdOptions { StepSize = StepSize, Steps = Steps, Seed = context.Seed });
+
+        Tensor originalProbabilities;
+        using (no_grad()) originalProbabilities = softmax(model.forward(chosen.Images), 1);
+        var adversarialProbabilities = softmax(result.Logits!, 1);
+        var psnr = ImageDistance.Psnr(result.Adversarial, chosen.Images);
+
+        var rows = new List<string> { "image | true class | original prediction | adversarial prediction | L2 | PSNR (dB)" };
+        var originalCells = new List<GridCell>();
+        var adversarialCells = new List<GridCell>();
+        for (int i = 0; i < chosen.Count; i++)
+        {
+            var (op, oc) = Top(originalProbabilities[i]);
+            var (ap, ac) = Top(adversarialProbabilities[i]);
+            rows.Add($"{i + 1} | {names[(int)chosen.Labels[i].item<long>()]} | {names[op]} {oc * 100:F1}% | {names[ap]} {ac * 100:F1}% | {result.L2[i].item<float>():F3} | {psnr[i].item<float>():F1}");
+            originalCells.Add(new GridCell(chosen.Images[i], $"{names[op]} {oc * 100:F0}%"));
+            adversarialCells.Add(new GridCell(result.Adversarial[i], $"{names[ap]} {ac * 100:F0}%"));
+        }
+        foreach (var row in rows) context.Log.WriteLine(row);
+
+        string figure = $"claim1-{modelName}-goldfish.png";
+        var gridRows = new List<GridRow>();
+        int count = (int)chosen.Count;
+        for (int start = 0; start < count; start += 8)
+        {
+            int end = Math.Min(count, start + 8);
+            gridRows.Add(new GridRow($"originals {start + 1}-{end}: {modelName}'s predictions", originalCells[start..end]));
+            gridRows.Add(new GridRow($"after targeted L2 PGD (eps {Eps}, step {StepSize}, {Steps} steps) toward goldfish", adversarialCells[start..end]));
+        }
+        ImageGrid.Save(context.Figure(figure), gridRows, title: $"Claim 1 on {modelName}: every image becomes a goldfish", cellSize: 150);
+
+        return new ClaimOutcome
+        {
+            Id = Id,
+            Title = Title,
+            ArticleSays = Article,
+            Checks =
+            [
+                SuccessRate.Measure(result.SuccessRate, "every image (100%)"),
+                LargestL2.Measure(result.L2.max().item<float>(), "eps = 1.25"),
+                SmallestPsnr.Measure(psnr.min().item<float>(), "identical-looking images"),
+            ],
+            Measurements = [$"mean PSNR {psnr.mean().item<float>():F1} dB, mean L2 {result.L2.mean().item<float>():F3}", .. rows],
+            Figures = [figure],
+            Elapsed = clock.Elapsed,
+        };
+    }
+
+    /// <summary>The first <see cref="ImageCount"/> correctly classified, non-goldfish images in sorted order.</summary>
+    LabelledImages ChooseImages(nn.Module<Tensor, Tensor> model, ImageNetValidation validation)
+    {
+        var picked = new List<ImageNetSample>();
+        var candidates = validation.Samples.Where(s => s.Label != Goldfish).ToList();
+        for (int start = 0; start < candidates.Count && picked.Count < ImageCount; start += ImageCount)
+        {
+            using var scope = NewDisposeScope();
+            var batch = candidates.Skip(start).Take(ImageCount).ToList();
+            using var images = ImageNetValidation.Load(batch, validation.Classes.Names);
+            using var _ = no_grad();
+            var predicted = model.forward(images.Images).argmax(1).data<long>().ToArray();
+            for (int i = 0; i < batch.Count && picked.Count < ImageCount; i++)
+                if (predicted[i] == batch[i].Label) picked.Add(batch[i]);
+        }
+        return ImageNetValidation.Load(picked, validation.Classes.Names);
+    }
+
+    static (int Class, double Confidence) Top(Tensor probabilities)
+    {
+        int c = (int)probabilities.argmax().item<long>();
+        return (c, probabilities[c].item<float>());
+    }
+}

@@ -1,0 +1,72 @@
+using Repro.Data;
+using Repro.Models;
+using Repro.Tests.Unit.Support;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Repro.Tests.Unit.Models;
+
+/// <summary>
+/// The official torchvision weights cannot be downloaded here, so the loading path is tested with
+/// a state_dict of the same key layout written by these tests (PyTorch pickle format and safetensors).
+/// </summary>
+public class TorchvisionResNetTests
+{
+    [TestCase(".pth")]
+    [TestCase(".safetensors")]
+    public void AStateDictWithTorchvisionKeysRestoresEveryParameterAndBuffer(string extension)
+    {
+        using var _ = NewDisposeScope();
+        manual_seed(11);
+        var source = TorchvisionResNet.Create("resnet18");
+        using (no_grad())
+            foreach (var (name, buffer) in source.Network.named_buffers())
+                if (name.EndsWith("running_mean")) buffer.uniform_(-0.1, 0.1);
+        string path = Path.Combine(TestData.TempFolder(), "resnet18" + extension);
+        if (extension == ".pth") source.Network.save_py(path); else source.Network.save_safetensors(path);
+
+        var loaded = TorchvisionResNet.Load("resnet18", path);
+
+        var expected = source.Network.state_dict();
+        var actual = loaded.Network.state_dict();
+        Assert.That(actual.Keys, Is.EquivalentTo(expected.Keys));
+        Assert.That(actual.Keys, Does.Contain("fc.bias").And.Contain("layer4.1.bn2.running_var"));
+        foreach (var key in expected.Keys)
+            Assert.That(actual[key].equal(expected[key]).all().item<bool>(), Is.True, key);
+        var x = rand(2, 3, 64, 64);
+        Assert.That(loaded.forward(x).allclose(source.forward(x), atol: 1e-5), Is.True);
+        Assert.That(loaded.Representation(x).shape, Is.EqualTo(new long[] { 2, 512 }));
+    }
+
+    [Test]
+    public void AStateDictMissingAKeyIsRefusedNamingTheFile()
+    {
+        using var _ = NewDisposeScope();
+        var source = TorchvisionResNet.Create("resnet18");
+        string path = Path.Combine(TestData.TempFolder(), "partial.pth");
+        source.Network.save_py(path, skip: ["fc.bias"]);
+        var error = Assert.Throws<ReproInputException>(() => TorchvisionResNet.Load("resnet18", path));
+        Assert.That(error!.Message, Does.Contain(path));
+    }
+
+    [Test]
+    public void AnOfficialFileWithTheWrongHashIsRefused()
+    {
+        string root = TestData.TempFolder();
+        File.WriteAllText(KnownFiles.ResNet18.PathUnder(root), "not the weights");
+        var error = Assert.Throws<ReproInputException>(() => ModelRegistry.Get("resnet18").Load(root));
+        Assert.That(error!.Message, Does.Contain("f37072fd"));
+    }
+
+    [Test]
+    public void AMissingModelSaysWhereToPutWhichFile()
+    {
+        string root = TestData.TempFolder();
+        var entry = ModelRegistry.Get("resnet18");
+        Assert.That(entry.IsPresent(root), Is.False);
+        var error = Assert.Throws<ReproInputException>(() => entry.Load(root));
+        Assert.That(error!.Message, Does.Contain(KnownFiles.ResNet18.PathUnder(root)).And.Contain(KnownFiles.ResNet18.Url));
+        Assert.Throws<ReproInputException>(() => ModelRegistry.Get("vgg99"));
+    }
+}
