@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using Repro.Attacks;
+using Repro.Explain;
+using Repro.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Repro.Bench;
+
+/// <summary>One benchmark figure, its target, and whether it meets it.</summary>
+public sealed record BenchFigure(string Name, double Value, string Unit, string Target, bool Meets);
+
+/// <summary>
+/// How close the engine comes to the model's own cost, as ratios measured in one run (ResNet18,
+/// batch 8, 224x224 on CPU by default): a PGD step against one bare forward + input-backward (the
+/// floor no first-order attack can beat); SmoothGrad throughput against bare forward+backward
+/// throughput; resident memory growth between 50 and 500 PGD steps (a native leak shows here);
+/// and the effect of freezing parameters and of the glibc malloc settings.
+/// </summary>
+public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch = 8, int side = 224, int repeats = 5, int leakSteps = 500, TextWriter? log = null)
+{
+    public IReadOnlyList<BenchFigure> Run()
+    {
+        model.eval();
+        manual_seed(0);
+        using var images = rand(batch, 3, side, side);
+        using var labels = randint(0, 1000, new long[] { batch });
+        var figures = new List<BenchFigure>();
+
+        // Without the malloc settings first (they cannot be undone within the process), then with them.
+        bool tunable = GlibcMallocTuning.IsGlibc && !GlibcMallocTuning.Applied;
+        double bareUntuned = tunable ? Time(() => BareForwardBackward(images, labels, freeze: true)) : double.NaN;
+        double pgdUntuned = tunable ? PgdStepTime(images, labels) : double.NaN;
+        bool tuned = GlibcMallocTuning.Apply();
+
+        double bare = Time(() => BareForwardBackward(images, labels, freeze: true));
+        double bareAllGradients = Time(() => BareForwardBackward(images, labels, freeze: false));
+        double pgd = PgdStepTime(images, labels);
+        double smooth = Time(() => SmoothGradBatch(images, labels));
+
+        log?.WriteLine($"bare forward+input-backward {bare * 1000:F0} ms; with weight gradients {bareAllGradients * 1000:F0} ms; PGD step {pgd * 1000:F0} ms; SmoothGrad batch of {batch} copies {smooth * 1000:F0} ms");
+        figures.Add(new("PGD step / bare forward+backward", pgd / bare, "x", "<= 1.05", pgd / bare <= 1.05));
+        figures.Add(new("SmoothGrad throughput / bare throughput", bare / smooth, "x", ">= 0.95", bare / smooth >= 0.95));
+        figures.Add(new("backward with frozen parameters / with weight gradients", bare / bareAllGradients, "x", "< 1 (saving)", bare < bareAllGradients));
+        if (tunable)
+        {
+            log?.WriteLine($"without malloc settings: bare {bareUntuned * 1000:F0} ms, PGD step {pgdUntuned * 1000:F0} ms");
+            figures.Add(new("PGD step time, malloc settings on / off", pgd / pgdUntuned, "x", "< 1 (faster)", tuned && pgd < pgdUntuned));
+        }
+
+        if (leakSteps > 50)
+        {
+            PgdSteps(images, labels, 50);
+            long after50 = GlibcMallocTuning.ResidentBytes();
+            PgdSteps(images, labels, leakSteps - 50);
+            long after500 = GlibcMallocTuning.ResidentBytes();
+            double growthMb = (after500 - after50) / 1048576.0;
+            figures.Add(new($"RSS after {leakSteps} PGD steps - after 50", growthMb, "MB", "< 64", growthMb < 64));
+        }
+        return figures;
+    }
+
+    double Time(Action action, int? times = null)
+    {
+        action(); // warm-up: first calls pay for allocation and kernel selection
+        int n = times ?? repeats;
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < n; i++) action();
+        return clock.Elapsed.TotalSeconds / n;
+    }
+
+    /// <summary>Seconds per step of the article's 20-step attack (its one measuring forward pass included, amortised).</summary>
+    double PgdStepTime(Tensor images, Tensor labels) => Time(() => PgdSteps(images, labels, 20), times: 1) / 20;
+
+    void BareForwardBackward(Tensor images, Tensor labels, bool freeze)
+    {
+        using var frozen = freeze ? new FrozenParameters([model]) : null;
+        using var scope = NewDisposeScope();
+        var x = images.detach().requires_grad_(true);
+        var loss = nn.functional.cross_entropy(model.forward(x), labels);
+        if (freeze) autograd.grad([loss], [x]);
+        else
+        {
+            loss.backward();
+            model.zero_grad();
+        }
+    }
+
+    /// <summary>Steps of targeted L2 PGD.</summary>
+    void PgdSteps(Tensor images, Tensor labels, int steps)
+    {
+        using var scope = NewDisposeScope();
+        using var result = Pgd.Run(CrossEntropyObjective.Targeted(model, labels), new L2Ball(1.25), images, new PgdOptions { Steps = steps, StepSize = 0.5 });
+    }
+
+    void SmoothGradBatch(Tensor images, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        // One example, as many noisy copies as the batch: one full batch through the model.
+        var smooth = new SmoothGrad(new VanillaGradient(model), samples: batch, sigma: 0.1, batchSize: batch);
+        smooth.Attribute(images[..1], AttributionTarget.Loss(labels[..1]));
+    }
+}

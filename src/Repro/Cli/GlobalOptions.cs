@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Repro.Data;
+
+namespace Repro.Cli;
+
+/// <summary>Options every command takes: where data, weights and outputs are, the seed, the device.</summary>
+public sealed class GlobalOptions
+{
+    public readonly Option<string?> Data = new("--data") { Description = $"data root (default: ${ReproPaths.DataVariable}, else data/ in the repository)", Recursive = true };
+    public readonly Option<string?> Models = new("--models") { Description = $"model root (default: ${ReproPaths.ModelVariable}, else data/models/)", Recursive = true };
+    public readonly Option<string> Out = new("--out") { Description = "output folder", DefaultValueFactory = _ => "out", Recursive = true };
+    public readonly Option<long> Seed = new("--seed") { Description = "random seed (recorded in every report)", DefaultValueFactory = _ => 0, Recursive = true };
+    public readonly Option<string> Device = new("--device") { Description = "cpu or cuda (cuda needs a CUDA build of libtorch)", DefaultValueFactory = _ => "cpu", Recursive = true };
+    public readonly Option<int> Threads = new("--threads") { Description = "libtorch threads (default: libtorch's choice)", DefaultValueFactory = _ => 0, Recursive = true };
+
+    public void AddTo(Command root)
+    {
+        foreach (var o in new Option[] { Data, Models, Out, Seed, Device, Threads }) root.Options.Add(o);
+    }
+
+    public ReproPaths Paths(ParseResult r) => ReproPaths.Resolve(r.GetValue(Data), r.GetValue(Models));
+
+    /// <summary>Validates the device and thread options and applies them.</summary>
+    public void Apply(ParseResult r)
+    {
+        string device = r.GetValue(Device) ?? "cpu";
+        if (device != "cpu" && device != "cuda") throw new ReproInputException($"--device must be cpu or cuda, got '{device}'");
+        if (device == "cuda" && !TorchSharp.torch.cuda.is_available())
+            throw new ReproInputException("--device cuda: no CUDA device or CUDA libtorch here (build with the CUDA opt-in, see README)");
+        int threads = r.GetValue(Threads);
+        if (threads < 0) throw new ReproInputException($"--threads must be >= 0, got {threads}");
+        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+    }
+}

@@ -1,0 +1,29 @@
+using System.CommandLine;
+using Repro.Experiments;
+using Repro.Report;
+
+namespace Repro.Cli;
+
+/// <summary><c>repro run all|NAME</c>: runs experiments and writes figures, report.html and claims.json into --out.</summary>
+public static class RunCommand
+{
+    public static Command Create(GlobalOptions options)
+    {
+        var which = new Argument<string>("experiment") { Description = $"all, or one of: {string.Join(", ", ExperimentCatalog.Names)}" };
+        var command = new Command("run", "run the article's experiments and write the report") { which };
+        command.SetAction(ReproCommand.Guarded(r =>
+        {
+            options.Apply(r);
+            var experiments = ExperimentCatalog.Create(r.GetValue(which)!);
+            var paths = options.Paths(r);
+            string output = Path.GetFullPath(r.GetValue(options.Out)!);
+            var outcomes = ReportWriter.RunAndPublish(experiments, paths, output, r.GetValue(options.Seed),
+                "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), Console.Out);
+            Console.WriteLine();
+            foreach (var o in outcomes)
+                Console.WriteLine($"{o.Verdict switch { Verdict.Pass => "PASS   ", Verdict.Fail => "FAIL   ", _ => "NOT RUN" }} {o.Title} ({o.Elapsed.TotalSeconds:F0} s)");
+            return outcomes.Any(o => o.Verdict == Verdict.Fail) ? ReproCommand.ClaimFailed : ReproCommand.Ok;
+        }));
+        return command;
+    }
+}

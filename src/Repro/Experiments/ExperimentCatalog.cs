@@ -1,0 +1,23 @@
+using Repro.Models;
+
+namespace Repro.Experiments;
+
+/// <summary>The article's experiments by the names the <c>repro run</c> command takes, in report order.</summary>
+public static class ExperimentCatalog
+{
+    public static readonly IReadOnlyList<(string Name, string Description, Func<IReadOnlyList<IExperiment>> Create)> All =
+    [
+        ("attack", "claim 1: targeted L2 PGD turns every ImageNet image into a goldfish (every ImageNet model in the registry)",
+            () => ModelRegistry.Names.Select(n => (IExperiment)new TargetedAttackMakesEveryImageAGoldfish(n)).ToList()),
+    ];
+
+    public static IEnumerable<string> Names => All.Select(e => e.Name);
+
+    public static IReadOnlyList<IExperiment> Create(string name)
+    {
+        if (name == "all") return All.SelectMany(e => e.Create()).ToList();
+        var match = All.Where(e => e.Name == name).ToList();
+        if (match.Count == 0) throw new ReproInputException($"unknown experiment '{name}' (known: all, {string.Join(", ", Names)})");
+        return match[0].Create();
+    }
+}

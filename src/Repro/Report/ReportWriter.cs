@@ -1,0 +1,66 @@
+using Repro.Data;
+using Repro.Experiments;
+
+namespace Repro.Report;
+
+/// <summary>
+/// Runs experiments into a staging folder and publishes the result only when everything is
+/// written: figures, report.html and claims.json appear in the output folder together, and a
+/// run stopped by bad input leaves the output folder as it was.
+/// </summary>
+public static class ReportWriter
+{
+    public static IReadOnlyList<ClaimOutcome> RunAndPublish(IReadOnlyList<IExperiment> experiments, ReproPaths paths, string outputFolder, long seed, string command, TextWriter log)
+    {
+        var started = DateTimeOffset.Now;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string staging = StagingFolder(outputFolder);
+        try
+        {
+            var context = new ExperimentContext(paths, staging, seed, log);
+            var outcomes = new List<ClaimOutcome>();
+            foreach (var experiment in experiments)
+            {
+                log.WriteLine($"== {experiment.Title}");
+                var outcome = experiment.Run(context);
+                log.WriteLine(outcome.Describe());
+                outcomes.Add(outcome);
+            }
+            var run = new RunInfo(seed, started, clock.Elapsed, command);
+            File.WriteAllText(Path.Combine(staging, "claims.json"), ClaimsJson.Render(outcomes, run));
+            File.WriteAllText(Path.Combine(staging, "report.html"), HtmlReport.Render(outcomes, run, staging));
+            Publish(staging, outputFolder);
+            log.WriteLine($"report: {Path.Combine(outputFolder, "report.html")} ({clock.Elapsed.TotalMinutes:F1} min)");
+            return outcomes;
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>A fresh hidden folder inside the output folder, or a clear error if it cannot be written.</summary>
+    public static string StagingFolder(string outputFolder)
+    {
+        try
+        {
+            Directory.CreateDirectory(outputFolder);
+            string staging = Path.Combine(outputFolder, $".staging-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(staging);
+            File.WriteAllText(Path.Combine(staging, ".probe"), "");
+            File.Delete(Path.Combine(staging, ".probe"));
+            return staging;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new ReproInputException($"output folder not writable: {outputFolder} ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Moves every file of the staging folder into the output folder (same file system: renames).</summary>
+    public static void Publish(string staging, string outputFolder)
+    {
+        foreach (var file in Directory.GetFiles(staging))
+            File.Move(file, Path.Combine(outputFolder, Path.GetFileName(file)), overwrite: true);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Runtime.InteropServices;
+
+namespace Repro.Runtime;
+
+/// <summary>
+/// Keeps glibc malloc from handing libtorch's large activation buffers back to the kernel after
+/// every step (measured on MobileNetV2 PGD here: system time exceeded user time; these settings
+/// made steps 35-45% faster). Same effect as MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=huge
+/// MALLOC_TOP_PAD_=512MB, applied in-process with mallopt. Does nothing off glibc.
+/// The cost: freed memory stays with the process (RSS stays at its peak) instead of returning to the OS.
+/// </summary>
+public static class GlibcMallocTuning
+{
+    const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_MAX = -4;
+
+    [DllImport("libc", EntryPoint = "mallopt")] static extern int MallOpt(int parameter, int value);
+    [DllImport("libc", EntryPoint = "gnu_get_libc_version")] static extern IntPtr GnuGetLibcVersion();
+
+    public static bool Applied { get; private set; }
+
+    /// <summary>True where the process runs on glibc (Linux distributions other than musl-based ones).</summary>
+    public static bool IsGlibc
+    {
+        get
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return false;
+            try { return GnuGetLibcVersion() != IntPtr.Zero; }
+            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { return false; }
+        }
+    }
+
+    /// <summary>Applies the settings once; returns whether they are in force. REPRO_MALLOC_TUNING=off disables it.</summary>
+    public static bool Apply()
+    {
+        if (Applied) return true;
+        if (Environment.GetEnvironmentVariable("REPRO_MALLOC_TUNING") == "off" || !IsGlibc) return false;
+        Applied = MallOpt(M_MMAP_MAX, 0) == 1
+                  & MallOpt(M_TRIM_THRESHOLD, int.MaxValue) == 1
+                  & MallOpt(M_TOP_PAD, 512 << 20) == 1;
+        return Applied;
+    }
+
+    /// <summary>Resident set size of this process in bytes (Linux), or -1.</summary>
+    public static long ResidentBytes()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmRSS:"));
+            if (line == null) return -1;
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException) { return -1; }
+    }
+}
