@@ -1,0 +1,115 @@
+using Repro.Cli;
+using Repro.Tests.Unit.Support;
+
+namespace Repro.Tests.Unit.Cli;
+
+/// <summary>
+/// Bad input gets exit code 2, one line naming the culprit, and no partial output; a good attack
+/// writes its images and table.
+/// </summary>
+[NonParallelizable]
+public class ReproCommandTests
+{
+    static (int Code, string Error) Run(params string[] args)
+    {
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try { return (ReproCommand.Run(args), error.ToString()); }
+        finally { Console.SetError(previous); }
+    }
+
+    static string[] Roots(string output) =>
+        ["--data", TestData.Paths.DataRoot, "--models", TestData.Paths.ModelRoot, "--out", output];
+
+    static void AssertNothingWritten(string output) =>
+        Assert.That(Directory.Exists(output) ? Directory.GetFileSystemEntries(output) : [], Is.Empty, "no partial output");
+
+    static string ImagesFolder(int count)
+    {
+        TestData.Require("imagenet/val");
+        string dir = TestData.TempFolder();
+        var sources = Directory.GetFiles(Path.Combine(TestData.Paths.DataRoot, "imagenet", "val"), "*.JPEG", SearchOption.AllDirectories).Order().Take(count);
+        foreach (var f in sources) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        return dir;
+    }
+
+    [Test]
+    public void AMissingDataRootIsNamed()
+    {
+        string output = Path.Combine(TestData.TempFolder(), "out");
+        string missing = Path.Combine(TestData.TempFolder(), "no-data-here");
+        var (code, error) = Run(["run", "attack", .. Roots(output)[2..], "--data", missing]);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(missing));
+        AssertNothingWritten(output);
+    }
+
+    [Test]
+    public void ACorruptImageIsNamed()
+    {
+        string images = ImagesFolder(1);
+        string bad = Path.Combine(images, "broken.jpg");
+        File.WriteAllText(bad, "not an image");
+        string output = Path.Combine(TestData.TempFolder(), "out");
+        var (code, error) = Run(["attack", "--model", "mobilenet_v2", "--images", images, "--steps", "1", .. Roots(output)]);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(bad));
+        AssertNothingWritten(output);
+    }
+
+    [TestCase("--model", "vgg99", "vgg99")]
+    [TestCase("--target", "unicorn", "unicorn")]
+    [TestCase("--eps", "0", "eps")]
+    [TestCase("--eps", "-2", "eps")]
+    [TestCase("--steps", "0", "steps")]
+    [TestCase("--norm", "l3", "norm")]
+    public void InvalidArgumentsAreNamed(string option, string value, string culprit)
+    {
+        string images = ImagesFolder(1);
+        string output = Path.Combine(TestData.TempFolder(), "out");
+        var args = new List<string> { "attack", "--model", "mobilenet_v2", "--images", images };
+        args.AddRange(Roots(output));
+        int at = args.IndexOf(option);
+        if (at >= 0) args[at + 1] = value; else args.AddRange([option, value]);
+        var (code, error) = Run([.. args]);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(culprit));
+        AssertNothingWritten(output);
+    }
+
+    [Test]
+    public void AnUnwritableOutputFolderIsNamed()
+    {
+        string file = Path.Combine(TestData.TempFolder(), "a-file");
+        File.WriteAllText(file, "");
+        string output = Path.Combine(file, "out");
+        var (code, error) = Run(["attack", "--model", "mobilenet_v2", "--images", ImagesFolder(1), "--steps", "1", .. Roots(output)]);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(output));
+    }
+
+    [Test]
+    public void UnknownCommandsAndExperimentsAreUsageErrors()
+    {
+        Assert.That(Run("frobnicate").Code, Is.EqualTo(2));
+        var (code, error) = Run("run", "nope");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("nope"));
+    }
+
+    [Test]
+    public void AnAttackOnAFolderWritesAdversarialImagesAndATable()
+    {
+        string images = ImagesFolder(2);
+        string output = Path.Combine(TestData.TempFolder(), "out");
+        var (code, error) = Run(["attack", "--model", "mobilenet_v2", "--images", images, "--target", "goldfish", "--steps", "3", .. Roots(output)]);
+        Assert.That(code, Is.EqualTo(0), error);
+        var written = Directory.GetFiles(output).Select(Path.GetFileName).Order().ToList();
+        Assert.That(written.Count(f => f!.EndsWith(".adv.png")), Is.EqualTo(2));
+        Assert.That(written, Does.Contain("attack.tsv"));
+        var table = File.ReadAllLines(Path.Combine(output, "attack.tsv"));
+        Assert.That(table, Has.Length.EqualTo(3));
+        TestContext.Out.WriteLine(string.Join(Environment.NewLine, table));
+    }
+}
