@@ -24,7 +24,7 @@ public static class Pgd
             Tensor? best = null, bestLoss = null;
             for (int restart = 0; restart < options.Restarts; restart++)
             {
-                var (candidate, loss) = RunOnce(objective, threat, original, options, generator);
+                var (candidate, loss) = RunOnce(objective, threat, original, options, generator, restart);
                 if (best is null) { best = candidate; bestLoss = loss; continue; }
                 var better = objective.Better(loss, bestLoss!);
                 best = where(Expand(better, best), candidate, best);
@@ -39,7 +39,7 @@ public static class Pgd
     }
 
     /// <summary>One run from one start. Returns the chosen images and their per-example loss.</summary>
-    static (Tensor Images, Tensor Loss) RunOnce(AttackObjective objective, ThreatModel threat, Tensor original, PgdOptions options, Generator generator)
+    static (Tensor Images, Tensor Loss) RunOnce(AttackObjective objective, ThreatModel threat, Tensor original, PgdOptions options, Generator generator, int restart)
     {
         Tensor x;
         using (no_grad()) x = options.RandomStart ? threat.RandomStart(original, generator) : original.clone();
@@ -62,6 +62,7 @@ public static class Pgd
                     if (options.KeepBest) stepScope.MoveToOuter(best!, bestLoss!);
                 }
             }
+            options.Progress?.Invoke((long)restart * options.Steps + step + 1, (long)options.Restarts * options.Steps);
             // The iterates of earlier steps are no longer needed: free them now, not when the attack ends.
             previous.Dispose();
             if (options.KeepBest && previousBest is not null && !ReferenceEquals(previousBest, best))

@@ -15,6 +15,8 @@ public sealed record PgdOptions
     /// <summary>Return, per example, the best iterate seen instead of the last one.</summary>
     public bool KeepBest { get; init; }
     public long Seed { get; init; }
+    /// <summary>Called after every step with (steps done, steps in all, restarts included), for progress bars.</summary>
+    public Action<long, long>? Progress { get; init; }
 
     public void Validate()
     {

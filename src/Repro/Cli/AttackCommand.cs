@@ -2,6 +2,7 @@ using System.CommandLine;
 using Repro.Attacks;
 using Repro.Data;
 using Repro.Models;
+using Repro.Report;
 
 namespace Repro.Cli;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Repro.Data;
 using Repro.Models;
+using Repro.Report;
 
 namespace Repro.Cli;
 

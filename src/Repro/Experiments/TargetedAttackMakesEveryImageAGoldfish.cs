@@ -48,7 +48,7 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
 
         var targets = full(new long[] { chosen.Count }, Goldfish, dtype: ScalarType.Int64);
         using var result = Pgd.Run(CrossEntropyObjective.Targeted(model, targets), new L2Ball(Eps), chosen.Images,
-            new PgdOptions { StepSize = StepSize, Steps = Steps, Seed = context.Seed });
+            new PgdOptions { StepSize = StepSize, Steps = Steps, Seed = context.Seed, Progress = new ConsoleProgress($"PGD on {modelName}").Report });
 
         Tensor originalProbabilities;
         using (no_grad()) originalProbabilities = softmax(model.forward(chosen.Images), 1);

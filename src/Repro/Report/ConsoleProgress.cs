@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Repro.Cli;
+namespace Repro.Report;
 
 /// <summary>
 /// A one-line progress bar with time remaining on stderr, redrawn in place; silent when stderr is
