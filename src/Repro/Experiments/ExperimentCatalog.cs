@@ -9,6 +9,10 @@ public static class ExperimentCatalog
     [
         ("attack", "claim 1: targeted L2 PGD turns every ImageNet image into a goldfish (every ImageNet model in the registry)",
             () => ModelRegistry.Names.Select(n => (IExperiment)new TargetedAttackMakesEveryImageAGoldfish(n)).ToList()),
+        ("saliency", "claim 3: SmoothGrad is clearer than the plain gradient of a standard model",
+            () => ModelRegistry.Names.Select(n => (IExperiment)new SmoothGradIsClearerOnImageNet(n)).ToList()),
+        ("featviz", "claim 5: feature visualisation (standard ImageNet models)",
+            () => ModelRegistry.Names.Select(n => (IExperiment)new FeatureVisualisationOnImageNet(n)).ToList()),
     ];
 
     public static IEnumerable<string> Names => All.Select(e => e.Name);

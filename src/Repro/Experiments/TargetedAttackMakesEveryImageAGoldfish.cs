@@ -43,7 +43,7 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
         var model = entry.Load(context.Paths.ModelRoot);
         var validation = ImageNetValidation.Open(context.Paths.DataRoot);
         var names = validation.Classes.Names;
-        using var chosen = ChooseImages(model, validation);
+        using var chosen = ImageNetSelection.FirstCorrect(model, validation, ImageCount, excludedClass: Goldfish);
         context.Log.WriteLine($"{modelName}: attacking {chosen.Count} images (first correctly classified non-goldfish images in sorted order)");
 
         var targets = full(new long[] { chosen.Count }, Goldfish, dtype: ScalarType.Int64);
@@ -94,24 +94,6 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
             Figures = [figure],
             Elapsed = clock.Elapsed,
         };
-    }
-
-    /// <summary>The first <see cref="ImageCount"/> correctly classified, non-goldfish images in sorted order.</summary>
-    LabelledImages ChooseImages(nn.Module<Tensor, Tensor> model, ImageNetValidation validation)
-    {
-        var picked = new List<ImageNetSample>();
-        var candidates = validation.Samples.Where(s => s.Label != Goldfish).ToList();
-        for (int start = 0; start < candidates.Count && picked.Count < ImageCount; start += ImageCount)
-        {
-            using var scope = NewDisposeScope();
-            var batch = candidates.Skip(start).Take(ImageCount).ToList();
-            using var images = ImageNetValidation.Load(batch, validation.Classes.Names);
-            using var _ = no_grad();
-            var predicted = model.forward(images.Images).argmax(1).data<long>().ToArray();
-            for (int i = 0; i < batch.Count && picked.Count < ImageCount; i++)
-                if (predicted[i] == batch[i].Label) picked.Add(batch[i]);
-        }
-        return ImageNetValidation.Load(picked, validation.Classes.Names);
     }
 
     static (int Class, double Confidence) Top(Tensor probabilities)

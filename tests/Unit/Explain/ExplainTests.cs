@@ -93,3 +93,25 @@ public class ExplainTests
         }
     }
 }
+
+public class EdgeAlignmentTests
+{
+    [Test]
+    public void AMapTracingTheImagesEdgesScoresAboveNoise()
+    {
+        using var _ = NewDisposeScope();
+        manual_seed(6);
+        // A bright square on black: its outline is the only edge.
+        var image = zeros(1, 3, 32, 32);
+        image[.., .., 8..24, 8..24] = tensor(1f);
+        var grey = image.mean([1], keepdim: true);
+        var dy = nn.functional.pad(grey[.., .., 1.., ..] - grey[.., .., ..^1, ..], [0, 0, 0, 1]).abs();
+        var dx = nn.functional.pad(grey[.., .., .., 1..] - grey[.., .., .., ..^1], [0, 1, 0, 0]).abs();
+        var outline = (0.5 + 0.4 * (dx + dy).clamp_max(1)).expand(1, 3, 32, 32);
+        var noise = (0.5 + 0.2 * randn(1, 3, 32, 32)).clamp(0, 1);
+        double traced = EdgeAlignment.Correlation(outline, image).item<float>();
+        double random = EdgeAlignment.Correlation(noise, image).item<float>();
+        Assert.That(traced, Is.GreaterThan(0.8));
+        Assert.That(Math.Abs(random), Is.LessThan(0.2));
+    }
+}
