@@ -55,7 +55,7 @@ public sealed partial class NonRobustFeaturesExperiment
 
         const string predictions = "nonrobust-relabelled-model-predictions.png";
         var predicted = point.TestPredictions!;
-        var rows = new[] { 0L, 1L }.Select(c => new GridRow($"test images of a {names[(int)c]}",
+        var rows = new[] { 0L, 1L }.Select(c => new GridRow($"test images labelled '{names[(int)c]}': the relabelled model's predictions",
             FirstOf(test.Labels, c, Columns).Select(i => new GridCell(test.Images[i],
                 $"{(predicted[i].item<long>() == c ? "✓" : "✗")} {Name(predicted[i])}")).ToList())).ToList();
         ImageGrid.Save(context.Figure(predictions), rows,
@@ -66,7 +66,7 @@ public sealed partial class NonRobustFeaturesExperiment
     static string SweepFigure(ExperimentContext context, IReadOnlyList<SweepPoint> points)
     {
         const string name = "nonrobust-eps-sweep.png";
-        LinePlot.Save(context.Figure(name), "Relabelled adversarial set: how many are fooled, and what a model learns from them",
+        LinePlot.Save(context.Figure(name), "Relabelled adversarial sets by attack size: fooled share and what a model learns",
             "attack eps (L2)", "fraction", [
                 new PlotSeries("fooled (of correctly classified training images)", points.Select(p => (p.Eps, (double)p.Fooled / p.Correct)).ToList()),
                 new PlotSeries("relabelled model: true test accuracy", points.Select(p => (p.Eps, p.TrueTestAccuracy)).ToList()),

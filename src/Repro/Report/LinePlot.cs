@@ -14,7 +14,7 @@ public sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)>
 /// </summary>
 public static class LinePlot
 {
-    const int Width = 640, Height = 420, Left = 70, Right = 20, Top = 44, Bottom = 56;
+    const int Width = 720, PlotHeight = 360, Left = 70, Right = 24, TitleHeight = 34, LegendLine = 18, Bottom = 56;
     static readonly SKColor[] Palette = [new(0x1f, 0x77, 0xb4), new(0xd6, 0x27, 0x28), new(0x2c, 0xa0, 0x2c), new(0x94, 0x67, 0xbd), new(0xff, 0x7f, 0x0e)];
 
     public static SKBitmap Render(string title, string xLabel, string yLabel, IReadOnlyList<PlotSeries> series, bool logX = false, double yMin = 0, double yMax = 1)
@@ -26,9 +26,11 @@ public static class LinePlot
         double x0 = Tx(xs[0]), x1 = Tx(xs[^1]);
         if (x1 == x0) { x0 -= 1; x1 += 1; }
         float Px(double x) => (float)(Left + (Tx(x) - x0) / (x1 - x0) * (Width - Left - Right));
-        float Py(double y) => (float)(Height - Bottom - (y - yMin) / (yMax - yMin) * (Height - Top - Bottom));
+        // Title, then the legend (one line per series) above the plot, so that no line is ever hidden.
+        int top = TitleHeight + series.Count * LegendLine + 14, height = top + PlotHeight + Bottom;
+        float Py(double y) => (float)(height - Bottom - (y - yMin) / (yMax - yMin) * (height - top - Bottom));
 
-        var bitmap = new SKBitmap(new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var bitmap = new SKBitmap(new SKImageInfo(Width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
         using var font = new SKFont(Fonts.Regular, 12f);
@@ -37,7 +39,7 @@ public static class LinePlot
         using var grid = new SKPaint { Color = new SKColor(0xdd, 0xdd, 0xdd), StrokeWidth = 1 };
         using var axis = new SKPaint { Color = SKColors.Black, StrokeWidth = 1.5f, IsAntialias = true };
 
-        canvas.DrawText(title, Left, Top - 20, SKTextAlign.Left, titleFont, ink);
+        canvas.DrawText(title, 12, 22, SKTextAlign.Left, titleFont, ink);
         for (int i = 0; i <= 4; i++)
         {
             double y = yMin + i * (yMax - yMin) / 4;
@@ -46,19 +48,17 @@ public static class LinePlot
         }
         foreach (double x in xs)
         {
-            canvas.DrawLine(Px(x), Top, Px(x), Height - Bottom, grid);
-            canvas.DrawText($"{x:G3}", Px(x), Height - Bottom + 16, SKTextAlign.Center, font, ink);
+            canvas.DrawLine(Px(x), top, Px(x), height - Bottom, grid);
+            canvas.DrawText($"{x:G3}", Px(x), height - Bottom + 16, SKTextAlign.Center, font, ink);
         }
-        canvas.DrawLine(Left, Height - Bottom, Width - Right, Height - Bottom, axis);
-        canvas.DrawLine(Left, Top, Left, Height - Bottom, axis);
-        canvas.DrawText(xLabel, (Left + Width - Right) / 2f, Height - 14, SKTextAlign.Center, font, ink);
+        canvas.DrawLine(Left, height - Bottom, Width - Right, height - Bottom, axis);
+        canvas.DrawLine(Left, top, Left, height - Bottom, axis);
+        canvas.DrawText(xLabel, (Left + Width - Right) / 2f, height - 14, SKTextAlign.Center, font, ink);
         canvas.Save();
         canvas.RotateDegrees(-90);
-        canvas.DrawText(yLabel, -(Top + Height - Bottom) / 2f, 18, SKTextAlign.Center, font, ink);
+        canvas.DrawText(yLabel, -(top + height - Bottom) / 2f, 18, SKTextAlign.Center, font, ink);
         canvas.Restore();
 
-        float legendWidth = 40 + series.Max(s => font.MeasureText(s.Name)), legendX = Width - Right - legendWidth - 8;
-        var legendBox = new SKRect(legendX - 6, Top + 0, Width - Right - 4, Top + 8 + series.Count * 18);
         for (int s = 0; s < series.Count; s++)
         {
             var color = Palette[s % Palette.Length];
@@ -71,19 +71,9 @@ public static class LinePlot
             foreach (var p in points.Skip(1)) path.LineTo(Px(p.X), Py(p.Y));
             canvas.DrawPath(path, line);
             foreach (var p in points) canvas.DrawCircle(Px(p.X), Py(p.Y), 4, dot);
-        }
-        // Legend, top right on a white box over the lines, one entry per series.
-        using var box = new SKPaint { Color = SKColors.White.WithAlpha(230) };
-        using var border = new SKPaint { Color = new SKColor(0xaa, 0xaa, 0xaa), Style = SKPaintStyle.Stroke };
-        canvas.DrawRect(legendBox, box);
-        canvas.DrawRect(legendBox, border);
-        for (int s = 0; s < series.Count; s++)
-        {
-            using var line = new SKPaint { Color = Palette[s % Palette.Length], StrokeWidth = 2.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
-            if (series[s].Dashed) line.PathEffect = SKPathEffect.CreateDash([8f, 5f], 0);
-            float ly = Top + 12 + s * 18, lx = legendX;
-            canvas.DrawLine(lx, ly, lx + 24, ly, line);
-            canvas.DrawText(series[s].Name, lx + 30, ly + 4, SKTextAlign.Left, font, ink);
+            float ly = TitleHeight + s * LegendLine + 6;
+            canvas.DrawLine(Left, ly, Left + 24, ly, line);
+            canvas.DrawText(series[s].Name, Left + 30, ly + 4, SKTextAlign.Left, font, ink);
         }
         return bitmap;
     }
