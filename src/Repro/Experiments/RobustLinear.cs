@@ -74,6 +74,7 @@ public sealed partial class RobustLinearExperiment : IExperiment
     public ClaimOutcome Run(ExperimentContext context)
     {
         var clock = Stopwatch.StartNew();
+        var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         StandardLinearBaseline baseline;
         bool reused;
         try { baseline = StandardLinearBaseline.Get(context.Paths.DataRoot, context.Seed, Iterations, LearningRate, out reused); }
@@ -116,13 +117,18 @@ public sealed partial class RobustLinearExperiment : IExperiment
                     SuccessRatioAtLargeEps.Measure(robustSuccess / standardSuccess, $"\"even under large perturbations the robust model is not fooled\" (eps {LargeEps})"),
                     RobustLossAtEps1.Measure(robustReport.Clean - robustReport.At(1).UnderAttack, "robust; calibration about 8-9 points"),
                 ],
-                Measurements = Measurements(baseline, reused, baselineTime, robust, robustSeconds, control, controlSeconds, reports),
+                Measurements = [.. Measurements(baseline, reused, baselineTime, robust, robustSeconds, control, controlSeconds, reports), CpuTime(clock, cpuAtStart)],
                 Notes = Notes(reports),
                 Figures = figures,
                 Elapsed = clock.Elapsed,
             };
         }
     }
+
+    /// <summary>Wall time depends on what else the machine runs; the process's CPU time much less (it still counts libtorch's spinning threads).</summary>
+    static string CpuTime(Stopwatch clock, TimeSpan cpuAtStart) =>
+        $"time: {clock.Elapsed.TotalSeconds:F1} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart).TotalSeconds:F1} s CPU " +
+        $"({Environment.ProcessorCount} cores, libtorch threads {TorchSharp.torch.get_num_threads()})";
 
     static string Pct(double fraction) => double.IsNaN(fraction) ? "n/a" : $"{fraction * 100:F2}%";
 }

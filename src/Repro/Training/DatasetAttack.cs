@@ -32,7 +32,10 @@ public enum AttackLoss { CrossEntropy, Margin }
 /// <summary>
 /// Untargeted PGD (away from the true label) over a data set, in chunks so that the attack's
 /// intermediate tensors stay bounded (about 12 MB per tensor for 1,000 CIFAR images) whatever the
-/// set's size. Each example is attacked independently, so chunking changes nothing.
+/// set's size. Each example is attacked independently, so chunking changes nothing but speed.
+/// Measured here (2 cores, 4,000 images, 20 steps): chunks of 1,000 and 2,000 cost the same, 500 about
+/// twice as much, 4,000 three to seven times as much (49 MB per tensor: likely above glibc's 32 MB
+/// limit for reusing freed memory, so every step's tensors are fresh pages from the kernel).
 /// </summary>
 public static class DatasetAttack
 {
