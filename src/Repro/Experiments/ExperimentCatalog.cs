@@ -9,6 +9,10 @@ public static class ExperimentCatalog
     [
         ("attack", "claim 1: targeted L2 PGD turns every ImageNet image into a goldfish (every ImageNet model in the registry)",
             () => ModelRegistry.Names.Select(n => (IExperiment)new TargetedAttackMakesEveryImageAGoldfish(n)).ToList()),
+        ("nonrobust", "claim 2: a model trained on an adversarially relabelled set generalises to the true test labels (CIFAR-10 cat vs airplane)",
+            () => [new NonRobustFeaturesExperiment()]),
+        ("robust-linear", "claim 6: adversarial training makes a robust linear model (CIFAR-10 cat vs airplane)",
+            () => [new RobustLinearExperiment()]),
         ("saliency", "claim 3: SmoothGrad is clearer than the plain gradient of a standard model",
             () => ModelRegistry.Names.Select(n => (IExperiment)new SmoothGradIsClearerOnImageNet(n)).ToList()),
         ("featviz", "claim 5: feature visualisation (standard ImageNet models)",
