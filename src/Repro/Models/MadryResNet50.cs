@@ -35,9 +35,9 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
     readonly List<Module<Tensor, Tensor>> body;
     readonly Module<Tensor, Tensor> fc;
 
-    public MadryResNet50(float[]? mean = null, float[]? std = null) : base("MadryResNet50")
+    public MadryResNet50(float[]? mean = null, float[]? std = null, int classes = Classes) : base("MadryResNet50")
     {
-        network = torchvision.models.resnet50(num_classes: Classes);
+        network = torchvision.models.resnet50(num_classes: classes);
         normalized = new Normalized(network, mean ?? Mean, std ?? Std);
         var children = network.named_children().ToList();
         body = children.Where(c => c.name != "fc").Select(c => (Module<Tensor, Tensor>)c.module).ToList();
@@ -56,6 +56,18 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
         var x = normalized.Normalize(images);
         foreach (var m in body) x = m.forward(x);
         return x.flatten(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The same wrapper around torchvision's standard ImageNet ResNet50 (1000 classes, ImageNet
+    /// normaliser), from <c>resnet50-0676ba61.pth</c>: the standard counterpart in claims 3 and 5.
+    /// </summary>
+    public static MadryResNet50 TorchVisionImageNet(string pthPath)
+    {
+        var model = new MadryResNet50([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f], 1000);
+        model.network.load_py(pthPath);
+        model.eval();
+        return model;
     }
 
     /// <summary>The checkpoint under the model root, or null when none of <see cref="FileNames"/> is there.</summary>
