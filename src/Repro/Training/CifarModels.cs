@@ -42,6 +42,16 @@ public static class CifarModels
         return model;
     }
 
+    /// <summary>sha256 of the weights <see cref="Get"/> returns for this recipe: the committed file's when it is used, else the cached file's.</summary>
+    public static string WeightsSha256(TrainingRecipe recipe)
+    {
+        string path = CommittedPath(recipe);
+        if (File.Exists(path)) return ModelCache.Sha256(path);
+        var cached = Directory.Exists(ModelCache.Default().Folder)
+            ? Directory.EnumerateFiles(ModelCache.Default().Folder, $"{recipe.Name}-*.pt").Order().FirstOrDefault() : null;
+        return cached is null ? "unknown" : ModelCache.Sha256(cached);
+    }
+
     /// <summary>The committed weights for this recipe, or null (with the reason in the log) when absent or not trustworthy.</summary>
     public static SmallResNet? TryLoadCommitted(TrainingRecipe recipe, TextWriter log)
     {

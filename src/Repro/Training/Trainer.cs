@@ -22,17 +22,20 @@ namespace Repro.Training;
 /// </summary>
 public static class Trainer
 {
-    public static SmallResNet Train(TrainingRecipe recipe, LabelledImages train, LabelledImages? test, TextWriter log)
+    /// <param name="start">Weights to fine-tune (copied, not changed); their sha256 must be the recipe's <see cref="TrainingRecipe.StartWeightsSha256"/>.</param>
+    public static SmallResNet Train(TrainingRecipe recipe, LabelledImages train, LabelledImages? test, TextWriter log, SmallResNet? start = null)
     {
+        if ((start is null) != (recipe.StartWeightsSha256 is null))
+            throw new ArgumentException("a fine-tuning recipe (StartWeightsSha256) needs start weights, and start weights need such a recipe");
         var watch = Stopwatch.StartNew();
-        long count = recipe.TrainSubset > 0 ? Math.Min(recipe.TrainSubset, train.Count) : train.Count;
-        var images = train.Images.narrow(0, 0, count);
-        var labels = train.Labels.narrow(0, 0, count);
+        var (images, labels) = Subset(train, recipe.TrainSubset);
+        long count = images.shape[0];
         int batches = (int)((count + recipe.BatchSize - 1) / recipe.BatchSize);
         int totalSteps = batches * recipe.Epochs;
 
         manual_seed(recipe.Seed);
         var model = new SmallResNet(train.ClassNames.Count, recipe.Width);
+        if (start is not null) model.load_state_dict(start.state_dict());
         using var generator = new Generator((ulong)recipe.Seed + 1);
         var decay = model.parameters().Where(p => p.dim() > 1).ToList();
         var noDecay = model.parameters().Where(p => p.dim() <= 1).ToList();
@@ -89,6 +92,25 @@ public static class Trainer
         log.WriteLine($"trained {recipe.Name} in {watch.Elapsed.TotalMinutes:F1} min");
         log.Flush();
         return model;
+    }
+
+    /// <summary>
+    /// All images, or for a subset of n the first n / classes images of each class in loader order
+    /// (the loader lists one class after another, so "the first n" would be one class only).
+    /// </summary>
+    public static (Tensor Images, Tensor Labels) Subset(LabelledImages train, int n)
+    {
+        if (n <= 0 || n >= train.Count) return (train.Images, train.Labels);
+        using var scope = NewDisposeScope();
+        int classes = train.ClassNames.Count;
+        var picked = new List<Tensor>();
+        for (long c = 0; c < classes; c++)
+        {
+            var index = nonzero(train.Labels.eq(c)).flatten();
+            picked.Add(index.narrow(0, 0, Math.Min(index.shape[0], n / classes)));
+        }
+        var all = cat(picked).sort().Values;
+        return (train.Images.index_select(0, all).MoveToOuterDisposeScope(), train.Labels.index_select(0, all).MoveToOuterDisposeScope());
     }
 
     /// <summary>The triangular schedule: 0 -> peak over the warm-up fraction of the steps, then linearly to 0 at the end.</summary>

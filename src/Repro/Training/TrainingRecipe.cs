@@ -30,9 +30,11 @@ public sealed record TrainingRecipe
     public double AdversaryEps { get; init; }
     public int AdversarySteps { get; init; }
     public double AdversaryStepSize { get; init; }
-    /// <summary>Train on the first this-many training images only (0 = all); for the shortened test recipe.</summary>
+    /// <summary>Train on this many training images only, the first n / classes of each class (0 = all); for the shortened test recipe.</summary>
     public int TrainSubset { get; init; }
     public long Seed { get; init; }
+    /// <summary>sha256 of the weights training starts from (fine-tuning), or null for a fresh seeded initialisation.</summary>
+    public string? StartWeightsSha256 { get; init; }
 
     public bool Adversarial => AdversaryEps > 0;
 
@@ -77,7 +79,8 @@ public sealed record TrainingRecipe
             $"adversaryEps={AdversaryEps.ToString("R", c)}", $"adversarySteps={AdversarySteps}", $"adversaryStep={AdversaryStepSize.ToString("R", c)}",
             $"trainSubset={TrainSubset}", $"seed={Seed}",
         };
-        return string.Join("\n", lines);
+        // Only fine-tuning recipes carry the line, so that the hashes of the committed recipes stay as they were.
+        return string.Join("\n", StartWeightsSha256 is null ? lines : lines.Append($"start={StartWeightsSha256}"));
     }
 
     /// <summary>sha256 of the hyperparameters and seed (not the data).</summary>
@@ -90,7 +93,8 @@ public sealed record TrainingRecipe
         $"{Name}: SmallResNet(width {Width}), {Epochs} epochs, batch {BatchSize}, SGD lr {LearningRate} (triangular, warm-up {WarmupFraction:P0}), " +
         $"momentum {Momentum}{(Nesterov ? " Nesterov" : "")}, weight decay {WeightDecay}, crop pad {CropPadding}, flip {HorizontalFlip}, " +
         (Adversarial ? $"adversary L2 PGD eps {AdversaryEps}, {AdversarySteps} steps of {AdversaryStepSize}, random start, " : "no adversary, ") +
-        (TrainSubset > 0 ? $"first {TrainSubset} training images, " : "") + $"seed {Seed}";
+        (TrainSubset > 0 ? $"{TrainSubset} training images (the first of each class), " : "") +
+        (StartWeightsSha256 is null ? "" : $"starting from weights {StartWeightsSha256[..16]}…, ") + $"seed {Seed}";
 
     static string Sha256Hex(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }
