@@ -23,10 +23,11 @@ public static class ImageSnapshot
     public static string Folder => Path.Combine(ReproPaths.RepositoryRoot(), "snapshots");
 
     /// <summary>Asserts that a [3,H,W] image in [0,1] matches its approved snapshot.</summary>
-    public static void Match(string name, Tensor image)
+    public static void Match(string name, Tensor image, string? folder = null)
     {
-        string approved = Path.Combine(Folder, name + ".png");
-        string received = Path.Combine(Folder, name + ".received.png");
+        folder ??= Folder;
+        string approved = Path.Combine(folder, name + ".png");
+        string received = Path.Combine(folder, name + ".received.png");
         using var scope = NewDisposeScope();
         var actual = Quantise(image);
         if (!File.Exists(approved))
