@@ -13,10 +13,14 @@ public static class ExperimentCatalog
             () => [new NonRobustFeaturesExperiment()]),
         ("robust-linear", "claim 6: adversarial training makes a robust linear model (CIFAR-10 cat vs airplane)",
             () => [new RobustLinearExperiment()]),
-        ("saliency", "claim 3: SmoothGrad is clearer than the plain gradient of a standard model",
-            () => ModelRegistry.Names.Select(n => (IExperiment)new SmoothGradIsClearerOnImageNet(n)).ToList()),
-        ("featviz", "claim 5: feature visualisation (standard ImageNet models)",
-            () => ModelRegistry.Names.Select(n => (IExperiment)new FeatureVisualisationOnImageNet(n)).ToList()),
+        ("saliency", "claim 3: plain gradients vs SmoothGrad — standard ImageNet models, the CIFAR pair, MadryLab's robust ResNet50",
+            () => [.. ModelRegistry.Names.Select(n => (IExperiment)new SmoothGradIsClearerOnImageNet(n)),
+                   new GradientsOfRobustModelsLookLikeTheObject(), new RobustResNet50GradientsLookLikeTheObject()]),
+        ("robust", "claim 4: a robust model resists eps 1.25 and falls only to eps 100 — the CIFAR pair, MadryLab's robust ResNet50",
+            () => [new RobustModelResistsSmallPerturbations { ImagesPerClass = 1000 }, new RobustResNet50ResistsSmallPerturbations()]),
+        ("featviz", "claim 5: feature visualisation — standard ImageNet models, the CIFAR pair, MadryLab's robust ResNet50",
+            () => [.. ModelRegistry.Names.Select(n => (IExperiment)new FeatureVisualisationOnImageNet(n)),
+                   new FeatureVisualisationIsPerceptual(), new RobustResNet50FeatureVisualisation()]),
     ];
 
     public static IEnumerable<string> Names => All.Select(e => e.Name);

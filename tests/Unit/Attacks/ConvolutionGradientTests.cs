@@ -18,6 +18,10 @@ public class ConvolutionGradientTests
         new object[] { 128, 32, 32, 32 }, // CIFAR minibatch, body
         new object[] { 16, 3, 224, 32 },  // ImageNet claim batch, stem
         new object[] { 4, 64, 56, 64 },   // ImageNet body
+        new object[] { 128, 3, 32, 16 },  // SmallResNet stem
+        new object[] { 128, 16, 32, 16 }, // SmallResNet stage 1
+        new object[] { 128, 32, 16, 32 }, // SmallResNet stage 2
+        new object[] { 128, 64, 8, 64 },  // SmallResNet stage 3
     ];
 
     [TestCaseSource(nameof(Shapes))]

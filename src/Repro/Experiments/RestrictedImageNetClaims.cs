@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using Repro.Attacks;
+using Repro.Data;
+using Repro.Explain;
+using Repro.Models;
+using Repro.Report;
+using Repro.Training;
+using static TorchSharp.torch;
+
+namespace Repro.Experiments;
+
+/// <summary>
+/// Restricted ImageNet (Tsipras et al. 2019; the robustness library's RestrictedImageNet): 9
+/// superclasses, each a range of ImageNet class indices. Samples here are the first
+/// <c>perClass</c> validation images (path order) of each superclass present.
+/// </summary>
+public static class RestrictedImageNet
+{
+    public static readonly IReadOnlyList<string> Names = ["dog", "cat", "frog", "turtle", "bird", "primate", "fish", "crab", "insect"];
+    public static readonly IReadOnlyList<(int First, int Last)> Ranges =
+        [(151, 268), (281, 285), (30, 32), (33, 37), (80, 100), (365, 382), (389, 397), (118, 121), (300, 319)];
+
+    public static int SuperclassOf(int imageNetLabel)
+    {
+        for (int i = 0; i < Ranges.Count; i++) if (imageNetLabel >= Ranges[i].First && imageNetLabel <= Ranges[i].Last) return i;
+        return -1;
+    }
+
+    /// <summary>Images [N,3,224,224], superclass labels, and the original ImageNet labels.</summary>
+    public static (LabelledImages Images, Tensor ImageNetLabels) Load(ReproPaths paths, int perClass)
+    {
+        var val = ImageNetValidation.Open(paths.DataRoot);
+        var chosen = val.Samples.Where(s => SuperclassOf(s.Label) >= 0).GroupBy(s => SuperclassOf(s.Label)).OrderBy(g => g.Key)
+            .SelectMany(g => g.Take(perClass)).ToList();
+        if (chosen.Count == 0) throw new ReproInputException($"no ImageNet validation images of the Restricted ImageNet classes under {paths.DataRoot}");
+        using var loaded = ImageNetValidation.Load(chosen, Names);
+        var superclass = tensor(chosen.Select(s => (long)SuperclassOf(s.Label)).ToArray());
+        return (new LabelledImages(loaded.Images.clone(), superclass, Names), loaded.Labels.clone());
+    }
+
+    public static string? StandardResNet50(ReproPaths paths)
+    {
+        string path = KnownFiles.ResNet50.PathUnder(paths.ModelRoot);
+        return File.Exists(path) ? path : null;
+    }
+
+    public static string NotPresent => "checkpoint not present: " + MadryResNet50.HowToGet;
+}
+
+/// <summary>Claim 4 on the article's own robust model (MadryLab ResNet50, Restricted ImageNet), with the article's exact attack parameters.</summary>
+public sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
+{
+    public string Id => "claim-4-restricted-imagenet";
+    public string Title => "MadryLab's robust ResNet50 resists eps-1.25 attacks and yields to eps 100 (Restricted ImageNet)";
+    public int ImagesPerClass { get; init; } = 2;
+
+    public ClaimOutcome Run(ExperimentContext context)
+    {
+        string? path = MadryResNet50.Find(context.Paths);
+        if (path == null) return ClaimOutcome.NotRun(Id, Title, RobustModelResistsSmallPerturbations.ArticleSays, RestrictedImageNet.NotPresent);
+        var watch = Stopwatch.StartNew();
+        using var model = MadryResNet50.Load(path);
+        var (data, _) = RestrictedImageNet.Load(context.Paths, ImagesPerClass);
+        using (data)
+        {
+            using var targets = data.Labels.add(1).remainder(RestrictedImageNet.Names.Count);
+            using var small = AttackSummary.Run(model, data.Images, data.Labels, targets, new L2Ball(1.25), RobustModelResistsSmallPerturbations.SmallAttack with { Seed = context.Seed }, 8);
+            using var large = AttackSummary.Run(model, data.Images, data.Labels, targets, new L2Ball(100), RobustModelResistsSmallPerturbations.LargeAttack with { Seed = context.Seed }, 8);
+            string figure = "claim4-restricted-imagenet.png";
+            int show = (int)Math.Min(6, data.Count);
+            ImageGrid.Save(context.Figure(figure),
+            [
+                CifarClaimSetup.Row("original", data.Images[..show], CifarClaimSetup.Captions(model, data.Images[..show], data.ClassNames)),
+                CifarClaimSetup.Row("eps 1.25, toward the next class", small.Adversarial[..show], CifarClaimSetup.Captions(model, small.Adversarial[..show], data.ClassNames)),
+                CifarClaimSetup.Row("eps 100, toward the next class", large.Adversarial[..show], CifarClaimSetup.Captions(model, large.Adversarial[..show], data.ClassNames)),
+            ]);
+            return new ClaimOutcome
+            {
+                Id = Id, Title = Title, ArticleSays = RobustModelResistsSmallPerturbations.ArticleSays,
+                Checks =
+                [
+                    RobustModelResistsSmallPerturbations.RobustAccuracy.Measure(small.Accuracy, "the robust model is not fooled"),
+                    RobustModelResistsSmallPerturbations.LargeEpsSuccess.Measure(large.SuccessRate, "eps 100 fools it"),
+                    RobustModelResistsSmallPerturbations.LargeEpsPsnr.Measure(large.MeanPsnr, "the changes are visible"),
+                ],
+                Measurements = [$"{data.Count} images ({ImagesPerClass} per superclass); eps 1.25 success {small.SuccessRate:P1}, PSNR {small.MeanPsnr:F1} dB; eps 100 PSNR {large.MeanPsnr:F1} dB"],
+                Notes = ["no standard Restricted ImageNet model is available, so the standard-model half of this claim runs on CIFAR-10 only"],
+                Figures = [figure],
+                Elapsed = watch.Elapsed,
+            };
+        }
+    }
+}
+
+/// <summary>Claim 3 on MadryLab's robust ResNet50 against torchvision's standard ResNet50, with the article's SmoothGrad (100 samples, sigma 0.3).</summary>
+public sealed class RobustResNet50GradientsLookLikeTheObject : IExperiment
+{
+    public string Id => "claim-3-restricted-imagenet";
+    public string Title => "Gradients of MadryLab's robust ResNet50 look like the object (Restricted ImageNet images)";
+    public int Images { get; init; } = 4;
+
+    public ClaimOutcome Run(ExperimentContext context)
+    {
+        string? path = MadryResNet50.Find(context.Paths);
+        if (path == null) return ClaimOutcome.NotRun(Id, Title, GradientsOfRobustModelsLookLikeTheObject.ArticleSays, RestrictedImageNet.NotPresent);
+        string? standardPath = RestrictedImageNet.StandardResNet50(context.Paths);
+        if (standardPath == null)
+            return ClaimOutcome.NotRun(Id, Title, GradientsOfRobustModelsLookLikeTheObject.ArticleSays,
+                $"the standard counterpart is missing: {KnownFiles.ResNet50.PlacementHint(context.Paths.ModelRoot)}");
+        var watch = Stopwatch.StartNew();
+        using var robust = MadryResNet50.Load(path);
+        using var standard = MadryResNet50.TorchVisionImageNet(standardPath);
+        var (data, imageNetLabels) = RestrictedImageNet.Load(context.Paths, 1);
+        using (data)
+        using (imageNetLabels)
+        using (var scope = NewDisposeScope())
+        {
+            var images = data.Images[..Images];
+            var s = GradientsOfRobustModelsLookLikeTheObject.Maps(standard, images, imageNetLabels[..Images], 100, 0.3, context.Seed);
+            var r = GradientsOfRobustModelsLookLikeTheObject.Maps(robust, images, data.Labels[..Images], 100, 0.3, context.Seed);
+            double Mean(Tensor t) => Noisiness.TotalVariationRatio(t, 0.5).mean().item<float>();
+            double sv = Mean(s.Vanilla), ss = Mean(s.Smooth), rv = Mean(r.Vanilla);
+            string figure = "claim3-restricted-imagenet.png";
+            ImageGrid.Save(context.Figure(figure),
+            [
+                CifarClaimSetup.Row("image", images, Enumerable.Repeat("", Images).ToArray()),
+                CifarClaimSetup.Row("standard ResNet50: vanilla", s.Vanilla, Enumerable.Repeat("", Images).ToArray()),
+                CifarClaimSetup.Row("standard ResNet50: SmoothGrad", s.Smooth, Enumerable.Repeat("", Images).ToArray()),
+                CifarClaimSetup.Row("robust ResNet50: vanilla", r.Vanilla, Enumerable.Repeat("", Images).ToArray()),
+            ]);
+            return new ClaimOutcome
+            {
+                Id = Id, Title = Title, ArticleSays = GradientsOfRobustModelsLookLikeTheObject.ArticleSays,
+                Checks =
+                [
+                    GradientsOfRobustModelsLookLikeTheObject.SmoothGradVsVanilla.Measure(ss / sv, "SmoothGrad is clearer"),
+                    GradientsOfRobustModelsLookLikeTheObject.RobustVsStandard.Measure(rv / sv, "the robust gradient looks like the object"),
+                ],
+                Measurements = [$"noisiness: standard vanilla {sv:F2}, standard SmoothGrad {ss:F2}, robust vanilla {rv:F2}; robust vanilla / standard SmoothGrad {rv / ss:F3}"],
+                Figures = [figure],
+                Elapsed = watch.Elapsed,
+            };
+        }
+    }
+}
+
+/// <summary>Claim 5 on MadryLab's robust ResNet50 against torchvision's standard ResNet50 (eps 1000, step 5, 20 steps).</summary>
+public sealed class RobustResNet50FeatureVisualisation : IExperiment
+{
+    public string Id => "claim-5-restricted-imagenet";
+    public string Title => "Feature visualisation on MadryLab's robust ResNet50 is perceptual (Restricted ImageNet images)";
+    public int Images { get; init; } = 4;
+    /// <summary>The representation component maximised on both models (the article picks components by hand).</summary>
+    public int Component { get; init; } = 0;
+
+    public ClaimOutcome Run(ExperimentContext context)
+    {
+        string? path = MadryResNet50.Find(context.Paths);
+        if (path == null) return ClaimOutcome.NotRun(Id, Title, FeatureVisualisationIsPerceptual.ArticleSays, RestrictedImageNet.NotPresent);
+        string? standardPath = RestrictedImageNet.StandardResNet50(context.Paths);
+        if (standardPath == null)
+            return ClaimOutcome.NotRun(Id, Title, FeatureVisualisationIsPerceptual.ArticleSays,
+                $"the standard counterpart is missing: {KnownFiles.ResNet50.PlacementHint(context.Paths.ModelRoot)}");
+        var watch = Stopwatch.StartNew();
+        using var robust = MadryResNet50.Load(path);
+        using var standard = MadryResNet50.TorchVisionImageNet(standardPath);
+        var (data, imageNetLabels) = RestrictedImageNet.Load(context.Paths, 1);
+        imageNetLabels.Dispose();
+        using (data)
+        using (var scope = NewDisposeScope())
+        {
+            var images = data.Images[..Images];
+            (double Rose, double Noise, Tensor Result) Run(MadryResNet50 model)
+            {
+                var before = FeatureVisualisation.Component(model, images, Component);
+                using var result = FeatureVisualisation.Maximise(model, images, Component, FeatureVisualisationIsPerceptual.Ball, FeatureVisualisationIsPerceptual.Options(20, context.Seed));
+                var after = FeatureVisualisation.Component(model, result.Adversarial, Component);
+                return (after.gt(before).to_type(ScalarType.Float32).mean().item<float>(),
+                        Noisiness.TotalVariationRatio(result.Adversarial - images).mean().item<float>(), result.Adversarial.clone());
+            }
+            var s = Run(standard);
+            var r = Run(robust);
+            string figure = "claim5-restricted-imagenet.png";
+            ImageGrid.Save(context.Figure(figure),
+            [
+                CifarClaimSetup.Row("image", images, Enumerable.Repeat("", Images).ToArray()),
+                CifarClaimSetup.Row($"standard ResNet50, component {Component}", s.Result, Enumerable.Repeat("", Images).ToArray()),
+                CifarClaimSetup.Row($"robust ResNet50, component {Component}", r.Result, Enumerable.Repeat("", Images).ToArray()),
+            ]);
+            return new ClaimOutcome
+            {
+                Id = Id, Title = Title, ArticleSays = FeatureVisualisationIsPerceptual.ArticleSays,
+                Checks =
+                [
+                    FeatureVisualisationIsPerceptual.StandardRises.Measure(s.Rose, "the component is maximised"),
+                    FeatureVisualisationIsPerceptual.RobustRises.Measure(r.Rose, "the component is maximised"),
+                    FeatureVisualisationIsPerceptual.ChangeNoisiness.Measure(r.Noise / s.Noise, "robust: object-like; standard: noise"),
+                ],
+                Measurements = [$"noisiness of the change: standard {s.Noise:F2}, robust {r.Noise:F2}"],
+                Figures = [figure],
+                Elapsed = watch.Elapsed,
+            };
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using Repro.Attacks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Repro.Training;
+
+/// <summary>Accuracy and accuracy under attack of a classifier on images in [0,1], in batches, in eval mode.</summary>
+public static class ModelEvaluation
+{
+    public static double Accuracy(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, int batchSize = 500)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var _ = no_grad();
+            long correct = 0, n = images.shape[0];
+            for (long start = 0; start < n; start += batchSize)
+            {
+                using var scope = NewDisposeScope();
+                long len = Math.Min(batchSize, n - start);
+                correct += model.forward(images.narrow(0, start, len)).argmax(1).eq(labels.narrow(0, start, len)).sum().item<long>();
+            }
+            return (double)correct / n;
+        }
+        finally { model.train(wasTraining); }
+    }
+
+    /// <summary>PSNR in dB between two batches of images in [0,1], per example.</summary>
+    public static Tensor Psnr(Tensor a, Tensor b)
+    {
+        using var scope = NewDisposeScope();
+        var mse = (a - b).pow(2).flatten(1).mean([1]);
+        return (10 * log10(1.0 / (mse + 1e-12))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>What an attack over a whole set did: accuracy at the attacked images, attack success, mean PSNR, and the adversarial images.</summary>
+public sealed class AttackSummary : IDisposable
+{
+    public required double Accuracy { get; init; }
+    public required double SuccessRate { get; init; }
+    public required double MeanPsnr { get; init; }
+    public required double MeanL2 { get; init; }
+    public required Tensor Adversarial { get; init; }
+    public required Tensor Predictions { get; init; }
+    public void Dispose() { Adversarial.Dispose(); Predictions.Dispose(); }
+
+    /// <summary>
+    /// Runs PGD on every image in batches (model in eval mode). Targeted toward <paramref name="targets"/>
+    /// when given, else untargeted away from the labels. Accuracy = prediction at the returned image
+    /// equals the label; success = the objective's own success (target reached / label left).
+    /// </summary>
+    public static AttackSummary Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, Tensor? targets,
+                                    ThreatModel threat, PgdOptions options, int batchSize = 250)
+    {
+        model.eval();
+        long n = images.shape[0];
+        var adversarial = new List<Tensor>();
+        var predictions = new List<Tensor>();
+        double success = 0, psnr = 0, l2 = 0;
+        for (long start = 0, batch = 0; start < n; start += batchSize, batch++)
+        {
+            using var scope = NewDisposeScope();
+            long len = Math.Min(batchSize, n - start);
+            var x = images.narrow(0, start, len);
+            var objective = targets is null
+                ? CrossEntropyObjective.Untargeted(model, labels.narrow(0, start, len))
+                : CrossEntropyObjective.Targeted(model, targets.narrow(0, start, len));
+            using var result = Pgd.Run(objective, threat, x, options with { Seed = options.Seed + batch });
+            success += result.Success.sum().item<long>();
+            psnr += ModelEvaluation.Psnr(result.Adversarial, x).sum().item<float>();
+            l2 += result.L2.sum().item<float>();
+            adversarial.Add(result.Adversarial.detach().clone().MoveToOuterDisposeScope());
+            predictions.Add(result.Logits!.argmax(1).MoveToOuterDisposeScope());
+        }
+        var adv = cat(adversarial);
+        var pred = cat(predictions);
+        foreach (var t in adversarial.Concat(predictions)) t.Dispose();
+        double accuracy;
+        using (var eq = pred.eq(labels)) accuracy = eq.to_type(ScalarType.Float32).mean().item<float>();
+        return new AttackSummary
+        {
+            Accuracy = accuracy, SuccessRate = success / n, MeanPsnr = psnr / n, MeanL2 = l2 / n, Adversarial = adv, Predictions = pred,
+        };
+    }
+}
