@@ -30,6 +30,15 @@ public sealed class L2Ball : ThreatModel
         return (images + gradient * (stepSize / (PerExampleL2(gradient) + 1e-12))).MoveToOuterDisposeScope();
     }
 
+    public override Tensor StepAndProject(Tensor original, Tensor images, Tensor gradient, double stepSize)
+    {
+        using var scope = NewDisposeScope();
+        var delta = images - original;
+        delta.add_(gradient.mul_(stepSize / (PerExampleL2(gradient) + 1e-12)));
+        delta.mul_((Eps / (PerExampleL2(delta) + 1e-12)).clamp_max_(1.0));
+        return delta.add_(original).clamp_(0, 1).MoveToOuterDisposeScope();
+    }
+
     public override Tensor RandomStart(Tensor original, Generator generator)
     {
         using var scope = NewDisposeScope();

@@ -26,6 +26,14 @@ public sealed class LinfBall : ThreatModel
         return (images + gradient.sign() * stepSize).MoveToOuterDisposeScope();
     }
 
+    public override Tensor StepAndProject(Tensor original, Tensor images, Tensor gradient, double stepSize)
+    {
+        using var scope = NewDisposeScope();
+        var delta = images - original;
+        delta.add_(gradient.sign_(), alpha: stepSize).clamp_(-Eps, Eps);
+        return delta.add_(original).clamp_(0, 1).MoveToOuterDisposeScope();
+    }
+
     public override Tensor RandomStart(Tensor original, Generator generator)
     {
         using var scope = NewDisposeScope();

@@ -57,7 +57,7 @@ public static class Pgd
                 using (no_grad())
                 {
                     if (options.KeepBest) (best, bestLoss) = KeepBetter(objective, x, value.PerExampleLoss.detach(), best, bestLoss);
-                    x = threat.Project(original, threat.Step(x, gradient * sign, options.StepSize));
+                    x = threat.StepAndProject(original, x, gradient, sign * options.StepSize);
                     stepScope.MoveToOuter(x);
                     if (options.KeepBest) stepScope.MoveToOuter(best!, bestLoss!);
                 }

@@ -29,13 +29,11 @@ public sealed class FeatureVisualisationOnImageNet(string modelName) : IExperime
 
     public ClaimOutcome Run(ExperimentContext context)
     {
-        var entry = ModelRegistry.Get(modelName);
-        if (!entry.IsPresent(context.Paths.ModelRoot)) return ClaimOutcome.NotRun(Id, Title, Article, entry.HowToGet(context.Paths.ModelRoot));
         var clock = Stopwatch.StartNew();
+        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, -1, out string? missing);
+        if (inputs == null) return ClaimOutcome.NotRun(Id, Title, Article, missing!);
         using var scope = NewDisposeScope();
-        var model = entry.Load(context.Paths.ModelRoot);
-        var validation = ImageNetValidation.Open(context.Paths.DataRoot);
-        using var images = ImageNetSelection.FirstCorrect(model, validation, ImageCount);
+        var (model, validation, images) = (inputs.Model, inputs.Validation, inputs.Images);
         int n = (int)images.Count;
 
         Tensor representation;

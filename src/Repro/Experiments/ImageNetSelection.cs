@@ -1,4 +1,5 @@
 using Repro.Data;
+using Repro.Models;
 using static TorchSharp.torch;
 
 namespace Repro.Experiments;
@@ -26,4 +27,25 @@ public static class ImageNetSelection
         }
         return ImageNetValidation.Load(picked, validation.Classes.Names);
     }
+
+    /// <summary>
+    /// What every ImageNet claim starts from: the model (or null when its weights are absent, with
+    /// how to get them), the validation set and the images chosen by <see cref="FirstCorrect"/>.
+    /// </summary>
+    public static ImageNetInputs? Prepare(string modelName, ExperimentContext context, int count, int excludedClass, out string? notRunReason)
+    {
+        var entry = ModelRegistry.Get(modelName);
+        notRunReason = entry.IsPresent(context.Paths.ModelRoot) ? null : entry.HowToGet(context.Paths.ModelRoot);
+        if (notRunReason != null) return null;
+        var model = entry.Load(context.Paths.ModelRoot);
+        var validation = ImageNetValidation.Open(context.Paths.DataRoot);
+        return new ImageNetInputs(model, validation, FirstCorrect(model, validation, count, excludedClass));
+    }
+}
+
+/// <summary>A loaded ImageNet model, the validation set, and the images an experiment works on (owned: dispose).</summary>
+public sealed record ImageNetInputs(nn.Module<Tensor, Tensor> Model, ImageNetValidation Validation, LabelledImages Images) : IDisposable
+{
+    public IReadOnlyList<string> Names => Validation.Classes.Names;
+    public void Dispose() => Images.Dispose();
 }

@@ -34,16 +34,13 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
 
     public ClaimOutcome Run(ExperimentContext context)
     {
-        var entry = ModelRegistry.Get(modelName);
-        if (!entry.IsPresent(context.Paths.ModelRoot))
-            return ClaimOutcome.NotRun(Id, Title, Article, entry.HowToGet(context.Paths.ModelRoot));
-
         var clock = Stopwatch.StartNew();
+        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, Goldfish, out string? missing);
+        if (inputs == null) return ClaimOutcome.NotRun(Id, Title, Article, missing!);
+
         using var scope = NewDisposeScope();
-        var model = entry.Load(context.Paths.ModelRoot);
-        var validation = ImageNetValidation.Open(context.Paths.DataRoot);
+        var (model, validation, chosen) = (inputs.Model, inputs.Validation, inputs.Images);
         var names = validation.Classes.Names;
-        using var chosen = ImageNetSelection.FirstCorrect(model, validation, ImageCount, excludedClass: Goldfish);
         context.Log.WriteLine($"{modelName}: attacking {chosen.Count} images (first correctly classified non-goldfish images in sorted order)");
 
         var targets = full(new long[] { chosen.Count }, Goldfish, dtype: ScalarType.Int64);

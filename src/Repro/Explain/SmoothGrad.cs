@@ -31,7 +31,7 @@ public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sig
             var owners = arange(start, end, dtype: ScalarType.Int64).div(Samples, rounding_mode: RoundingMode.floor);
             var clean = images.index_select(0, owners.to(images.device));
             var noise = randn(clean.shape, dtype: clean.dtype, generator: generator).to(clean.device);
-            var attribution = inner.Attribute(clean + noise * Sigma, target.Select(owners));
+            var attribution = inner.Attribute(noise.mul_(Sigma).add_(clean), target.Select(owners));
             sum.index_add_(0, owners.to(images.device), attribution, 1.0);
             Progress?.Invoke(end, total);
         }

@@ -59,6 +59,22 @@ public class ThreatModelTests
         Assert.That(a.eq(a2).all().item<bool>(), Is.True, "the same seed gives the same start");
     }
 
+    [TestCaseSource(nameof(Balls))]
+    public void TheFusedStepEqualsStepThenProject(ThreatModel threat)
+    {
+        using var _ = NewDisposeScope();
+        manual_seed(5);
+        var original = rand(4, 3, 32, 32);
+        var current = threat.Project(original, original + randn(4, 3, 32, 32) * 0.05f);
+        var gradient = randn(4, 3, 32, 32);
+        foreach (double step in new[] { 0.3, -0.3, 0.01 })
+        {
+            var expected = threat.Project(original, threat.Step(current, gradient, step));
+            var fused = threat.StepAndProject(original, current, gradient.clone(), step);
+            Assert.That((fused - expected).abs().max().item<float>(), Is.LessThan(1e-5f), $"step {step}");
+        }
+    }
+
     [Test]
     public void UnconstrainedOnlyClipsToTheBox()
     {
