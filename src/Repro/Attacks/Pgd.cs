@@ -6,7 +6,8 @@ namespace Repro.Attacks;
 /// <summary>
 /// Projected gradient descent (Madry et al. 2018) over any threat model and any objective.
 /// Each step costs one forward and one backward pass with respect to the input only (the
-/// objective's parameters are frozen); a final forward pass measures the returned images.
+/// objective's parameters are frozen); one more forward pass per restart measures the final
+/// iterate, and the result reuses it (loss, logits, success) instead of measuring again.
 /// Inputs are images in [0,1]; the model's normalisation is inside the model. The device is the
 /// inputs' device. Every example of a batch is attacked independently.
 /// </summary>
@@ -21,14 +22,11 @@ public static class Pgd
         var generator = new Generator((ulong)options.Seed);
         try
         {
-            Tensor? best = null, bestLoss = null;
+            Iterate? best = null;
             for (int restart = 0; restart < options.Restarts; restart++)
             {
-                var (candidate, loss) = RunOnce(objective, threat, original, options, generator, restart);
-                if (best is null) { best = candidate; bestLoss = loss; continue; }
-                var better = objective.Better(loss, bestLoss!);
-                best = where(Expand(better, best), candidate, best);
-                bestLoss = where(better, loss, bestLoss!);
+                var candidate = RunOnce(objective, threat, original, options, generator, restart);
+                best = best is null ? candidate : Iterate.Better(objective, candidate, best);
             }
             return Measure(objective, original, best!, scope);
         }
@@ -38,17 +36,18 @@ public static class Pgd
         }
     }
 
-    /// <summary>One run from one start. Returns the chosen images and their per-example loss.</summary>
-    static (Tensor Images, Tensor Loss) RunOnce(AttackObjective objective, ThreatModel threat, Tensor original, PgdOptions options, Generator generator, int restart)
+    /// <summary>One run from one start: the chosen images with their per-example loss and logits.</summary>
+    static Iterate RunOnce(AttackObjective objective, ThreatModel threat, Tensor original, PgdOptions options, Generator generator, int restart)
     {
         Tensor x;
         using (no_grad()) x = options.RandomStart ? threat.RandomStart(original, generator) : original.clone();
-        Tensor? best = null, bestLoss = null;
+        Iterate? best = null;
         double sign = objective.Direction == Direction.Ascend ? 1.0 : -1.0;
 
         for (int step = 0; step < options.Steps; step++)
         {
-            Tensor previous = x, previousBest = best!, previousBestLoss = bestLoss!;
+            Tensor previous = x;
+            Iterate? previousBest = best;
             using (var stepScope = NewDisposeScope())
             {
                 var input = x.detach().requires_grad_(true);
@@ -56,63 +55,85 @@ public static class Pgd
                 var gradient = InputGradient.Of(value.PerExampleLoss.sum(), input);
                 using (no_grad())
                 {
-                    if (options.KeepBest) (best, bestLoss) = KeepBetter(objective, x, value.PerExampleLoss.detach(), best, bestLoss);
+                    if (options.KeepBest)
+                    {
+                        var seen = new Iterate(x, value.PerExampleLoss.detach(), value.Logits?.detach());
+                        best = best is null ? seen.Copy() : Iterate.Better(objective, seen, best);
+                        best.MoveToOuter(stepScope);
+                    }
                     x = threat.StepAndProject(original, x, gradient, sign * options.StepSize);
                     stepScope.MoveToOuter(x);
-                    if (options.KeepBest) stepScope.MoveToOuter(best!, bestLoss!);
                 }
             }
             options.Progress?.Invoke((long)restart * options.Steps + step + 1, (long)options.Restarts * options.Steps);
             // The iterates of earlier steps are no longer needed: free them now, not when the attack ends.
             previous.Dispose();
-            if (options.KeepBest && previousBest is not null && !ReferenceEquals(previousBest, best))
-            {
-                previousBest.Dispose();
-                previousBestLoss.Dispose();
-            }
+            if (previousBest is not null && !ReferenceEquals(previousBest, best)) previousBest.Dispose();
         }
 
-        if (!options.KeepBest) return (x, FinalLoss(objective, x));
-        var finalLoss = FinalLoss(objective, x);
-        return KeepBetter(objective, x, finalLoss, best, bestLoss);
+        Iterate final;
+        using (no_grad())
+        {
+            var value = objective.Evaluate(x);
+            final = new Iterate(x, value.PerExampleLoss, value.Logits);
+        }
+        return best is null ? final : Iterate.Better(objective, final, best);
     }
 
-    static Tensor FinalLoss(AttackObjective objective, Tensor x)
+    static AttackResult Measure(AttackObjective objective, Tensor original, Iterate chosen, DisposeScope scope)
     {
         using var _ = no_grad();
-        return objective.Evaluate(x).PerExampleLoss;
-    }
-
-    static (Tensor, Tensor) KeepBetter(AttackObjective objective, Tensor x, Tensor loss, Tensor? best, Tensor? bestLoss)
-    {
-        if (best is null || bestLoss is null) return (x.clone(), loss.clone());
-        var better = objective.Better(loss, bestLoss);
-        return (where(Expand(better, x), x, best), where(better, loss, bestLoss));
-    }
-
-    static Tensor Expand(Tensor perExample, Tensor like)
-    {
-        var shape = Enumerable.Repeat(1L, (int)like.dim()).ToArray();
-        shape[0] = like.shape[0];
-        return perExample.reshape(shape);
-    }
-
-    static AttackResult Measure(AttackObjective objective, Tensor original, Tensor adversarial, DisposeScope scope)
-    {
-        using var _ = no_grad();
-        var value = objective.Evaluate(adversarial);
-        var delta = (adversarial - original).flatten(1);
+        var delta = (chosen.Images - original).flatten(1);
         var result = new AttackResult
         {
-            Adversarial = adversarial.detach(),
-            Loss = value.PerExampleLoss.detach(),
-            Success = objective.Succeeded(value),
+            Adversarial = chosen.Images.detach(),
+            Loss = chosen.Loss.detach(),
+            Success = objective.Succeeded(new ObjectiveValue(chosen.Loss, chosen.Logits)),
             L2 = delta.norm(1, p: 2),
             Linf = delta.abs().amax(1),
-            Logits = value.Logits?.detach(),
+            Logits = chosen.Logits?.detach(),
         };
         scope.MoveToOuter(result.Adversarial, result.Loss, result.Success, result.L2, result.Linf);
         if (result.Logits is not null) scope.MoveToOuter(result.Logits);
         return result;
+    }
+
+    /// <summary>
+    /// Images with the objective's per-example loss and logits at them. Choosing per example between
+    /// two iterates chooses all three, so the final result never needs another forward pass.
+    /// </summary>
+    sealed record Iterate(Tensor Images, Tensor Loss, Tensor? Logits) : IDisposable
+    {
+        /// <summary>Per example, <paramref name="candidate"/> where it is better for the attacker, else <paramref name="incumbent"/>.</summary>
+        public static Iterate Better(AttackObjective objective, Iterate candidate, Iterate incumbent)
+        {
+            using var better = objective.Better(candidate.Loss, incumbent.Loss);
+            return new Iterate(
+                where(Expand(better, candidate.Images), candidate.Images, incumbent.Images),
+                where(better, candidate.Loss, incumbent.Loss),
+                candidate.Logits is null || incumbent.Logits is null ? null : where(Expand(better, candidate.Logits), candidate.Logits, incumbent.Logits));
+        }
+
+        public Iterate Copy() => new(Images.clone(), Loss.clone(), Logits?.clone());
+
+        public void MoveToOuter(DisposeScope scope)
+        {
+            scope.MoveToOuter(Images, Loss);
+            if (Logits is not null) scope.MoveToOuter(Logits);
+        }
+
+        public void Dispose()
+        {
+            Images.Dispose();
+            Loss.Dispose();
+            Logits?.Dispose();
+        }
+
+        static Tensor Expand(Tensor perExample, Tensor like)
+        {
+            var shape = Enumerable.Repeat(1L, (int)like.dim()).ToArray();
+            shape[0] = like.shape[0];
+            return perExample.reshape(shape);
+        }
     }
 }

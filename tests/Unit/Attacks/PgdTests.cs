@@ -109,6 +109,31 @@ public class PgdTests
         Assert.That(restarts.Loss.ge(best.Loss - 1e-5).all().item<bool>(), Is.True);
     }
 
+    /// <summary>
+    /// The result's loss, logits and success are those of the returned images: the attack reuses its
+    /// last evaluation (and, with keep-best or restarts, the evaluation of each chosen iterate)
+    /// instead of running the model again, so this checks that reuse against a fresh forward pass.
+    /// </summary>
+    [Test]
+    public void TheResultDescribesTheReturnedImages([Values(false, true)] bool keepBest, [Values(1, 3)] int restarts)
+    {
+        using var _ = NewDisposeScope();
+        var model = new TinyNet();
+        manual_seed(9);
+        var images = rand(5, 3, 32, 32);
+        var targets = tensor(new long[] { 0, 1, 2, 0, 1 });
+        var objective = CrossEntropyObjective.Targeted(model, targets);
+        var options = new PgdOptions { Steps = 5, StepSize = 1.5, RandomStart = true, Seed = 4, KeepBest = keepBest, Restarts = restarts };
+        using var result = Pgd.Run(objective, new L2Ball(1.0), images, options);
+        using (no_grad())
+        {
+            var fresh = objective.Evaluate(result.Adversarial);
+            Assert.That((fresh.PerExampleLoss - result.Loss).abs().max().item<float>(), Is.LessThan(1e-5f));
+            Assert.That((fresh.Logits! - result.Logits!).abs().max().item<float>(), Is.LessThan(1e-5f));
+            Assert.That(objective.Succeeded(fresh).data<bool>().ToArray(), Is.EqualTo(result.Success.data<bool>().ToArray()));
+        }
+    }
+
     [Test]
     public void ParametersAreFrozenDuringTheAttackAndRestoredAfter()
     {
