@@ -27,6 +27,8 @@ public static class FolderAttack
         if (files.Count == 0) throw new ReproInputException($"no image files ({string.Join(", ", Extensions)}) in {imageFolder}");
         options.Validate();
 
+        // The images go where the model is: the attack itself follows its inputs' device.
+        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
         string staging = ReportWriter.StagingFolder(outputFolder);
         try
         {
@@ -35,12 +37,12 @@ public static class FolderAttack
             {
                 using var scope = NewDisposeScope();
                 var batch = files.Skip(start).Take(batchSize).ToList();
-                var images = stack(batch.Select(f => ImageFile.LoadResizedCentreCrop(f)).ToArray());
+                var images = stack(batch.Select(f => ImageFile.LoadResizedCentreCrop(f)).ToArray()).to(device);
                 Tensor clean;
                 using (no_grad()) clean = softmax(model.forward(images), 1);
                 var predicted = clean.argmax(1);
                 var objective = target is int t
-                    ? CrossEntropyObjective.Targeted(model, full(new long[] { batch.Count }, t, dtype: ScalarType.Int64))
+                    ? CrossEntropyObjective.Targeted(model, full(new long[] { batch.Count }, t, dtype: ScalarType.Int64, device: device))
                     : CrossEntropyObjective.Untargeted(model, predicted);
                 using var result = Pgd.Run(objective, threat, images, options);
                 var adversarial = softmax(result.Logits!, 1);

@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.CommandLine;
 using Repro.Attacks;
 using Repro.Data;
@@ -22,7 +23,7 @@ public static class AttackCommand
         var command = new Command("attack", "attack your own images with PGD against an ImageNet model") { model, images, target, eps, steps, stepSize, norm, randomStart };
         command.SetAction(ReproCommand.Guarded(r =>
         {
-            options.Apply(r);
+            var device = options.Apply(r);
             var paths = options.Paths(r);
             ThreatModel threat = r.GetValue(norm)?.ToLowerInvariant() switch
             {
@@ -35,6 +36,7 @@ public static class AttackCommand
             var classes = ImageNetClasses.Load(Path.Combine(paths.DataRoot, "imagenet", "synset_words.txt"));
             int? targetClass = r.GetValue(target) is string t ? classes.Resolve(t) : null;
             var network = ModelRegistry.Get(r.GetValue(model)!).Load(paths.ModelRoot);
+            network.to(device);
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
             var progress = new ConsoleProgress("attack");
             var rows = FolderAttack.Run(network, classes.Names, r.GetValue(images)!, targetClass, threat, pgd, output, progress: (d, n) => progress.Report(d, n));

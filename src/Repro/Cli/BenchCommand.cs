@@ -11,12 +11,12 @@ public static class BenchCommand
     {
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8, Description = "batch size" };
         var leakSteps = new Option<int>("--leak-steps") { DefaultValueFactory = _ => 500, Description = "PGD steps for the memory-growth figure (0 to skip)" };
-        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18, random weights, 224x224)") { batch, leakSteps };
+        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18, random weights, 224x224, on --device)") { batch, leakSteps };
         command.SetAction(ReproCommand.Guarded(r =>
         {
-            options.Apply(r);
+            var device = options.Apply(r);
             var model = TorchvisionResNet.Create("resnet18");
-            var figures = new AttackBenchmark(model, r.GetValue(batch), leakSteps: r.GetValue(leakSteps), log: Console.Out).Run();
+            var figures = new AttackBenchmark(model, r.GetValue(batch), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device).Run();
             Console.WriteLine($"{"figure",-58} {"value",10}  target");
             foreach (var f in figures)
                 Console.WriteLine($"{f.Name,-58} {f.Value,9:F3}{f.Unit,-3} {f.Target,-14} {(f.Meets ? "ok" : "MISSED")}");

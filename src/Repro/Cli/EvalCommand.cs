@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.CommandLine;
 using Repro.Data;
 using Repro.Models;
@@ -15,11 +16,12 @@ public static class EvalCommand
         var command = new Command("eval", "top-1/top-5 accuracy of an ImageNet model on the validation images") { model, batch };
         command.SetAction(ReproCommand.Guarded(r =>
         {
-            options.Apply(r);
+            var device = options.Apply(r);
             if (r.GetValue(batch) < 1) throw new ReproInputException($"--batch must be >= 1, got {r.GetValue(batch)}");
             var paths = options.Paths(r);
             var entry = ModelRegistry.Get(r.GetValue(model)!);
             var network = entry.Load(paths.ModelRoot);
+            network.to(device);
             var validation = ImageNetValidation.Open(paths.DataRoot);
             var progress = new ConsoleProgress($"eval {entry.Name}");
             var accuracy = ImageNetEvaluation.Evaluate(network, validation.Samples, r.GetValue(batch), (done, total) => progress.Report(done, total));

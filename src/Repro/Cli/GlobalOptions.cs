@@ -10,7 +10,7 @@ public sealed class GlobalOptions
     public readonly Option<string?> Models = new("--models") { Description = $"model root (default: ${ReproPaths.ModelVariable}, else data/models/)", Recursive = true };
     public readonly Option<string> Out = new("--out") { Description = "output folder", DefaultValueFactory = _ => "out", Recursive = true };
     public readonly Option<long> Seed = new("--seed") { Description = "random seed (recorded in every report)", DefaultValueFactory = _ => 0, Recursive = true };
-    public readonly Option<string> Device = new("--device") { Description = "cpu or cuda (cuda needs a CUDA build of libtorch)", DefaultValueFactory = _ => "cpu", Recursive = true };
+    public readonly Option<string> Device = new("--device") { Description = "cpu or cuda for attack, eval and bench (cuda needs a CUDA build of libtorch; run and train use the CPU)", DefaultValueFactory = _ => "cpu", Recursive = true };
     public readonly Option<int> Threads = new("--threads") { Description = "libtorch threads (default: libtorch's choice)", DefaultValueFactory = _ => 0, Recursive = true };
 
     public void AddTo(Command root)
@@ -20,15 +20,22 @@ public sealed class GlobalOptions
 
     public ReproPaths Paths(ParseResult r) => ReproPaths.Resolve(r.GetValue(Data), r.GetValue(Models));
 
-    /// <summary>Validates the device and thread options and applies them.</summary>
-    public void Apply(ParseResult r)
+    /// <summary>
+    /// Validates the device and thread options, applies the threads, and returns the device the
+    /// command's model and images go to. Commands that run on the CPU only pass
+    /// <paramref name="cpuOnlyCommand"/> (their name) and refuse --device cuda rather than ignore it.
+    /// </summary>
+    public TorchSharp.torch.Device Apply(ParseResult r, string? cpuOnlyCommand = null)
     {
         string device = r.GetValue(Device) ?? "cpu";
         if (device != "cpu" && device != "cuda") throw new ReproInputException($"--device must be cpu or cuda, got '{device}'");
+        if (device == "cuda" && cpuOnlyCommand is not null)
+            throw new ReproInputException($"--device cuda: '{cpuOnlyCommand}' runs on the CPU only in this version (attack, eval, bench and the library follow their inputs' device)");
         if (device == "cuda" && !TorchSharp.torch.cuda.is_available())
             throw new ReproInputException("--device cuda: no CUDA device or CUDA libtorch here (build with the CUDA opt-in, see README)");
         int threads = r.GetValue(Threads);
         if (threads < 0) throw new ReproInputException($"--threads must be >= 0, got {threads}");
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+        return device == "cuda" ? TorchSharp.torch.CUDA : TorchSharp.torch.CPU;
     }
 }

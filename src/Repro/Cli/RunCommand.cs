@@ -13,7 +13,7 @@ public static class RunCommand
         var command = new Command("run", "run the article's experiments and write the report") { which };
         command.SetAction(ReproCommand.Guarded(r =>
         {
-            options.Apply(r);
+            options.Apply(r, cpuOnlyCommand: "repro run");
             var experiments = ExperimentCatalog.Create(r.GetValue(which)!);
             var paths = options.Paths(r);
             string output = Path.GetFullPath(r.GetValue(options.Out)!);

@@ -13,7 +13,7 @@ public static class TrainCommandLine
         var command = new Command("train", "train the standard or the adversarially trained CIFAR-10 cat/airplane model") { which, commit };
         command.SetAction(ReproCommand.Guarded(r =>
         {
-            options.Apply(r);
+            options.Apply(r, cpuOnlyCommand: "repro train");
             var args = new List<string> { r.GetValue(which)! };
             if (r.GetValue(commit)) args.Add("--commit");
             return TrainCommand.Run(args, options.Paths(r), Console.Out, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));

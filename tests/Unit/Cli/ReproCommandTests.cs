@@ -98,6 +98,24 @@ public class ReproCommandTests
         Assert.That(error, Does.Contain("nope"));
     }
 
+    /// <summary>--device is never silently ignored: the CPU-only commands refuse cuda, and cuda without a CUDA libtorch is named.</summary>
+    [TestCase("run", "attack")]
+    [TestCase("train", "standard")]
+    [TestCase("bench", null)]
+    public void ADeviceThatCannotBeUsedIsRefused(string command, string? argument)
+    {
+        string output = Path.Combine(TestData.TempFolder(), "out");
+        var args = new List<string> { command };
+        if (argument is not null) args.Add(argument);
+        args.AddRange([.. Roots(output), "--device", "cuda"]);
+        if (command == "bench" && TorchSharp.torch.cuda.is_available()) Assert.Ignore("CUDA is available here: bench --device cuda is valid");
+        var (code, error) = Run([.. args]);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--device cuda"));
+        AssertNothingWritten(output);
+        Assert.That(Run(["eval", "--model", "mobilenet_v2", .. Roots(output), "--device", "tpu"]).Error, Does.Contain("tpu"));
+    }
+
     [Test]
     public void AnAttackOnAFolderWritesAdversarialImagesAndATable()
     {
