@@ -7,22 +7,25 @@ namespace Repro.Models;
 /// <summary>
 /// Puts a model's input normalisation inside the model: callers (attacks, explanations, the CLI)
 /// only ever see images in [0,1]; this module computes (x - mean) / std per channel before the
-/// wrapped network. Mean and std are buffers, so they follow the module to its device.
+/// wrapped network. Mean and std follow the images' device and dtype (a copy per device and dtype,
+/// made once). They are not module buffers: TorchSharp's to() did not move this module's
+/// non-persistent buffers (measured: after to(float16) the registered mean was still float32, and on
+/// a GPU a model moved to CUDA subtracted a CPU mean), and persistent ones would add keys to the
+/// official state_dicts the loaders check strictly.
 /// </summary>
 public sealed class Normalized : Module<Tensor, Tensor>
 {
     readonly Module<Tensor, Tensor> inner;
     readonly Tensor mean, std;
+    Tensor? meanThere, stdThere;
 
     public Normalized(Module<Tensor, Tensor> inner, float[] mean, float[] std, string name = "Normalized") : base(name)
     {
         if (mean.Length != std.Length) throw new ArgumentException("mean and std need one value per channel");
         if (std.Any(s => s <= 0)) throw new ArgumentException("std must be positive", nameof(std));
         this.inner = inner;
-        this.mean = tensor(mean).reshape(1, mean.Length, 1, 1);
-        this.std = tensor(std).reshape(1, std.Length, 1, 1);
-        register_buffer("mean", this.mean, persistent: false);
-        register_buffer("std", this.std, persistent: false);
+        this.mean = tensor(mean).reshape(1, mean.Length, 1, 1).DetachFromDisposeScope();
+        this.std = tensor(std).reshape(1, std.Length, 1, 1).DetachFromDisposeScope();
         RegisterComponents();
     }
 
@@ -36,12 +39,26 @@ public sealed class Normalized : Module<Tensor, Tensor>
     {
         if (images.dim() != 4 || images.shape[1] != mean.shape[1])
             throw new ArgumentException($"expected images [N,{mean.shape[1]},H,W], got [{string.Join(",", images.shape)}]");
-        return (images - mean) / std;
+        var (m, s) = ConstantsLike(images);
+        return (images - m) / s;
     }
 
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
         return inner.forward(Normalize(images)).MoveToOuterDisposeScope();
+    }
+
+    (Tensor Mean, Tensor Std) ConstantsLike(Tensor images)
+    {
+        if (meanThere is null || stdThere is null || meanThere.dtype != images.dtype
+            || meanThere.device_type != images.device_type || meanThere.device_index != images.device_index)
+        {
+            meanThere?.Dispose();
+            stdThere?.Dispose();
+            meanThere = mean.to(images.dtype, images.device).DetachFromDisposeScope();
+            stdThere = std.to(images.dtype, images.device).DetachFromDisposeScope();
+        }
+        return (meanThere, stdThere);
     }
 }

@@ -106,4 +106,25 @@ public class CudaEngineTests
         var after = FeatureVisualisation.Component(gpuModel, onGpu.Adversarial, 5);
         Assert.That(after.gt(before).all().item<bool>(), Is.True, "the component rises on the GPU");
     }
+
+    /// <summary>A torchvision ResNet18 (random weights) moved to the GPU: its normalisation and every layer run there.</summary>
+    [Test]
+    public void AnImageNetModelMovedToTheGpuIsAttackedOnTheGpu()
+    {
+        using var _ = NewDisposeScope();
+        var cpuModel = Repro.Models.TorchvisionResNet.Create("resnet18");
+        var gpuModel = Repro.Models.TorchvisionResNet.Create("resnet18");
+        gpuModel.load_state_dict(cpuModel.state_dict());
+        gpuModel.to(CUDA);
+        manual_seed(8);
+        var images = rand(2, 3, 224, 224);
+        var targets = tensor(new long[] { 1, 1 });
+        var options = new PgdOptions { Steps = 3, StepSize = 0.5 };
+        using var onCpu = Pgd.Run(CrossEntropyObjective.Targeted(cpuModel, targets), new L2Ball(1.25), images, options);
+        using var onGpu = Pgd.Run(CrossEntropyObjective.Targeted(gpuModel, targets.cuda()), new L2Ball(1.25), images.cuda(), options);
+        float difference = MaxDifference(onCpu.Adversarial, onGpu.Adversarial), losses = MaxDifference(onCpu.Loss, onGpu.Loss);
+        TestContext.Out.WriteLine($"ResNet18: max |adversarial cpu - gpu| {difference:E2}, max |loss cpu - gpu| {losses:E2}");
+        Assert.That(difference, Is.LessThan(1e-3f));
+        Assert.That(losses, Is.LessThan(1e-3f));
+    }
 }
