@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Repro.Explain;
@@ -7,9 +8,10 @@ namespace Repro.Explain;
 /// inner attribution over <see cref="Samples"/> copies of each image with Gaussian noise of
 /// standard deviation <see cref="Sigma"/> (in [0,1] pixel units; noisy copies are not clipped).
 /// Copies of all examples are processed together in batches of <see cref="BatchSize"/>, so the
-/// model always sees full batches. Noise is drawn on the images' device from a generator seeded
-/// with <c>seed</c>: same seed and device, same map. (A GPU draws other numbers than the CPU for the
-/// same seed. Drawing on the CPU and copying made SmoothGrad 3x slower than the model on an H100.)
+/// model always sees full batches. Same seed, same map: on the CPU the noise comes from a seeded
+/// CPU generator; on other devices it is computed there by <see cref="CounterNoise"/> (TorchSharp
+/// has no seeded GPU generators, and CPU draws copied to an H100 made SmoothGrad 3x slower than the
+/// model), so a GPU's map equals the CPU's map for that noise, not for the CPU generator's.
 /// </summary>
 public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sigma = 0.3, int batchSize = 32, long seed = 0) : IAttribution
 {
@@ -23,7 +25,9 @@ public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sig
     public Tensor Attribute(Tensor images, AttributionTarget target)
     {
         long n = images.shape[0], total = n * Samples;
-        using var generator = new Generator((ulong)seed, images.device);
+        bool onCpu = images.device_type == DeviceType.CPU;
+        using var generator = onCpu ? new Generator((ulong)seed) : null;
+        long perCopy = images.numel() / n;
         var sum = zeros_like(images);
         for (long start = 0; start < total; start += BatchSize)
         {
@@ -32,7 +36,9 @@ public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sig
             // Copy k belongs to example k / Samples: copies of one example are consecutive.
             var owners = arange(start, end, dtype: ScalarType.Int64).div(Samples, rounding_mode: RoundingMode.floor);
             var clean = images.index_select(0, owners.to(images.device));
-            var noise = randn(clean.shape, dtype: clean.dtype, device: clean.device, generator: generator);
+            var noise = onCpu
+                ? randn(clean.shape, dtype: clean.dtype, generator: generator)
+                : CounterNoise.Normal(clean.shape, seed, start * perCopy, clean.device, clean.dtype);
             var attribution = inner.Attribute(noise.mul_(Sigma).add_(clean), target.Select(owners));
             sum.index_add_(0, owners.to(images.device), attribution, 1.0);
             Progress?.Invoke(end, total);
