@@ -34,13 +34,14 @@ public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sig
             using var scope = NewDisposeScope();
             long end = Math.Min(total, start + BatchSize);
             // Copy k belongs to example k / Samples: copies of one example are consecutive.
-            var owners = arange(start, end, dtype: ScalarType.Int64).div(Samples, rounding_mode: RoundingMode.floor);
-            var clean = images.index_select(0, owners.to(images.device));
+            // (Made on the images' device: a small host-to-GPU copy per batch would stall the queue.)
+            var owners = arange(start, end, dtype: ScalarType.Int64, device: images.device).div_(Samples, rounding_mode: RoundingMode.floor);
+            var clean = images.index_select(0, owners);
             var noise = onCpu
                 ? randn(clean.shape, dtype: clean.dtype, generator: generator)
                 : CounterNoise.Normal(clean.shape, seed, start * perCopy, clean.device, clean.dtype);
             var attribution = inner.Attribute(noise.mul_(Sigma).add_(clean), target.Select(owners));
-            sum.index_add_(0, owners.to(images.device), attribution, 1.0);
+            sum.index_add_(0, owners, attribution, 1.0);
             Progress?.Invoke(end, total);
         }
         return sum.div_(Samples);
