@@ -35,7 +35,8 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
         var figures = new List<BenchFigure>();
 
         // Without the malloc settings first (they cannot be undone within the process), then with them.
-        bool tunable = GlibcMallocTuning.IsGlibc && !GlibcMallocTuning.Applied;
+        // (On a GPU the activations live in libtorch's CUDA allocator: the host's malloc settings cannot matter there.)
+        bool tunable = GlibcMallocTuning.IsGlibc && !GlibcMallocTuning.Applied && device.type == DeviceType.CPU;
         double pgdUntuned = tunable ? Median(Enumerable.Range(0, 3).Select(_ => PgdStepTime(images, labels).Amortised)) : double.NaN;
         bool tuned = GlibcMallocTuning.Apply();
 
