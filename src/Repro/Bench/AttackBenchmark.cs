@@ -31,7 +31,9 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
         model.to(device);
         manual_seed(0);
         using var images = rand(batch, 3, side, side).to(device);
-        using var labels = randint(0, 1000, new long[] { batch }).to(device);
+        long classes;
+        using (no_grad()) using (var logits = model.forward(images[..1])) classes = logits.shape[1];
+        using var labels = randint(0, classes, new long[] { batch }).to(device);
         var figures = new List<BenchFigure>();
 
         // Without the malloc settings first (they cannot be undone within the process), then with them.
@@ -76,11 +78,12 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
         if (leakSteps > 50)
         {
             PgdSteps(images, labels, 50);
-            long after50 = GlibcMallocTuning.ResidentBytes();
+            long raw50 = GlibcMallocTuning.ResidentBytes(), inUse50 = GlibcMallocTuning.ResidentBytesInUse();
             PgdSteps(images, labels, leakSteps - 50);
-            long after500 = GlibcMallocTuning.ResidentBytes();
-            double growthMb = (after500 - after50) / 1048576.0;
-            figures.Add(new($"RSS after {leakSteps} PGD steps - after 50", growthMb, "MB", "< 64", growthMb < 64));
+            long raw = GlibcMallocTuning.ResidentBytes(), inUse = GlibcMallocTuning.ResidentBytesInUse();
+            double growthMb = (inUse - inUse50) / 1048576.0;
+            figures.Add(new($"RSS in use after {leakSteps} PGD steps - after 50", growthMb, "MB", "< 64", growthMb < 64));
+            figures.Add(new("  the same, raw RSS (allocator cache included)", (raw - raw50) / 1048576.0, "MB", "(reported)", true));
         }
         return figures;
     }

@@ -15,6 +15,7 @@ public static class GlibcMallocTuning
 
     [DllImport("libc", EntryPoint = "mallopt")] static extern int MallOpt(int parameter, int value);
     [DllImport("libc", EntryPoint = "gnu_get_libc_version")] static extern IntPtr GnuGetLibcVersion();
+    [DllImport("libc", EntryPoint = "malloc_trim")] static extern int MallocTrim(nuint pad);
 
     public static bool Applied { get; private set; }
 
@@ -38,6 +39,21 @@ public static class GlibcMallocTuning
                   & MallOpt(M_TRIM_THRESHOLD, int.MaxValue) == 1
                   & MallOpt(M_TOP_PAD, 512 << 20) == 1;
         return Applied;
+    }
+
+    /// <summary>
+    /// Resident set size after returning what is free to the OS (a full .NET collection, then glibc's
+    /// malloc_trim(0)), so that it counts memory still in use, not what the allocator keeps cached:
+    /// with the settings above freed blocks stay resident, and two identical runs measured raw RSS
+    /// growth of 0.9 and 117 MB between 50 and 500 PGD steps. A leak survives the trim.
+    /// </summary>
+    public static long ResidentBytesInUse()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        if (IsGlibc) MallocTrim(0);
+        return ResidentBytes();
     }
 
     /// <summary>Resident set size of this process in bytes (Linux), or -1.</summary>
