@@ -104,14 +104,7 @@ public class CudaEngineTests
         var smooth = new SmoothGrad(new VanillaGradient(gpuModel), samples, sigma, batchSize, seed: 4).Attribute(images.cuda(), AttributionTarget.Loss(labels.cuda()));
 
         var noise = CounterNoise.Normal([3 * samples, 3, 32, 32], 4, 0, CPU);
-        var reference = zeros_like(images);
-        for (int k = 0; k < 3 * samples; k++)
-        {
-            int e = k / samples;
-            var copy = images[e..(e + 1)] + noise[k..(k + 1)] * sigma;
-            reference[e..(e + 1)] += new VanillaGradient(cpuModel).Attribute(copy, AttributionTarget.Loss(labels[e..(e + 1)]));
-        }
-        reference /= samples;
+        var reference = SmoothGradReference.Compute(cpuModel, images, labels, noise, sigma, samples);
         float difference = MaxDifference(reference, smooth), scale = reference.abs().max().item<float>();
         TestContext.Out.WriteLine($"SmoothGrad on the GPU (batches of {batchSize}): max |gpu - cpu reference| {difference:E2} of a largest value {scale:E2}");
         Assert.That(difference, Is.LessThan(1e-4f * scale));

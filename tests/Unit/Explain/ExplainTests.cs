@@ -36,14 +36,7 @@ public class ExplainTests
         // Reference: the same noise (copy k of example k / samples, drawn in order), one copy at a time.
         using var g = new Generator(11);
         var noise = randn(new long[] { 2 * samples, 3, 32, 32 }, generator: g);
-        var reference = zeros_like(images);
-        for (int k = 0; k < 2 * samples; k++)
-        {
-            int e = k / samples;
-            var copy = images[e..(e + 1)] + noise[k..(k + 1)] * sigma;
-            reference[e..(e + 1)] += new VanillaGradient(model).Attribute(copy, AttributionTarget.Loss(labels[e..(e + 1)]));
-        }
-        reference /= samples;
+        var reference = SmoothGradReference.Compute(model, images, labels, noise, sigma, samples);
         if (batchSize == 100 || batchSize == 1)
             Assert.That(smooth.allclose(reference, atol: 1e-5), Is.True);
         else
