@@ -1,9 +1,9 @@
-using TorchSharp;
 using System.CommandLine;
 using Repro.Attacks;
 using Repro.Data;
 using Repro.Models;
 using Repro.Report;
+using TorchSharp;
 
 namespace Repro.Cli;
 

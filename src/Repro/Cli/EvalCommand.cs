@@ -1,8 +1,8 @@
-using TorchSharp;
 using System.CommandLine;
 using Repro.Data;
 using Repro.Models;
 using Repro.Report;
+using TorchSharp;
 
 namespace Repro.Cli;
 
