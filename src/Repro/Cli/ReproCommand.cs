@@ -10,7 +10,7 @@ namespace Repro.Cli;
 /// </summary>
 public static class ReproCommand
 {
-    public const int Ok = 0, ClaimFailed = 1, BadInput = 2;
+    public const int Ok = ExitCodes.Ok, ClaimFailed = ExitCodes.ClaimFailed, BadInput = ExitCodes.BadInput;
 
     public static int Run(string[] args)
     {

@@ -1,0 +1,20 @@
+namespace Repro.Cli;
+
+/// <summary>
+/// The exit codes of every <c>repro</c> command, documented in the README and in <c>--help</c>.
+/// One list, so that a script can tell "a claim failed" from "the input was wrong" from "the
+/// machine is at fault".
+/// </summary>
+public static class ExitCodes
+{
+    /// <summary>Everything that ran succeeded (for <c>run</c>: every claim that ran held).</summary>
+    public const int Ok = 0;
+    /// <summary>At least one claim that ran did not hold.</summary>
+    public const int ClaimFailed = 1;
+    /// <summary>Bad usage or input: one line on stderr names the argument or file; nothing half-written.</summary>
+    public const int BadInput = 2;
+    /// <summary><c>run</c>: no claim could run (every one NOT RUN: data or weights absent); the report says what is missing and how to get it.</summary>
+    public const int NothingRan = 3;
+    /// <summary>A fault of the machine (disk full, folder not writable, network unreachable, native library missing): one line names it.</summary>
+    public const int EnvironmentFault = 4;
+}
