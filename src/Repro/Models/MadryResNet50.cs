@@ -1,4 +1,5 @@
 using Repro.Data;
+using Repro.Models.Formats.PyTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -153,7 +154,7 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
             else if (k.StartsWith("attacker.")) continue;
             else if (k == "normalizer.new_mean") mean = Floats(value);
             else if (k == "normalizer.new_std") std = Floats(value);
-            else throw new ReproInputException($"unexpected key '{key}' in a robustness checkpoint (expected module.model.*, module.attacker.*, module.normalizer.*)");
+            else throw new ReproInputException($"unexpected key '{CheckpointFormatException.Printable(key)}' in a robustness checkpoint (expected module.model.*, module.attacker.*, module.normalizer.*)");
         }
         if (weights.Count == 0) throw new ReproInputException("no module.model.* keys: not a robustness checkpoint's model state_dict");
         return (weights, mean, std);

@@ -1,3 +1,4 @@
+using Repro.Models.Formats.PyTorch;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -103,11 +104,12 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
             throw new ReproInputException($"{source} is not a {Shape}: missing {List(missing)}; unexpected {List(unexpected)}");
         foreach (var (key, value) in weights)
             if (!expected[key].shape.SequenceEqual(value.shape))
-                throw new ReproInputException($"{source}: {key} has shape [{string.Join(",", value.shape)}], the {Shape} needs [{string.Join(",", expected[key].shape)}]");
+                throw new ReproInputException($"{source}: {CheckpointFormatException.Printable(key)} has shape [{string.Join(",", value.shape)}], the {Shape} needs [{string.Join(",", expected[key].shape)}]");
         load_state_dict(weights.ToDictionary(e => e.Key, e => e.Value), strict: true);
     }
 
-    static string List(List<string> keys) => keys.Count == 0 ? "none" : string.Join(", ", keys.Take(5)) + (keys.Count > 5 ? $" and {keys.Count - 5} more" : "");
+    static string List(List<string> keys) => keys.Count == 0 ? "none"
+        : string.Join(", ", keys.Take(5).Select(k => CheckpointFormatException.Printable(k))) + (keys.Count > 5 ? $" and {keys.Count - 5} more" : "");
 
     /// <summary>torchvision's <c>_make_layer</c>: the first block carries the stride and the projection.</summary>
     static TorchSharp.Modules.Sequential Stage(ResNetShape shape, int stage, int stride, ref int inputs)

@@ -33,7 +33,7 @@ sealed class CheckpointUnpickler : Unpickler
         var refused = scan.Globals.FirstOrDefault(g => !AllowedGlobals.Contains(g));
         if (refused != null)
             throw new CheckpointFormatException(
-                $"refused: the pickle references the Python global '{refused}', which a tensor checkpoint does not need " +
+                $"refused: the pickle references the Python global '{CheckpointFormatException.Printable(refused)}', which a tensor checkpoint does not need " +
                 "(allowed: collections.OrderedDict, torch._utils tensor/parameter rebuilds, torch storage types, plain containers); nothing was executed");
         lock (TableLock)
         {
@@ -67,7 +67,9 @@ sealed class CheckpointUnpickler : Unpickler
         if (pid is not object[] { Length: 5 or 6 } id || id[0] is not "storage")
             throw new CheckpointFormatException($"a persistent id that is not a storage ({TensorRebuild.Describe(pid)})");
         if (id[1] is not TorchStorageType type) throw new CheckpointFormatException($"a storage of type {TensorRebuild.Describe(id[1])}");
-        if (id[2] is not string key) throw new CheckpointFormatException("a storage key that is not a string");
+        if (id[2] is not string rawKey) throw new CheckpointFormatException("a storage key that is not a string");
+        string key = CheckpointFormatException.Printable(rawKey);
+        if (key != rawKey) throw new CheckpointFormatException($"a storage key with control characters or over 120 characters ('{key}')");
         string location = id[3] as string ?? throw new CheckpointFormatException($"storage '{key}' has no location");
         long numel = TensorRebuild.Integer(id[4], $"the element count of storage '{key}'");
         if (numel < 0) throw new CheckpointFormatException($"storage '{key}' declares {numel} elements");

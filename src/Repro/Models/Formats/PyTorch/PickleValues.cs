@@ -50,7 +50,7 @@ sealed class PickleValues
             ArrayList list => list.Cast<object?>().Select(v => Convert(v, depth + 1)).ToList(),
             object[] tuple => tuple.Select(v => Convert(v, depth + 1)).ToArray(),
             HashSet<object> set => set.Select(v => Convert(v, depth + 1)).ToHashSet(),
-            ClassDict d => throw new CheckpointFormatException($"an object of class {d.ClassName}"),
+            ClassDict d => throw new CheckpointFormatException($"an object of class {CheckpointFormatException.Printable(d.ClassName)}"),
             _ => throw new CheckpointFormatException($"a value of unexpected kind ({value.GetType().Name})"),
         };
         inProgress.Remove(value);

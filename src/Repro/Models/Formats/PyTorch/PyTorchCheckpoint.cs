@@ -105,7 +105,7 @@ public sealed class PyTorchCheckpoint : IDisposable
         if (Root is IDictionary<object, object?> top)
             foreach (string key in new[] { "model", "state_dict", "model_state_dict" })
                 if (top.TryGetValue(key, out var inner) && AsStateDict(inner) is { } nested) return nested;
-        string what = Root is IDictionary<object, object?> d ? $"a dict with keys {string.Join(", ", d.Keys.Take(10))}" : Root?.GetType().Name ?? "None";
+        string what = Root is IDictionary<object, object?> d ? $"a dict with keys {string.Join(", ", d.Keys.Take(10).Select(k => CheckpointFormatException.Printable(System.Convert.ToString(k, System.Globalization.CultureInfo.InvariantCulture) ?? "")))}" : Root?.GetType().Name ?? "None";
         throw new ReproInputException($"{Path}: no state_dict (names to tensors) at the top or under 'model' / 'state_dict'; the file holds {what}");
     }
 
@@ -125,9 +125,9 @@ public sealed class PyTorchCheckpoint : IDisposable
         throw new CheckpointFormatException(read == 0 ? "the file is empty" : "neither a zip archive (torch.save since 1.6) nor a pickle (torch.save before 1.6): not a PyTorch checkpoint");
     }
 
-    static string Reason(Exception e) => e is Razorvine.Pickle.PickleException && e.InnerException != null
+    static string Reason(Exception e) => CheckpointFormatException.Printable(e is Razorvine.Pickle.PickleException && e.InnerException != null
         ? $"{e.Message}: {e.InnerException.Message}"
-        : $"{e.GetType().Name}: {e.Message}";
+        : $"{e.GetType().Name}: {e.Message}", 300);
 
     /// <summary>Paths to tensors; a shared container is walked once (a tensor may still appear under several paths).</summary>
     static Dictionary<string, Tensor> FlattenTensors(object? root)

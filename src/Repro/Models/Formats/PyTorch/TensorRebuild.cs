@@ -81,7 +81,7 @@ static class TensorRebuild
     public static string Describe(object? value) => value switch
     {
         null => "None",
-        Razorvine.Pickle.Objects.ClassDict d => $"an object of class {d.ClassName}",
+        Razorvine.Pickle.Objects.ClassDict d => $"an object of class {CheckpointFormatException.Printable(d.ClassName)}",
         _ => $"a {value.GetType().Name}",
     };
 }

@@ -10,6 +10,9 @@ namespace Repro.Models.Formats.PyTorch;
 /// </summary>
 sealed class TensorRecipe(StorageReference storage, long offset, long[] size, long[] stride, bool isParameter)
 {
+    /// <summary>More dimensions than any model uses; a crafted file could declare thousands.</summary>
+    public const int MaxDimensions = 64;
+
     public StorageReference Storage { get; } = storage;
     public long Offset { get; } = offset;
     public long[] Size { get; } = size;
@@ -28,6 +31,8 @@ sealed class TensorRecipe(StorageReference storage, long offset, long[] size, lo
     /// <summary>Refuses any view that would reach outside its storage (a crafted file, never PyTorch's output).</summary>
     void CheckInside()
     {
+        if (Size.Length > MaxDimensions)
+            throw new CheckpointFormatException($"a tensor of storage '{Storage.Key}' has {Size.Length} dimensions (at most {MaxDimensions} are read)");
         if (Size.Length != Stride.Length)
             throw new CheckpointFormatException($"a tensor of storage '{Storage.Key}' has {Size.Length} sizes but {Stride.Length} strides");
         if (Offset < 0 || Size.Any(s => s < 0) || Stride.Any(s => s < 0))

@@ -217,4 +217,25 @@ public class PyTorchCheckpointTests
         var error = Assert.Throws<ReproInputException>(() => dtypes.StateDict());
         Assert.That(error!.Message, Does.Contain("dtypes.pt").And.Contain("tensors"));
     }
+
+    [Test]
+    public void TheReaderAndPyBridgeKeepTheirOwnPickleConstructors()
+    {
+        // Razorvine keeps one process-wide constructor table that both this reader and
+        // TorchSharp.PyBridge use; each read must leave PyBridge's entries as they were.
+        using var _ = NewDisposeScope();
+        var shape = PyTorchFixtures.Shape(PyTorchFixtures.Json("basic-resnet.json"), Repro.Models.ResNetBlock.Basic);
+        string path = PyTorchFixtures.PathOf("basic-resnet.pth");
+        using var network = new Repro.Models.TorchvisionResNetNetwork(shape);
+        for (int round = 0; round < 2; round++)
+        {
+            TorchSharp.PyBridge.PyBridgeModuleExtensions.load_py(network, path);
+            using var checkpoint = PyTorchCheckpoint.Read(path);
+            var ours = checkpoint.StateDict();
+            var theirs = network.state_dict();
+            Assert.That(ours.Keys, Is.EquivalentTo(theirs.Keys), $"round {round}");
+            foreach (var (key, value) in ours)
+                Assert.That(theirs[key].eq(value).all().item<bool>(), Is.True, $"round {round}: {key}");
+        }
+    }
 }
