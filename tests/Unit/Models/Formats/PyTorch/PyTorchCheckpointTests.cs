@@ -17,6 +17,7 @@ public class PyTorchCheckpointTests
         ["float32"] = ScalarType.Float32, ["float64"] = ScalarType.Float64, ["float16"] = ScalarType.Float16,
         ["bfloat16"] = ScalarType.BFloat16, ["int64"] = ScalarType.Int64, ["int32"] = ScalarType.Int32,
         ["int16"] = ScalarType.Int16, ["int8"] = ScalarType.Int8, ["uint8"] = ScalarType.Byte, ["bool"] = ScalarType.Bool,
+        ["complex64"] = ScalarType.ComplexFloat32,
     };
 
     [TestCase("dtypes.pt", PyTorchSerialisation.Zip)]
@@ -40,13 +41,15 @@ public class PyTorchCheckpointTests
             var values = e.GetProperty("values").EnumerateArray().ToList();
             if (t.numel() == 0)
                 Assert.That(values, Is.Empty, what);
+            else if (t.dtype == ScalarType.ComplexFloat32)
+                Assert.That(view_as_real(t).to_type(ScalarType.Float64).contiguous().data<double>().ToArray(), Is.EqualTo(values.Select(v => v.GetDouble()).ToArray()), what);
             else if (t.dtype == ScalarType.Int64)
                 Assert.That(t.contiguous().data<long>().ToArray(), Is.EqualTo(values.Select(v => v.GetInt64()).ToArray()), what);
             else
                 Assert.That(t.to_type(ScalarType.Float64).contiguous().data<double>().ToArray(), Is.EqualTo(values.Select(v => v.GetDouble()).ToArray()), what);
             compared++;
         }
-        Assert.That(compared, Is.EqualTo(19));
+        Assert.That(compared, Is.EqualTo(20));
     }
 
     [TestCase("dtypes.pt")]
