@@ -1,7 +1,6 @@
-using System.Collections;
 using Repro.Data;
+using Repro.Models.Formats.PyTorch;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -9,43 +8,62 @@ namespace Repro.Models;
 
 /// <summary>
 /// The article's robust model: MadryLab's adversarially trained ResNet50 on Restricted ImageNet
-/// (9 classes), from a checkpoint of the <c>robustness</c> library re-exported as a plain
-/// state_dict (a <c>.pth</c> written by <c>torch.save(state_dict)</c>, or <c>.safetensors</c>).
-/// The architecture is TorchVision's resnet50 with a 9-way head; the checkpoint's own normaliser
-/// (Restricted ImageNet mean [0.4717, 0.4499, 0.3837], std [0.2600, 0.2516, 0.2575]) sits inside
-/// the model, so inputs are images in [0,1]. The representation is the 2048-vector after global
-/// average pooling, the input of <c>fc</c>.
+/// (9 classes), loaded from a checkpoint of the <c>robustness</c> library as published — the
+/// tutorial bundle's <c>RestrictedImageNet.pt</c>, or any robustness checkpoint: a dict with
+/// <c>model</c> (the state_dict of <c>DataParallel(AttackerModel)</c>: <c>module.model.*</c>,
+/// <c>module.attacker.model.*</c>, <c>module.normalizer.*</c>), <c>optimizer</c>, <c>schedule</c>,
+/// <c>epoch</c>, written with <c>pickle_module=dill</c> in either PyTorch serialisation — or a bare
+/// state_dict with those keys (.pth, .safetensors). The architecture is torchvision's resnet50 with
+/// a 9-way head (<see cref="TorchvisionResNetNetwork"/>); the Restricted ImageNet normaliser (mean
+/// [0.4717, 0.4499, 0.3837], std [0.2600, 0.2516, 0.2575], checked against the checkpoint's
+/// <c>normalizer</c> buffers when present) sits inside the model, so inputs are images in [0,1]
+/// [N,3,H,W] and outputs logits [N,9]. The representation is the 2048-vector after global average
+/// pooling, the input of <c>fc</c>.
 /// </summary>
 public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
 {
     public const int Classes = 9;
     public static readonly float[] Mean = [0.4717f, 0.4499f, 0.3837f];
     public static readonly float[] Std = [0.2600f, 0.2516f, 0.2575f];
-    public static readonly string[] FileNames = ["madry_robust_resnet50_restricted_imagenet.safetensors", "madry_robust_resnet50_restricted_imagenet.pth"];
+
+    /// <summary>The architecture: torchvision's resnet50 with a 9-way head.</summary>
+    public static ResNetShape Shape { get; } = ResNetShape.ResNet50 with { Classes = Classes };
+
+    /// <summary>Names looked for under the model root, in this order.</summary>
+    public static readonly string[] FileNames =
+    [
+        "RestrictedImageNet.pt",
+        "madry_robust_resnet50_restricted_imagenet.pt",
+        "madry_robust_resnet50_restricted_imagenet.pth",
+        "madry_robust_resnet50_restricted_imagenet.safetensors",
+    ];
 
     /// <summary>What to tell a user who has not got the checkpoint.</summary>
     public const string HowToGet =
-        "download a robust ResNet50 for Restricted ImageNet from MadryLab's robustness library (github.com/MadryLab/robustness, " +
-        "'Pretrained models'), then re-export its weights as a plain state_dict: " +
-        "python -c \"import torch; c=torch.load('CHECKPOINT.pt', map_location='cpu'); torch.save(c.get('model', c.get('state_dict', c)), " +
-        "'madry_robust_resnet50_restricted_imagenet.pth')\" and place the file under the model root ($REPRO_MODELS)";
+        "place MadryLab's robust ResNet50 for Restricted ImageNet under the model root ($REPRO_MODELS) as RestrictedImageNet.pt: " +
+        "the file of that name in the tutorial's bundle (tutorial.zip from people.csail.mit.edu/shibani), or any Restricted ImageNet " +
+        "ResNet50 checkpoint of the robustness library (github.com/MadryLab/robustness), as published (no conversion needed)";
+
+    /// <summary>How far the checkpoint's normaliser may differ from <see cref="Mean"/>/<see cref="Std"/> (they are stored as float32 of 4-decimal constants).</summary>
+    public const float NormaliserTolerance = 1e-5f;
 
     readonly Normalized normalized;
-    readonly Module<Tensor, Tensor> network;
-    readonly List<Module<Tensor, Tensor>> body;
-    readonly Module<Tensor, Tensor> fc;
+    readonly TorchvisionResNetNetwork network;
 
-    public MadryResNet50(float[]? mean = null, float[]? std = null, int classes = Classes) : base("MadryResNet50")
+    public MadryResNet50(float[]? mean = null, float[]? std = null, int classes = Classes)
+        : this(Shape with { Classes = classes }, mean ?? Mean, std ?? Std)
     {
-        network = torchvision.models.resnet50(num_classes: classes);
-        normalized = new Normalized(network, mean ?? Mean, std ?? Std);
-        var children = network.named_children().ToList();
-        body = children.Where(c => c.name != "fc").Select(c => (Module<Tensor, Tensor>)c.module).ToList();
-        fc = (Module<Tensor, Tensor>)children.Single(c => c.name == "fc").module;
+    }
+
+    /// <summary>A robustness-style model around any torchvision-layout ResNet (the fixtures use a narrow one).</summary>
+    public MadryResNet50(ResNetShape shape, float[] mean, float[] std) : base("MadryResNet50")
+    {
+        network = new TorchvisionResNetNetwork(shape);
+        normalized = new Normalized(network, mean, std);
         RegisterComponents();
     }
 
-    /// <summary>The TorchVision network (its state_dict keys are what <see cref="MapKeys"/> produces).</summary>
+    /// <summary>The TorchVision network (its state_dict keys are what <see cref="MapKeys"/> produces); takes normalised images.</summary>
     public Module<Tensor, Tensor> Network => network;
 
     public override Tensor forward(Tensor images) => normalized.forward(images);
@@ -53,9 +71,7 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
     public Tensor Representation(Tensor images)
     {
         using var scope = NewDisposeScope();
-        var x = normalized.Normalize(images);
-        foreach (var m in body) x = m.forward(x);
-        return x.flatten(1).MoveToOuterDisposeScope();
+        return network.Features(normalized.Normalize(images)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -64,8 +80,18 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
     /// </summary>
     public static MadryResNet50 TorchVisionImageNet(string pthPath)
     {
-        var model = new MadryResNet50([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f], 1000);
-        model.network.load_py(pthPath);
+        var model = new MadryResNet50(ResNetShape.ResNet50, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+        try
+        {
+            using var _ = NewDisposeScope();
+            using var weights = StateDictFile.Read(pthPath);
+            model.network.LoadStrict(weights.StateDict, pthPath);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         model.eval();
         return model;
     }
@@ -74,36 +100,48 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
     public static string? Find(ReproPaths paths) =>
         FileNames.Select(f => Path.Combine(paths.ModelRoot, f)).FirstOrDefault(File.Exists);
 
-    /// <summary>Loads a re-exported robustness checkpoint (keys as in the library: <c>module.model.*</c>).</summary>
-    public static MadryResNet50 Load(string path)
+    /// <summary>
+    /// Loads a robustness checkpoint as published (see the class summary), in eval mode.
+    /// Throws <see cref="ReproInputException"/> naming the file when it cannot be read, refers to
+    /// a Python global outside the checkpoint allow-list, is not a ResNet50 with 9 classes, or
+    /// carries a normaliser other than Restricted ImageNet's.
+    /// </summary>
+    public static MadryResNet50 Load(string path) => Load(path, Shape);
+
+    /// <summary>As <see cref="Load(string)"/>, for a robustness checkpoint of another torchvision-layout ResNet.</summary>
+    public static MadryResNet50 Load(string path, ResNetShape shape)
     {
-        Dictionary<string, Tensor> raw;
-        try { raw = ReadStateDict(path); }
-        catch (Exception e) when (e is not ReproInputException)
+        if (!File.Exists(path)) throw new ReproInputException($"checkpoint not found: {path}");
+        var model = new MadryResNet50(shape, Mean, Std);
+        try
         {
-            throw new ReproInputException($"cannot read {path} as a state_dict (.pth written by torch.save, or .safetensors): {e.Message}", e);
+            using var _ = NewDisposeScope();
+            using var file = StateDictFile.Read(path);
+            var (weights, mean, std) = MapKeys(file.StateDict);
+            CheckNormaliser(path, "mean", mean, Mean);
+            CheckNormaliser(path, "std", std, Std);
+            model.network.LoadStrict(weights, path);
         }
-        var (weights, mean, std) = MapKeys(raw);
-        var model = new MadryResNet50(mean, std);
-        var expected = model.network.state_dict();
-        var missing = expected.Keys.Where(k => !weights.ContainsKey(k)).ToList();
-        var unexpected = weights.Keys.Where(k => !expected.ContainsKey(k)).ToList();
-        if (missing.Count > 0 || unexpected.Count > 0)
-            throw new ReproInputException($"{path} is not a ResNet50 with {Classes} classes: missing {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? "…" : "")}; " +
-                                          $"unexpected {string.Join(", ", unexpected.Take(5))}{(unexpected.Count > 5 ? "…" : "")}");
-        foreach (var (key, value) in weights)
-            if (!expected[key].shape.SequenceEqual(value.shape))
-                throw new ReproInputException($"{path}: {key} has shape [{string.Join(",", value.shape)}], ResNet50 needs [{string.Join(",", expected[key].shape)}]");
-        model.network.load_state_dict(weights);
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         model.eval();
         return model;
     }
 
+    static void CheckNormaliser(string path, string what, float[] found, float[] expected)
+    {
+        if (found.Length != expected.Length || found.Zip(expected).Any(p => Math.Abs(p.First - p.Second) > NormaliserTolerance))
+            throw new ReproInputException($"{path}: the checkpoint's normaliser {what} is [{string.Join(", ", found)}], Restricted ImageNet's is [{string.Join(", ", expected)}]: not a Restricted ImageNet model");
+    }
+
     /// <summary>
     /// The robustness library's keys to TorchVision's: <c>module.model.X</c> (or <c>model.X</c>)
-    /// becomes <c>X</c>; the attacker's copy (<c>module.attacker.*</c>) is dropped; the
-    /// normaliser's <c>new_mean</c>/<c>new_std</c> (shape [3,1,1]) become the model's normalisation
-    /// when present (else the Restricted ImageNet values). Any other key is an error naming it.
+    /// becomes <c>X</c>; the attacker's copy (<c>module.attacker.*</c>: the same network again and
+    /// its normaliser) is dropped; the normaliser's <c>new_mean</c>/<c>new_std</c> (shape [3,1,1])
+    /// are returned when present (else the Restricted ImageNet values). Any other key is an error naming it.
     /// </summary>
     public static (Dictionary<string, Tensor> Weights, float[] Mean, float[] Std) MapKeys(IReadOnlyDictionary<string, Tensor> checkpoint)
     {
@@ -114,22 +152,17 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
             string k = key.StartsWith("module.") ? key["module.".Length..] : key;
             if (k.StartsWith("model.")) weights[k["model.".Length..]] = value;
             else if (k.StartsWith("attacker.")) continue;
-            else if (k == "normalizer.new_mean") mean = value.flatten().to_type(ScalarType.Float32).data<float>().ToArray();
-            else if (k == "normalizer.new_std") std = value.flatten().to_type(ScalarType.Float32).data<float>().ToArray();
-            else throw new ReproInputException($"unexpected key '{key}' in a robustness checkpoint (expected module.model.*, module.attacker.*, module.normalizer.*)");
+            else if (k == "normalizer.new_mean") mean = Floats(value);
+            else if (k == "normalizer.new_std") std = Floats(value);
+            else throw new ReproInputException($"unexpected key '{CheckpointFormatException.Printable(key)}' in a robustness checkpoint (expected module.model.*, module.attacker.*, module.normalizer.*)");
         }
         if (weights.Count == 0) throw new ReproInputException("no module.model.* keys: not a robustness checkpoint's model state_dict");
         return (weights, mean, std);
     }
 
-    static Dictionary<string, Tensor> ReadStateDict(string path)
+    static float[] Floats(Tensor value)
     {
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-            return new Dictionary<string, Tensor>(Safetensors.LoadStateDict(path));
-        using var stream = File.OpenRead(path);
-        var table = PyTorchUnpickler.UnpickleStateDict(stream);
-        var result = new Dictionary<string, Tensor>();
-        foreach (DictionaryEntry entry in table) result[(string)entry.Key] = (Tensor)entry.Value!;
-        return result;
+        using var _ = NewDisposeScope();
+        return value.flatten().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
     }
 }

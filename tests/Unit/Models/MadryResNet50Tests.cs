@@ -1,4 +1,6 @@
 using Repro.Models;
+using Repro.Models.Formats.PyTorch;
+using Repro.Tests.Unit.Models.Formats.PyTorch;
 using Repro.Tests.Unit.Support;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -73,5 +75,55 @@ public class MadryResNet50Tests
             Assert.That(representation.shape, Is.EqualTo(new long[] { 2, 2048 }));
             Assert.That(logits.shape, Is.EqualTo(new long[] { 2, MadryResNet50.Classes }));
         });
+    }
+
+    /// <summary>
+    /// A robustness checkpoint as published (dill, DataParallel(AttackerModel), optimizer, schedule,
+    /// epoch) around a narrow Bottleneck ResNet, written by PyTorch 1.13 in both serialisations: the
+    /// loaded model gives PyTorch's logits on PyTorch's images.
+    /// </summary>
+    [TestCase("robust-resnet.pt")]
+    [TestCase("robust-resnet-legacy.pt")]
+    public void ARobustnessCheckpointAsPublishedGivesPyTorchsLogits(string file)
+    {
+        using var _ = NewDisposeScope();
+        var json = PyTorchFixtures.Json("robust-resnet.json");
+        var shape = PyTorchFixtures.Shape(json, ResNetBlock.Bottleneck);
+        using var model = MadryResNet50.Load(PyTorchFixtures.PathOf(file), shape);
+        var images = PyTorchFixtures.Floats(json.GetProperty("images"), json.GetProperty("images_shape"));
+        var expected = PyTorchFixtures.Floats(json.GetProperty("logits"), json.GetProperty("logits_shape"));
+        using var __ = no_grad();
+        var logits = model.forward(images);
+        double error = PyTorchFixtures.RelativeError(logits, expected);
+        TestContext.Out.WriteLine($"{file}: max |logits - PyTorch's| / max |PyTorch's| = {error:E2}");
+        Assert.That(logits.shape, Is.EqualTo(expected.shape));
+        Assert.That(error, Is.LessThan(1e-4));
+        Assert.That(model.Representation(images).shape, Is.EqualTo(new long[] { 2, shape.RepresentationSize }));
+    }
+
+    [Test]
+    public void ANormaliserOtherThanRestrictedImageNetsIsRefused()
+    {
+        using var _ = NewDisposeScope();
+        using var checkpoint = PyTorchCheckpoint.Read(PyTorchFixtures.PathOf("robust-resnet.pt"));
+        var stateDict = checkpoint.StateDict().ToDictionary(e => e.Key, e => e.Value);
+        stateDict["module.normalizer.new_mean"] = tensor(new[] { 0.485f, 0.456f, 0.406f }).reshape(3, 1, 1);   // ImageNet's
+        string path = Path.Combine(TestData.TempFolder(), "imagenet-normaliser.pth");
+        using (var stream = File.Create(path)) PyTorchPickler.PickleStateDict(stream, stateDict);
+        var shape = PyTorchFixtures.Shape(PyTorchFixtures.Json("robust-resnet.json"), ResNetBlock.Bottleneck);
+        var error = Assert.Throws<ReproInputException>(() => MadryResNet50.Load(path, shape));
+        Assert.That(error!.Message, Does.Contain(path).And.Contain("normaliser mean"));
+    }
+
+    [Test]
+    public void TheTutorialBundlesFileNameIsLookedFor()
+    {
+        string root = TestData.TempFolder();
+        var paths = new Repro.Data.ReproPaths(root, root);
+        Assert.That(MadryResNet50.Find(paths), Is.Null);
+        File.WriteAllBytes(Path.Combine(root, "RestrictedImageNet.pt"), []);
+        Assert.That(MadryResNet50.Find(paths), Is.EqualTo(Path.Combine(root, "RestrictedImageNet.pt")));
+        var error = Assert.Throws<ReproInputException>(() => MadryResNet50.Load(Path.Combine(root, "RestrictedImageNet.pt")));
+        Assert.That(error!.Message, Does.Contain("RestrictedImageNet.pt").And.Contain("empty"));
     }
 }

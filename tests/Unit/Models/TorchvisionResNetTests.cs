@@ -1,5 +1,6 @@
 using Repro.Data;
 using Repro.Models;
+using Repro.Tests.Unit.Models.Formats.PyTorch;
 using Repro.Tests.Unit.Support;
 using TorchSharp;
 using TorchSharp.PyBridge;
@@ -9,7 +10,9 @@ namespace Repro.Tests.Unit.Models;
 
 /// <summary>
 /// The official torchvision weights cannot be downloaded here, so the loading path is tested with
-/// a state_dict of the same key layout written by these tests (PyTorch pickle format and safetensors).
+/// a narrow ResNet's state_dict written by PyTorch 1.13 (fixtures beside PyTorchCheckpointTests),
+/// with state_dicts of the same key layout written by TorchSharp.PyBridge (.pth and safetensors),
+/// and the architecture against TorchSharp's own torchvision models.
 /// </summary>
 public class TorchvisionResNetTests
 {
@@ -68,5 +71,51 @@ public class TorchvisionResNetTests
         var error = Assert.Throws<ReproInputException>(() => entry.Load(root));
         Assert.That(error!.Message, Does.Contain(KnownFiles.ResNet18.PathUnder(root)).And.Contain(KnownFiles.ResNet18.Url));
         Assert.Throws<ReproInputException>(() => ModelRegistry.Get("vgg99"));
+    }
+
+    [Test]
+    public void ANarrowResNetFromPyTorchGivesPyTorchsLogits()
+    {
+        using var _ = NewDisposeScope();
+        var json = PyTorchFixtures.Json("basic-resnet.json");
+        var shape = PyTorchFixtures.Shape(json, ResNetBlock.Basic);
+        using var model = TorchvisionResNet.Load(shape, PyTorchFixtures.PathOf("basic-resnet.pth"));
+        var images = PyTorchFixtures.Floats(json.GetProperty("images"), json.GetProperty("images_shape"));
+        var expected = PyTorchFixtures.Floats(json.GetProperty("logits"), json.GetProperty("logits_shape"));
+        using var __ = no_grad();
+        double error = PyTorchFixtures.RelativeError(model.forward(images), expected);
+        TestContext.Out.WriteLine($"basic-resnet.pth: max |logits - PyTorch's| / max |PyTorch's| = {error:E2}");
+        Assert.That(error, Is.LessThan(1e-4));
+    }
+
+    [TestCase("resnet18")]
+    [TestCase("resnet50")]
+    public void TheArchitectureHasTorchvisionsKeysAndShapes(string architecture)
+    {
+        using var _ = NewDisposeScope();
+        using var ours = TorchvisionResNet.Create(architecture);
+        using nn.Module<Tensor, Tensor> theirs = architecture == "resnet18" ? torchvision.models.resnet18() : torchvision.models.resnet50();
+        var expected = theirs.state_dict();
+        var actual = ours.Network.state_dict();
+        Assert.That(actual.Keys, Is.EquivalentTo(expected.Keys));
+        foreach (var (key, value) in expected)
+            Assert.That(actual[key].shape, Is.EqualTo(value.shape), key);
+    }
+
+    [Test]
+    public void Resnet18GivesTheSameLogitsAsTorchSharpsTorchvisionWithTheSameWeights()
+    {
+        using var _ = NewDisposeScope();
+        manual_seed(12);
+        using var theirs = torchvision.models.resnet18();
+        using (no_grad())
+            foreach (var (name, buffer) in theirs.named_buffers())
+                if (name.EndsWith("running_mean")) buffer.uniform_(-0.1, 0.1);
+        theirs.eval();
+        using var ours = TorchvisionResNet.Create("resnet18");
+        ((TorchvisionResNetNetwork)ours.Network).LoadStrict(theirs.state_dict(), "TorchSharp's resnet18");
+        var x = randn(2, 3, 64, 64);
+        using var __ = no_grad();
+        Assert.That(PyTorchFixtures.RelativeError(ours.Network.forward(x), theirs.forward(x)), Is.LessThan(1e-5));
     }
 }
