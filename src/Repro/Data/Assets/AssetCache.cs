@@ -20,6 +20,7 @@ public sealed record AssetStatus(Asset Asset, string Root, string? Path, long? B
     public string Verification => Asset.Checksum.IsKnown
         ? $"{Asset.Checksum} (publisher's)"
         : Record is { } r ? $"sha256 {r.Sha256} recorded on first download ({r.Installed:yyyy-MM-dd}; no published checksum)"
+        : Present ? "placed here, not fetched by repro: no download record"
         : "no published checksum: sha256 recorded on first download";
 }
 

@@ -56,11 +56,11 @@ public static class AssetCatalogue
         Notes = "the archive's sha256 is not published: it is recorded on first download (trust on first use); the .tflite inside must have one of the known sha256",
     };
 
-    /// <summary>1,300 ILSVRC-2012 validation images (227x227) from a public demonstration subset.</summary>
+    /// <summary>1,300 ILSVRC-2012 validation images (227x227) from a public demonstration subset (VeriSilicon acuity-dataset, ILSVRC2012_VAL_SET).</summary>
     public static readonly Asset ImageNetValidation = new()
     {
         Name = "imagenet-val",
-        Title = "ILSVRC-2012 validation images: a public 1,300-image subset, 725 classes, 227x227 (VeriSilicon acuity-dataset, ILSVRC2012_VAL_SET)",
+        Title = "ILSVRC-2012 validation images (a public 1,300-image subset, 725 classes, 227x227)",
         Url = "https://github.com/VeriSilicon/acuity-dataset/archive/aded2e9f22cd8fe0745aa57356c68cb95457aad9.zip",
         FileName = "acuity-dataset-aded2e9f22cd8fe0745aa57356c68cb95457aad9.zip",
         Bytes = null,
@@ -73,11 +73,11 @@ public static class AssetCatalogue
         Notes = "GitHub builds the archive of the pinned commit (the whole repository, somewhat over the images' 37,211,038 bytes) on request, so its sha256 is recorded on first download; every image and its class are checked against the content digest measured from that commit",
     };
 
-    /// <summary>The MIT BCS tutorial's own bundle: MadryLab's robust ResNet50 for Restricted ImageNet and images.</summary>
+    /// <summary>The MIT BCS tutorial's own bundle (Santurkar &amp; Tsipras 2020): MadryLab's robust ResNet50 for Restricted ImageNet, ImageNet and Restricted ImageNet images.</summary>
     public static readonly Asset Tutorial = new()
     {
         Name = "tutorial",
-        Title = "The tutorial's bundle (Santurkar & Tsipras 2020): MadryLab's robust ResNet50 for Restricted ImageNet (models/RestrictedImageNet.pt), ImageNet and Restricted ImageNet images",
+        Title = "The tutorial's bundle (MadryLab's robust ResNet50 for Restricted ImageNet, models/RestrictedImageNet.pt, and images)",
         Url = "http://people.csail.mit.edu/shibani/tutorial.zip",
         FileName = "tutorial.zip",
         Bytes = null,
