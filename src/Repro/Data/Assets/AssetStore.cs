@@ -84,7 +84,8 @@ public static class AssetStore
         }
         string command = $"repro fetch {string.Join(' ', missing.Select(m => m.Asset.Name).Distinct())}{string.Concat(options.Select(o => " " + o))}";
         string sizes = string.Join(", ", missing.Select(m => $"{m.Asset.FileName}: {m.Asset.SizeText} from {m.Asset.Host}"));
-        string place = string.Join("; ", missing.Select(m => $"{m.Asset.FileName} from {m.Asset.Url} in {m.Root}"));
+        string place = string.Join("; ", missing.Select(m => $"{m.Asset.FileName} from {m.Asset.Url} in {m.Root}" +
+            (m.Asset.Layout.Landing == m.Asset.FileName ? "" : $" (or its unpacked form at {Path.Combine(m.Root, m.Asset.Layout.Landing)})")));
         return $"run '{command}' ({sizes}), or without network place {place} (or point {ReproPaths.DataVariable}/{ReproPaths.ModelVariable}, --data/--models, at roots that have them)";
     }
 
