@@ -33,6 +33,7 @@ public sealed class GlobalOptions
     {
         bool offline = IsOffline(r);
         AssetStore.Offline = offline;
+        AssetStore.ForgetFailures();
         AssetStore.OnDemand = offline ? null : new AssetFetcher(AssetFetchOptions.FromEnvironment(), Console.Error);
     }
 

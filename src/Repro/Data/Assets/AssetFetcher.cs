@@ -11,7 +11,7 @@ namespace Repro.Data.Assets;
 /// bytes go to a hidden staging folder under the root, are verified, unpacked and renamed into
 /// place; a broken, stalled, refused or mismatched transfer leaves nothing behind. Transient
 /// failures (connection errors, 5xx, 408, 429, stalls, truncated bodies) are retried by a Polly
-/// retry pipeline with exponential back-off; 4xx answers are not. A progress bar with size and
+/// retry pipeline with exponential back-off; 4xx answers and unresolvable host names are not. A progress bar with size and
 /// rate goes to stderr on a terminal only (<see cref="ConsoleProgress"/>); one line per installed
 /// asset goes to the log.
 /// </summary>
@@ -36,7 +36,9 @@ public sealed class AssetFetcher : IDisposable
         if (this.options.Retries > 0)
             builder.AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<TransientFetchException>().Handle<HttpRequestException>().Handle<IOException>(),
+                // A host name that does not resolve (no network, a typo in REPRO_MIRROR) will not resolve a second later.
+                ShouldHandle = new PredicateBuilder().Handle<TransientFetchException>()
+                    .Handle<HttpRequestException>(e => e.HttpRequestError != HttpRequestError.NameResolutionError).Handle<IOException>(),
                 MaxRetryAttempts = this.options.Retries,
                 Delay = this.options.RetryDelay,
                 BackoffType = DelayBackoffType.Exponential,
@@ -146,7 +148,8 @@ public sealed class AssetFetcher : IDisposable
         }
     }
 
-    static string Describe(HttpRequestException e) => e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
+    static string Describe(HttpRequestException e) =>
+        e.InnerException is { } inner && !e.Message.Contains(inner.Message, StringComparison.Ordinal) ? $"{e.Message} ({inner.Message})" : e.Message;
 
     public void Dispose() => http.Dispose();
 

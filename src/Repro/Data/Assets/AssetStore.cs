@@ -49,13 +49,26 @@ public static class AssetStore
         string placed = Path.Combine(root, asset.FileName);
         if (File.Exists(placed)) return AssetInstaller.InstallPlaced(asset, placed, root, Log);
         if (OnDemand == null) return null;
+        // One attempt per asset and root in a run: the next claim that needs it is told at once.
+        string key = $"{asset.Name}|{Path.GetFullPath(root)}";
+        if (failed.TryGetValue(key, out string? earlier))
+        {
+            failures.Add(earlier);
+            return null;
+        }
         try { return OnDemand.Fetch(asset, root); }
         catch (ReproEnvironmentException e)
         {
+            failed[key] = e.Message;
             failures.Add(e.Message);
             return null;
         }
     }
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> failed = new();
+
+    /// <summary>Forgets failed fetches (a new command invocation tries again).</summary>
+    public static void ForgetFailures() => failed.Clear();
 
     /// <summary>The exception for assets that are absent: what, where, why not fetched, and the fix.</summary>
     public static MissingInputsException Missing(IReadOnlyList<(Asset Asset, string Root)> missing, IReadOnlyList<string>? failures = null)
