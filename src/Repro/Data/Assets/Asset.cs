@@ -39,7 +39,7 @@ public sealed record Asset
     public string? Find(string root) => Layout.Find(root);
 
     /// <summary>"162.2 MB", or "size unknown until first download".</summary>
-    public string SizeText => Bytes is long b ? FormatBytes(b) : "size not known offline";
+    public string SizeText => Bytes is long b ? FormatBytes(b) : "size not published";
 
     /// <summary>The host of <see cref="Url"/> ("www.cs.toronto.edu").</summary>
     public string Host => new Uri(Url).Host;
