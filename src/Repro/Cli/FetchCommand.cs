@@ -47,7 +47,7 @@ public static class FetchCommand
                     Console.WriteLine($"{asset.Name}: {AssetInstaller.InstallPlaced(asset, placed, root, Console.Error)}");
                     continue;
                 }
-                Console.Error.WriteLine($"{asset.Name}: fetching {asset.SizeText} from {fetcher.Options.UrlFor(asset.Url)} into {root}");
+                Console.Error.WriteLine($"{asset.Name}: fetching ({asset.SizeText}) from {fetcher.Options.UrlFor(asset.Url)} into {root}");
                 try { Console.WriteLine($"{asset.Name}: {fetcher.Fetch(asset, root)}"); }
                 catch (ReproEnvironmentException e)
                 {
