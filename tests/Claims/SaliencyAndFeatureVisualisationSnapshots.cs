@@ -21,17 +21,17 @@ public class SaliencyAndFeatureVisualisationSnapshots
     public void Load()
     {
         var context = ClaimRunner.Context();
+        using var all = ClaimRunner.Inputs("CIFAR-10 snapshots", () => CifarClaimSetup.Test(context));
         (standard, robust) = CifarClaimSetup.Models(context);
-        using var all = CifarClaimSetup.Test(context);
         images = CifarClaimSetup.FirstPerClass(all, 4);
     }
 
     [OneTimeTearDown]
     public void Dispose()
     {
-        standard.Dispose();
-        robust.Dispose();
-        images.Dispose();
+        standard?.Dispose();
+        robust?.Dispose();
+        images?.Dispose();
     }
 
     SmallResNet Model(string name) => name == "standard" ? standard : robust;

@@ -25,6 +25,7 @@ public static class AttackCommand
         {
             var device = options.Apply(r);
             var paths = options.Paths(r);
+            options.FetchOnFirstUse(r);
             ThreatModel threat = r.GetValue(norm)?.ToLowerInvariant() switch
             {
                 "l2" => new L2Ball(r.GetValue(eps)),
@@ -33,7 +34,7 @@ public static class AttackCommand
             };
             var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = r.GetValue(stepSize), RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed) };
             pgd.Validate();
-            var classes = ImageNetClasses.Load(Path.Combine(paths.DataRoot, "imagenet", "synset_words.txt"));
+            var classes = ImageNetClasses.Standard;
             int? targetClass = r.GetValue(target) is string t ? classes.Resolve(t) : null;
             var network = ModelRegistry.Get(r.GetValue(model)!).Load(paths.ModelRoot);
             network.to(device);

@@ -19,6 +19,7 @@ public static class EvalCommand
             var device = options.Apply(r);
             if (r.GetValue(batch) < 1) throw new ReproInputException($"--batch must be >= 1, got {r.GetValue(batch)}");
             var paths = options.Paths(r);
+            options.FetchOnFirstUse(r);
             var entry = ModelRegistry.Get(r.GetValue(model)!);
             var network = entry.Load(paths.ModelRoot);
             network.to(device);

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using Repro.Data;
+using Repro.Data.Assets;
 
 namespace Repro.Cli;
 
-/// <summary>Options every command takes: where data, weights and outputs are, the seed, the device.</summary>
+/// <summary>Options every command takes: where data, weights and outputs are, the seed, the device, whether the network may be used.</summary>
 public sealed class GlobalOptions
 {
-    public readonly Option<string?> Data = new("--data") { Description = $"data root (default: ${ReproPaths.DataVariable}, else data/ in the repository)", Recursive = true };
-    public readonly Option<string?> Models = new("--models") { Description = $"model root (default: ${ReproPaths.ModelVariable}, else data/models/)", Recursive = true };
+    public readonly Option<string?> Data = new("--data") { Description = $"data root (default: ${ReproPaths.DataVariable}, else data/ in the per-user cache ${ReproPaths.CacheVariable}, ~/.cache/repro)", Recursive = true };
+    public readonly Option<string?> Models = new("--models") { Description = $"model root (default: ${ReproPaths.ModelVariable}, else models/ in the per-user cache)", Recursive = true };
+    public readonly Option<bool> Offline = new("--offline") { Description = $"never use the network: missing data and weights make claims NOT RUN (also ${AssetFetchOptions.OfflineVariable}=1)", Recursive = true };
     public readonly Option<string> Out = new("--out") { Description = "output folder", DefaultValueFactory = _ => "out", Recursive = true };
     public readonly Option<long> Seed = new("--seed") { Description = "random seed (recorded in every report)", DefaultValueFactory = _ => 0, Recursive = true };
     public readonly Option<string> Device = new("--device") { Description = "cpu or cuda for attack, eval and bench (cuda needs a CUDA build of libtorch; run and train use the CPU)", DefaultValueFactory = _ => "cpu", Recursive = true };
@@ -15,10 +17,25 @@ public sealed class GlobalOptions
 
     public void AddTo(Command root)
     {
-        foreach (var o in new Option[] { Data, Models, Out, Seed, Device, Threads }) root.Options.Add(o);
+        foreach (var o in new Option[] { Data, Models, Out, Seed, Device, Threads, Offline }) root.Options.Add(o);
     }
 
     public ReproPaths Paths(ParseResult r) => ReproPaths.Resolve(r.GetValue(Data), r.GetValue(Models));
+
+    /// <summary>True when --offline or REPRO_OFFLINE=1.</summary>
+    public bool IsOffline(ParseResult r) => r.GetValue(Offline) || AssetFetchOptions.OfflineFromEnvironment();
+
+    /// <summary>
+    /// For commands that fetch what they need on first use (run, eval, attack): missing assets are
+    /// downloaded into their root (mirror from REPRO_MIRROR), unless offline.
+    /// </summary>
+    public void FetchOnFirstUse(ParseResult r)
+    {
+        bool offline = IsOffline(r);
+        AssetStore.Offline = offline;
+        AssetStore.ForgetFailures();
+        AssetStore.OnDemand = offline ? null : new AssetFetcher(AssetFetchOptions.FromEnvironment(), Console.Error);
+    }
 
     /// <summary>
     /// Validates the device and thread options, applies the threads, and returns the device the

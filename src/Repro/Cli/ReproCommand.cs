@@ -1,12 +1,14 @@
 using System.CommandLine;
+using Repro.Data.Assets;
 using Repro.Runtime;
 
 namespace Repro.Cli;
 
 /// <summary>
 /// Entry point of the <c>repro</c> command. Commands parse arguments and call the library; they
-/// hold no logic of their own. Exit codes: 0 ok (every claim that ran passed), 1 a claim failed,
-/// 2 bad usage or input (one line naming the culprit on stderr, no partial output).
+/// hold no logic of their own. Exit codes (<see cref="ExitCodes"/>): 0 ok (every claim that ran
+/// passed), 1 a claim failed, 2 bad usage or input (one line naming the culprit on stderr, no
+/// partial output), 3 no claim could run (inputs missing), 4 a fault of the machine or network.
 /// </summary>
 public static class ReproCommand
 {
@@ -23,7 +25,7 @@ public static class ReproCommand
         root.Subcommands.Add(EvalCommand.Create(options));
         root.Subcommands.Add(AttackCommand.Create(options));
         root.Subcommands.Add(BenchCommand.Create(options));
-        root.Subcommands.Add(DownloadCommand.Create(options));
+        root.Subcommands.Add(FetchCommand.Create(options));
         root.Subcommands.Add(TrainCommandLine.Create(options));
 
         var parsed = root.Parse(args);
@@ -33,6 +35,8 @@ public static class ReproCommand
             Console.Error.WriteLine("repro: see 'repro --help'");
             return BadInput;
         }
+        // Commands that fetch on first use switch it on for their own run only (the library default is never).
+        var (onDemand, offline) = (AssetStore.OnDemand, AssetStore.Offline);
         try
         {
             return parsed.Invoke();
@@ -42,9 +46,19 @@ public static class ReproCommand
             Console.Error.WriteLine($"repro: {e.Message}");
             return BadInput;
         }
+        catch (ReproEnvironmentException e)
+        {
+            Console.Error.WriteLine($"repro: {e.Message}");
+            return ExitCodes.EnvironmentFault;
+        }
+        finally
+        {
+            if (!ReferenceEquals(AssetStore.OnDemand, onDemand)) AssetStore.OnDemand?.Dispose();
+            (AssetStore.OnDemand, AssetStore.Offline) = (onDemand, offline);
+        }
     }
 
-    /// <summary>Wraps a command body so that input errors raised inside it become exit code 2.</summary>
+    /// <summary>Wraps a command body so that input errors raised inside it become exit code 2, machine faults 4.</summary>
     public static Func<ParseResult, int> Guarded(Func<ParseResult, int> body) => r =>
     {
         try { return body(r); }
@@ -52,6 +66,11 @@ public static class ReproCommand
         {
             Console.Error.WriteLine($"repro: {e.Message}");
             return BadInput;
+        }
+        catch (ReproEnvironmentException e)
+        {
+            Console.Error.WriteLine($"repro: {e.Message}");
+            return ExitCodes.EnvironmentFault;
         }
     };
 }

@@ -4,7 +4,11 @@ using Repro.Report;
 
 namespace Repro.Cli;
 
-/// <summary><c>repro run all|NAME</c>: runs experiments and writes figures, report.html and claims.json into --out.</summary>
+/// <summary>
+/// <c>repro run all|NAME</c>: runs experiments and writes figures, report.html and claims.json into
+/// --out, fetching missing data and weights first (unless offline). Exit code 0 when every claim
+/// that ran held, 1 when one failed, 3 when none could run.
+/// </summary>
 public static class RunCommand
 {
     public static Command Create(GlobalOptions options)
@@ -14,6 +18,7 @@ public static class RunCommand
         command.SetAction(ReproCommand.Guarded(r =>
         {
             options.Apply(r, cpuOnlyCommand: "repro run");
+            options.FetchOnFirstUse(r);
             var experiments = ExperimentCatalog.Create(r.GetValue(which)!);
             var paths = options.Paths(r);
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
@@ -22,6 +27,11 @@ public static class RunCommand
             Console.WriteLine();
             foreach (var o in outcomes)
                 Console.WriteLine($"{o.Verdict switch { Verdict.Pass => "PASS   ", Verdict.Fail => "FAIL   ", _ => "NOT RUN" }} {o.Title} ({o.Elapsed.TotalSeconds:F0} s)");
+            if (outcomes.All(o => o.Verdict == Verdict.NotRun))
+            {
+                Console.Error.WriteLine($"repro: no claim could run (data or weights missing; each NOT RUN above says how to get them): see {Path.Combine(output, "report.html")}");
+                return ExitCodes.NothingRan;
+            }
             return outcomes.Any(o => o.Verdict == Verdict.Fail) ? ReproCommand.ClaimFailed : ReproCommand.Ok;
         }));
         return command;

@@ -1,5 +1,4 @@
-using System.Formats.Tar;
-using System.IO.Compression;
+using Repro.Data.Assets;
 using static TorchSharp.torch;
 
 namespace Repro.Data;
@@ -9,11 +8,13 @@ public enum Split { Train, Test }
 /// <summary>
 /// CIFAR-10 from either of its two layouts under the data root:
 /// <list type="bullet">
-/// <item>the original binary batches (<c>cifar-10-batches-bin/</c>, or <c>cifar-10-binary.tar.gz</c>, which is
-/// extracted on first use): records of one label byte then 3,072 pixel bytes, R, G, B planes of 32x32;</item>
+/// <item>the original binary batches (<c>cifar-10-batches-bin/</c>, the catalogue's
+/// <see cref="AssetCatalogue.Cifar10"/>: installed from <c>cifar-10-binary.tar.gz</c> placed in the root,
+/// or fetched when fetching is on): records of one label byte then 3,072 pixel bytes, R, G, B planes of 32x32;</item>
 /// <item>class folders <c>cifar10/{train,test}/{class}/*.jpg|png</c> (files in name order).</item>
 /// </list>
-/// The binary batches are preferred when present (they are the original pixels).
+/// The binary batches are preferred when present (they are the original pixels). When neither is
+/// there, <see cref="MissingInputsException"/> says how to get them.
 /// Labels are positions in the requested class list, so the caller states the order.
 /// </summary>
 public static class Cifar10
@@ -26,50 +27,17 @@ public static class Cifar10
 
     const int Side = 32, Pixels = 3 * Side * Side, RecordBytes = 1 + Pixels;
 
+    /// <exception cref="MissingInputsException">Neither layout is under the data root and it could not be fetched.</exception>
     public static LabelledImages Load(string dataRoot, Split split, IReadOnlyList<string> classes)
     {
         foreach (var c in classes)
             if (!ClassNames.Contains(c)) throw new ReproInputException($"unknown CIFAR-10 class '{c}' (known: {string.Join(", ", ClassNames)})");
 
-        string? binary = BinaryFolder(dataRoot);
+        string? binary = AssetCatalogue.Cifar10.Find(dataRoot);
         if (binary != null) return LoadBinary(binary, split, classes);
         string folders = Path.Combine(dataRoot, "cifar10", split == Split.Train ? "train" : "test");
         if (Directory.Exists(folders)) return LoadFolders(folders, classes);
-        throw new ReproInputException(
-            $"CIFAR-10 not found under the data root {dataRoot}: expected {Path.Combine(dataRoot, "cifar-10-batches-bin")}, " +
-            $"{KnownFiles.Cifar10Binary.PathUnder(dataRoot)} or class folders {folders}/<class>/. " +
-            KnownFiles.Cifar10Binary.PlacementHint(dataRoot) + $" (or point {ReproPaths.DataVariable} at a data root that has it)");
-    }
-
-    static string? BinaryFolder(string dataRoot)
-    {
-        string folder = Path.Combine(dataRoot, "cifar-10-batches-bin");
-        if (File.Exists(Path.Combine(folder, "test_batch.bin"))) return folder;
-        string archive = KnownFiles.Cifar10Binary.PathUnder(dataRoot);
-        if (!File.Exists(archive)) return null;
-        ExtractArchive(archive, dataRoot);
-        return folder;
-    }
-
-    /// <summary>Extracts the binary archive into a temporary folder and renames it into place.</summary>
-    static void ExtractArchive(string archive, string dataRoot)
-    {
-        string temp = Path.Combine(dataRoot, $".cifar-extract-{Guid.NewGuid():N}");
-        try
-        {
-            Directory.CreateDirectory(temp);
-            using (var gz = new GZipStream(File.OpenRead(archive), CompressionMode.Decompress))
-                TarFile.ExtractToDirectory(gz, temp, overwriteFiles: true);
-            Directory.Move(Path.Combine(temp, "cifar-10-batches-bin"), Path.Combine(dataRoot, "cifar-10-batches-bin"));
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException)
-        {
-            throw new ReproInputException($"cannot extract {archive}: {e.Message}", e);
-        }
-        finally
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        }
+        return LoadBinary(AssetStore.Require(AssetCatalogue.Cifar10, dataRoot), split, classes);
     }
 
     static LabelledImages LoadBinary(string folder, Split split, IReadOnlyList<string> classes)

@@ -1,8 +1,10 @@
 namespace Repro.Data;
 
 /// <summary>
-/// The 1,000 ILSVRC-2012 classes in standard index order, read from <c>synset_words.txt</c>
-/// (line i = class i: "wnid name[, synonym...]"). Index 1 is goldfish.
+/// The 1,000 ILSVRC-2012 classes in standard index order, as in <c>synset_words.txt</c>
+/// (line i = class i: "wnid name[, synonym...]"). Index 1 is goldfish. The standard list ships
+/// with the product (<see cref="Standard"/>, an embedded copy of the public list Caffe and
+/// torchvision's class index use), so attacking or classifying one's own photos needs no data set.
 /// </summary>
 public sealed class ImageNetClasses
 {
@@ -20,13 +22,35 @@ public sealed class ImageNetClasses
         _byWnid = wnids.Select((w, i) => (w, i)).ToDictionary(p => p.w, p => p.i);
     }
 
+    /// <summary>The standard 1,000 classes, shipped inside the assembly (resource <c>Repro.Data.synset_words.txt</c>).</summary>
+    public static ImageNetClasses Standard => standard.Value;
+
+    static readonly Lazy<ImageNetClasses> standard = new(() =>
+    {
+        const string resource = "Repro.Data.synset_words.txt";
+        using var stream = typeof(ImageNetClasses).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"the build did not embed {resource}");
+        using var reader = new StreamReader(stream);
+        return Parse(ReadLines(reader), resource);
+    });
+
     public static ImageNetClasses Load(string synsetWordsPath)
     {
         if (!File.Exists(synsetWordsPath)) throw new ReproInputException($"ImageNet class list not found: {synsetWordsPath}");
+        return Parse(File.ReadLines(synsetWordsPath), synsetWordsPath);
+    }
+
+    static IEnumerable<string> ReadLines(TextReader reader)
+    {
+        for (string? line = reader.ReadLine(); line != null; line = reader.ReadLine()) yield return line;
+    }
+
+    static ImageNetClasses Parse(IEnumerable<string> lines, string synsetWordsPath)
+    {
         var wnids = new List<string>();
         var names = new List<string>();
         int lineNo = 0;
-        foreach (var raw in File.ReadLines(synsetWordsPath))
+        foreach (var raw in lines)
         {
             lineNo++;
             string line = raw.Trim();

@@ -1,14 +1,18 @@
+using Repro.Data.Assets;
 using static TorchSharp.torch;
 
 namespace Repro.Data;
 
-/// <summary>One validation image: its file and its class index (from synset_words.txt, never folder order).</summary>
+/// <summary>One validation image: its file and its class index (from the standard class list, never folder order).</summary>
 public sealed record ImageNetSample(string Path, int Label);
 
 /// <summary>
-/// ImageNet validation images in the standard <c>imagenet/val/&lt;wnid&gt;/*.JPEG</c> layout with
-/// <c>imagenet/synset_words.txt</c>. Samples are listed in ordinal path order; images are loaded with
-/// the torchvision evaluation transform (shorter side 256, centre crop 224, [0,1]).
+/// ImageNet validation images in the standard <c>imagenet/val/&lt;wnid&gt;/*.JPEG</c> layout under the
+/// data root (the catalogue's <see cref="AssetCatalogue.ImageNetValidation"/>, or any images in that
+/// layout). Class indices come from the standard class list that ships with the product
+/// (<see cref="ImageNetClasses.Standard"/>), never from folder order. Samples are listed in ordinal
+/// path order; images are loaded with the torchvision evaluation transform (shorter side 256, centre
+/// crop 224, [0,1]).
 /// </summary>
 public sealed class ImageNetValidation
 {
@@ -21,19 +25,20 @@ public sealed class ImageNetValidation
         Samples = samples;
     }
 
+    /// <summary>Whether validation images are under the data root (without fetching).</summary>
+    public static bool IsPresent(string dataRoot) => AssetCatalogue.ImageNetValidation.Find(dataRoot) != null;
+
+    /// <exception cref="MissingInputsException">No images under the data root, and they could not be fetched.</exception>
     public static ImageNetValidation Open(string dataRoot)
     {
-        string root = Path.Combine(dataRoot, "imagenet");
-        string val = Path.Combine(root, "val");
-        if (!Directory.Exists(val))
-            throw new ReproInputException($"ImageNet validation folder not found: {val} (expected val/<wnid>/*.JPEG and synset_words.txt under {root}; point {ReproPaths.DataVariable} at a data root that has them)");
-        var classes = ImageNetClasses.Load(Path.Combine(root, "synset_words.txt"));
+        string val = AssetCatalogue.ImageNetValidation.Find(dataRoot) ?? AssetStore.Require(AssetCatalogue.ImageNetValidation, dataRoot);
+        var classes = ImageNetClasses.Standard;
         var samples = new List<ImageNetSample>();
         foreach (var dir in Directory.EnumerateDirectories(val).Order(StringComparer.Ordinal))
         {
             string wnid = Path.GetFileName(dir);
             int label = classes.IndexOfWnid(wnid);
-            if (label < 0) throw new ReproInputException($"{dir}: folder name '{wnid}' is not a wnid listed in synset_words.txt");
+            if (label < 0) throw new ReproInputException($"{dir}: folder name '{wnid}' is not an ImageNet-1k wnid");
             foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
                 samples.Add(new ImageNetSample(file, label));
         }

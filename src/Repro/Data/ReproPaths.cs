@@ -1,21 +1,39 @@
 namespace Repro.Data;
 
 /// <summary>
-/// Where data and weights live. Resolution order: explicit value (a command-line option),
-/// then the environment variable (REPRO_DATA / REPRO_MODELS), then folders under the repository
-/// (data/ and data/models/). Nothing here knows about any particular machine's mirror.
+/// Where data and weights live, and where missing ones are fetched to. Resolution order for each
+/// root: explicit value (a command-line option), then the environment variable (REPRO_DATA /
+/// REPRO_MODELS), then the per-user cache (<see cref="CacheRoot"/>: <c>data/</c> and <c>models/</c>
+/// under it). The repository's own <c>data/weights/</c> (committed CIFAR weights) is found through
+/// <see cref="RepositoryRoot"/>, whatever the roots are. Nothing here knows about any particular
+/// machine's mirror.
 /// </summary>
 public sealed record ReproPaths(string DataRoot, string ModelRoot)
 {
     public const string DataVariable = "REPRO_DATA";
     public const string ModelVariable = "REPRO_MODELS";
+    public const string CacheVariable = "REPRO_CACHE";
 
     public static ReproPaths Resolve(string? dataOption = null, string? modelOption = null)
     {
-        string repo = RepositoryRoot();
-        string data = FirstSet(dataOption, Environment.GetEnvironmentVariable(DataVariable)) ?? Path.Combine(repo, "data");
-        string models = FirstSet(modelOption, Environment.GetEnvironmentVariable(ModelVariable)) ?? Path.Combine(repo, "data", "models");
+        string data = FirstSet(dataOption, Environment.GetEnvironmentVariable(DataVariable)) ?? Path.Combine(CacheRoot(), "data");
+        string models = FirstSet(modelOption, Environment.GetEnvironmentVariable(ModelVariable)) ?? Path.Combine(CacheRoot(), "models");
         return new ReproPaths(Path.GetFullPath(data), Path.GetFullPath(models));
+    }
+
+    /// <summary>
+    /// The per-user cache: <c>$REPRO_CACHE</c>, else <c>$XDG_CACHE_HOME/repro</c>, else
+    /// <c>~/.cache/repro</c> (the XDG base-directory default).
+    /// </summary>
+    public static string CacheRoot()
+    {
+        string? explicitRoot = FirstSet(Environment.GetEnvironmentVariable(CacheVariable));
+        if (explicitRoot != null) return Path.GetFullPath(explicitRoot);
+        string? xdg = FirstSet(Environment.GetEnvironmentVariable("XDG_CACHE_HOME"));
+        if (xdg != null && Path.IsPathRooted(xdg)) return Path.Combine(xdg, "repro");
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        if (string.IsNullOrEmpty(home)) home = Path.GetTempPath();
+        return Path.Combine(home, ".cache", "repro");
     }
 
     /// <summary>The folder holding Repro.sln above the running binary, else the current directory.</summary>

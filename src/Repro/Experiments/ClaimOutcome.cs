@@ -21,6 +21,8 @@ public sealed record ClaimOutcome
     /// <summary>PNG files written, relative to the output folder.</summary>
     public IReadOnlyList<string> Figures { get; init; } = [];
     public string? NotRunReason { get; init; }
+    /// <summary>For a claim that could not run: the exact command or file placement that makes its inputs present.</summary>
+    public string? NotRunFix { get; init; }
     public TimeSpan Elapsed { get; init; }
 
     public Verdict Verdict => NotRunReason != null ? Verdict.NotRun : Checks.All(c => c.Holds) && Checks.Count > 0 ? Verdict.Pass : Verdict.Fail;

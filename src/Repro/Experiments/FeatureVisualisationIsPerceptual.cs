@@ -22,6 +22,7 @@ namespace Repro.Experiments;
 public sealed class FeatureVisualisationIsPerceptual : IExperiment
 {
     public string Id => "claim-5-cifar";
+    string IExperiment.ArticleSays => ArticleSays;
     public string Title => "Feature visualisation: robust models change images perceptibly, standard ones in noise (CIFAR-10 cat vs airplane)";
     public const string ArticleSays =
         "Maximising a component of the representation with L2 PGD (eps 1000, step 5, 20 steps; 200 from noise) produces object-like changes on the robust model and barely visible noise on the standard one.";

@@ -24,14 +24,14 @@ public sealed class FeatureVisualisationOnImageNet(string modelName) : IExperime
     public static readonly Threshold Raised = Threshold.AtLeast("images whose chosen component rose", 1.0, "%");
 
     public string Id => $"claim5-imagenet-{modelName}";
+    string IExperiment.ArticleSays => Article;
     public string Title => $"Feature visualisation on the standard {modelName}";
     const string Article = "maximising a component of a standard model's representation (L2 PGD, eps 1000, step 5, 20 steps) changes the image only by barely visible noise";
 
     public ClaimOutcome Run(ExperimentContext context)
     {
         var clock = Stopwatch.StartNew();
-        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, -1, out string? missing);
-        if (inputs == null) return ClaimOutcome.NotRun(Id, Title, Article, missing!);
+        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, -1);
         using var scope = NewDisposeScope();
         var (model, validation, images) = (inputs.Model, inputs.Validation, inputs.Images);
         int n = (int)images.Count;

@@ -20,6 +20,7 @@ namespace Repro.Experiments;
 public sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
 {
     public string Id => "claim-3-cifar";
+    string IExperiment.ArticleSays => ArticleSays;
     public string Title => "Gradients of a robust model look like the object (CIFAR-10 cat vs airplane)";
     public const string ArticleSays =
         "A standard model's vanilla gradient is noise; SmoothGrad (100 samples, sigma 0.3) is clearer; a robust model's plain gradient looks like the object, better than the standard model's SmoothGrad.";

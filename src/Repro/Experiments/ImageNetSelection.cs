@@ -1,4 +1,5 @@
 using Repro.Data;
+using Repro.Data.Assets;
 using Repro.Models;
 using static TorchSharp.torch;
 
@@ -29,14 +30,17 @@ public static class ImageNetSelection
     }
 
     /// <summary>
-    /// What every ImageNet claim starts from: the model (or null when its weights are absent, with
-    /// how to get them), the validation set and the images chosen by <see cref="FirstCorrect"/>.
+    /// What every ImageNet claim starts from: the model, the validation set and the images chosen by
+    /// <see cref="FirstCorrect"/>. Absent weights or images are fetched where fetching is on.
     /// </summary>
-    public static ImageNetInputs? Prepare(string modelName, ExperimentContext context, int count, int excludedClass, out string? notRunReason)
+    /// <exception cref="MissingInputsException">The weights or the validation images are absent (both named, one fix).</exception>
+    public static ImageNetInputs Prepare(string modelName, ExperimentContext context, int count, int excludedClass)
     {
         var entry = ModelRegistry.Get(modelName);
-        notRunReason = entry.IsPresent(context.Paths.ModelRoot) ? null : entry.HowToGet(context.Paths.ModelRoot);
-        if (notRunReason != null) return null;
+        var needed = new List<Asset>();
+        if (!entry.IsPresent(context.Paths.ModelRoot) && entry.Asset != null) needed.Add(entry.Asset);
+        if (!ImageNetValidation.IsPresent(context.Paths.DataRoot)) needed.Add(AssetCatalogue.ImageNetValidation);
+        AssetStore.Require(context.Paths, needed);
         var model = entry.Load(context.Paths.ModelRoot);
         var validation = ImageNetValidation.Open(context.Paths.DataRoot);
         return new ImageNetInputs(model, validation, FirstCorrect(model, validation, count, excludedClass));

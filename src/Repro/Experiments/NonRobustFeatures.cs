@@ -18,6 +18,7 @@ namespace Repro.Experiments;
 public sealed partial class NonRobustFeaturesExperiment : IExperiment
 {
     public string Id => "nonrobust";
+    string IExperiment.ArticleSays => ArticleSays;
     public string Title => "A model trained only on relabelled adversarial examples generalises to the true labels";
     public const string ArticleSays =
         "\"Adversarial examples are not bugs, they are features\": nearly all training images are fooled, and a linear " +
@@ -65,10 +66,7 @@ public sealed partial class NonRobustFeaturesExperiment : IExperiment
     {
         var clock = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
-        StandardLinearBaseline baseline;
-        bool reused;
-        try { baseline = StandardLinearBaseline.Get(context.Paths.DataRoot, context.Seed, Iterations, LearningRate, out reused); }
-        catch (ReproInputException e) { return ClaimOutcome.NotRun(Id, Title, ArticleSays, e.Message); }
+        var baseline = StandardLinearBaseline.Get(context.Paths.DataRoot, context.Seed, Iterations, LearningRate, out bool reused);
         var baselineTime = clock.Elapsed;
         context.Log.WriteLine($"{Id}: standard model {(reused ? "reused" : "trained")} ({baselineTime.TotalSeconds:F1} s)");
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Repro.Attacks;
 using Repro.Data;
+using Repro.Data.Assets;
 using Repro.Explain;
 using Repro.Models;
 using Repro.Report;
@@ -38,26 +39,35 @@ public static class RestrictedImageNet
         return (new LabelledImages(loaded.Images.clone(), superclass, Names), loaded.Labels.clone());
     }
 
-    public static string? StandardResNet50(ReproPaths paths)
+    /// <summary>
+    /// The robust checkpoint (a re-exported file under the model root, else the tutorial bundle's
+    /// <c>RestrictedImageNet.pt</c>) and, when <paramref name="standard"/>, torchvision's ResNet50; the
+    /// validation images must be there too. What is absent is fetched where fetching is on.
+    /// </summary>
+    /// <exception cref="MissingInputsException">Any of them is absent (all named, one fix).</exception>
+    public static (string Robust, string? Standard) RequireInputs(ReproPaths paths, bool standard)
     {
-        string path = KnownFiles.ResNet50.PathUnder(paths.ModelRoot);
-        return File.Exists(path) ? path : null;
+        var needed = new List<Asset>();
+        if (MadryResNet50.Find(paths) == null) needed.Add(AssetCatalogue.Tutorial);
+        if (standard && AssetCatalogue.ResNet50.Find(paths.ModelRoot) == null) needed.Add(AssetCatalogue.ResNet50);
+        if (!ImageNetValidation.IsPresent(paths.DataRoot)) needed.Add(AssetCatalogue.ImageNetValidation);
+        AssetStore.Require(paths, needed);
+        string robust = MadryResNet50.Find(paths) ?? AssetCatalogue.Tutorial.Find(paths.ModelRoot)!;
+        return (robust, standard ? AssetCatalogue.ResNet50.Find(paths.ModelRoot) : null);
     }
-
-    public static string NotPresent => "checkpoint not present: " + MadryResNet50.HowToGet;
 }
 
 /// <summary>Claim 4 on the article's own robust model (MadryLab ResNet50, Restricted ImageNet), with the article's exact attack parameters.</summary>
 public sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
 {
     public string Id => "claim-4-restricted-imagenet";
+    string IExperiment.ArticleSays => RobustModelResistsSmallPerturbations.ArticleSays;
     public string Title => "MadryLab's robust ResNet50 resists eps-1.25 attacks and yields to eps 100 (Restricted ImageNet)";
     public int ImagesPerClass { get; init; } = 2;
 
     public ClaimOutcome Run(ExperimentContext context)
     {
-        string? path = MadryResNet50.Find(context.Paths);
-        if (path == null) return ClaimOutcome.NotRun(Id, Title, RobustModelResistsSmallPerturbations.ArticleSays, RestrictedImageNet.NotPresent);
+        var (path, _) = RestrictedImageNet.RequireInputs(context.Paths, standard: false);
         var watch = Stopwatch.StartNew();
         using var model = MadryResNet50.Load(path);
         var (data, _) = RestrictedImageNet.Load(context.Paths, ImagesPerClass);
@@ -96,20 +106,16 @@ public sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
 public sealed class RobustResNet50GradientsLookLikeTheObject : IExperiment
 {
     public string Id => "claim-3-restricted-imagenet";
+    string IExperiment.ArticleSays => GradientsOfRobustModelsLookLikeTheObject.ArticleSays;
     public string Title => "Gradients of MadryLab's robust ResNet50 look like the object (Restricted ImageNet images)";
     public int Images { get; init; } = 4;
 
     public ClaimOutcome Run(ExperimentContext context)
     {
-        string? path = MadryResNet50.Find(context.Paths);
-        if (path == null) return ClaimOutcome.NotRun(Id, Title, GradientsOfRobustModelsLookLikeTheObject.ArticleSays, RestrictedImageNet.NotPresent);
-        string? standardPath = RestrictedImageNet.StandardResNet50(context.Paths);
-        if (standardPath == null)
-            return ClaimOutcome.NotRun(Id, Title, GradientsOfRobustModelsLookLikeTheObject.ArticleSays,
-                $"the standard counterpart is missing: {KnownFiles.ResNet50.PlacementHint(context.Paths.ModelRoot)}");
+        var (path, standardPath) = RestrictedImageNet.RequireInputs(context.Paths, standard: true);
         var watch = Stopwatch.StartNew();
         using var robust = MadryResNet50.Load(path);
-        using var standard = MadryResNet50.TorchVisionImageNet(standardPath);
+        using var standard = MadryResNet50.TorchVisionImageNet(standardPath!);
         var (data, imageNetLabels) = RestrictedImageNet.Load(context.Paths, 1);
         using (data)
         using (imageNetLabels)
@@ -148,6 +154,7 @@ public sealed class RobustResNet50GradientsLookLikeTheObject : IExperiment
 public sealed class RobustResNet50FeatureVisualisation : IExperiment
 {
     public string Id => "claim-5-restricted-imagenet";
+    string IExperiment.ArticleSays => FeatureVisualisationIsPerceptual.ArticleSays;
     public string Title => "Feature visualisation on MadryLab's robust ResNet50 is perceptual (Restricted ImageNet images)";
     public int Images { get; init; } = 4;
     /// <summary>The representation component maximised on both models (the article picks components by hand).</summary>
@@ -155,15 +162,10 @@ public sealed class RobustResNet50FeatureVisualisation : IExperiment
 
     public ClaimOutcome Run(ExperimentContext context)
     {
-        string? path = MadryResNet50.Find(context.Paths);
-        if (path == null) return ClaimOutcome.NotRun(Id, Title, FeatureVisualisationIsPerceptual.ArticleSays, RestrictedImageNet.NotPresent);
-        string? standardPath = RestrictedImageNet.StandardResNet50(context.Paths);
-        if (standardPath == null)
-            return ClaimOutcome.NotRun(Id, Title, FeatureVisualisationIsPerceptual.ArticleSays,
-                $"the standard counterpart is missing: {KnownFiles.ResNet50.PlacementHint(context.Paths.ModelRoot)}");
+        var (path, standardPath) = RestrictedImageNet.RequireInputs(context.Paths, standard: true);
         var watch = Stopwatch.StartNew();
         using var robust = MadryResNet50.Load(path);
-        using var standard = MadryResNet50.TorchVisionImageNet(standardPath);
+        using var standard = MadryResNet50.TorchVisionImageNet(standardPath!);
         var (data, imageNetLabels) = RestrictedImageNet.Load(context.Paths, 1);
         imageNetLabels.Dispose();
         using (data)

@@ -21,6 +21,7 @@ namespace Repro.Experiments;
 public sealed class RobustModelResistsSmallPerturbations : IExperiment
 {
     public string Id => "claim-4-cifar";
+    string IExperiment.ArticleSays => ArticleSays;
     public string Title => "A robust model resists small perturbations; large ones change the image visibly (CIFAR-10 cat vs airplane)";
     public const string ArticleSays =
         "Targeted L2 PGD with eps 1.25 (step 0.5, 20 steps) does not fool the robust model; eps 100 (step 5, 20 steps) does, and the images change visibly.";

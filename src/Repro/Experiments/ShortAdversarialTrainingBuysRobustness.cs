@@ -21,6 +21,7 @@ namespace Repro.Experiments;
 public sealed class ShortAdversarialTrainingBuysRobustness : IExperiment
 {
     public string Id => "training-short";
+    string IExperiment.ArticleSays => ArticleSays;
     public string Title => "Shortened retraining: adversarial training buys robustness at eps 1.25";
     public const string ArticleSays =
         "A robust model (adversarially trained, Madry et al.) keeps its predictions under eps-1.25 L2 PGD where a standard model does not.";

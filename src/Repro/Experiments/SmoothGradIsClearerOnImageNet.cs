@@ -30,14 +30,14 @@ public sealed class SmoothGradIsClearerOnImageNet(string modelName) : IExperimen
     public static readonly Threshold EdgeGain = Threshold.AtLeast("edge correlation of SmoothGrad minus that of the plain gradient (mean over images)", 0.02);
 
     public string Id => $"claim3-imagenet-{modelName}";
+    string IExperiment.ArticleSays => Article;
     public string Title => $"SmoothGrad is clearer than the plain gradient of {modelName}";
     const string Article = "the gradient of a standard model w.r.t. its input looks like noise; SmoothGrad (100 samples, sigma 0.3) is clearer";
 
     public ClaimOutcome Run(ExperimentContext context)
     {
         var clock = Stopwatch.StartNew();
-        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, -1, out string? missing);
-        if (inputs == null) return ClaimOutcome.NotRun(Id, Title, Article, missing!);
+        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, -1);
         using var scope = NewDisposeScope();
         var (model, validation, images) = (inputs.Model, inputs.Validation, inputs.Images);
         var target = AttributionTarget.Loss(images.Labels);

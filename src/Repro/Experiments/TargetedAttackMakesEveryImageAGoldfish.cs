@@ -29,14 +29,14 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
     public static readonly Threshold SmallestPsnr = Threshold.AtLeast("smallest PSNR of attacked vs original", 40, "dB");
 
     public string Id => $"claim1-{modelName}";
+    string IExperiment.ArticleSays => Article;
     public string Title => $"Targeted L2 PGD makes {modelName} see a goldfish in every image";
     const string Article = "targeted L2 PGD (eps 1.25, step 0.5, 20 steps) makes a standard ImageNet ResNet18 classify every image as goldfish, with changes invisible to people";
 
     public ClaimOutcome Run(ExperimentContext context)
     {
         var clock = Stopwatch.StartNew();
-        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, Goldfish, out string? missing);
-        if (inputs == null) return ClaimOutcome.NotRun(Id, Title, Article, missing!);
+        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, Goldfish);
 
         using var scope = NewDisposeScope();
         var (model, validation, chosen) = (inputs.Model, inputs.Validation, inputs.Images);

@@ -1,4 +1,5 @@
 using Repro.Data;
+using Repro.Data.Assets;
 using Repro.Models.Tflite;
 using static TorchSharp.torch;
 
@@ -7,7 +8,8 @@ namespace Repro.Models;
 /// <summary>
 /// One ImageNet classifier Repro knows: its name, what it is, where its weights live under the
 /// model root, whether they are there, how to load it (normalisation inside: it takes [0,1]
-/// images) and, when they are missing, how to get them.
+/// images) and, when they are missing, how to get them. <see cref="Asset"/> is the catalogue entry
+/// its weights come from (null for a model whose file the user provides).
 /// </summary>
 public sealed record ModelEntry(
     string Name,
@@ -15,14 +17,19 @@ public sealed record ModelEntry(
     Func<string, string?> FindWeights,
     Func<string, nn.Module<Tensor, Tensor>> LoadFrom,
     Func<string, string> HowToGet,
-    VerifiedFile? Download = null)
+    Asset? Asset = null)
 {
     public bool IsPresent(string modelRoot) => FindWeights(modelRoot) != null;
 
-    /// <summary>Loads the model in eval mode, or throws saying exactly which file to place where.</summary>
+    /// <summary>
+    /// Loads the model in eval mode. Absent weights are fetched from the catalogue when fetching is on
+    /// (<see cref="AssetStore.OnDemand"/>).
+    /// </summary>
+    /// <exception cref="MissingInputsException">The weights are absent (saying exactly which file to place where, or which command gets it).</exception>
     public nn.Module<Tensor, Tensor> Load(string modelRoot)
     {
-        string weights = FindWeights(modelRoot) ?? throw new ReproInputException($"model '{Name}' is not available: {HowToGet(modelRoot)}");
+        string weights = FindWeights(modelRoot)
+            ?? (Asset != null ? AssetStore.Require(Asset, modelRoot) : throw new MissingInputsException($"model '{Name}' is not available under {modelRoot}", HowToGet(modelRoot)));
         var model = LoadFrom(weights);
         model.eval();
         return model;
@@ -34,14 +41,15 @@ public static class ModelRegistry
 {
     public static readonly IReadOnlyList<ModelEntry> ImageNet =
     [
-        TorchvisionEntry("resnet18", "torchvision ResNet18, official ImageNet weights (the article's model)", KnownFiles.ResNet18),
-        TorchvisionEntry("resnet50", "torchvision ResNet50, official ImageNet weights", KnownFiles.ResNet50),
+        TorchvisionEntry("resnet18", "torchvision ResNet18, official ImageNet weights (the article's model)", AssetCatalogue.ResNet18),
+        TorchvisionEntry("resnet50", "torchvision ResNet50, official ImageNet weights", AssetCatalogue.ResNet50),
         new ModelEntry(
             "mobilenet_v2",
             "MobileNetV2 1.0 224, TensorFlow Lite quantised ImageNet classifier, imported as a float TorchSharp module",
-            root => File.Exists(TfliteImporter.MobileNetV2Path(root)) ? TfliteImporter.MobileNetV2Path(root) : null,
+            root => AssetCatalogue.MobileNetV2.Find(root),
             path => TfliteImporter.Load(path),
-            root => $"place {TfliteImporter.MobileNetV2File} (TensorFlow Lite hosted models: mobilenet_v2_1.0_224_quant) at {TfliteImporter.MobileNetV2Path(root)} (or point {ReproPaths.ModelVariable} at a model root that has it)"),
+            root => AssetStore.Fix([(AssetCatalogue.MobileNetV2, root)]),
+            AssetCatalogue.MobileNetV2),
     ];
 
     public static IEnumerable<string> Names => ImageNet.Select(m => m.Name);
@@ -54,19 +62,20 @@ public static class ModelRegistry
     /// torchvision weights: the official .pth (its sha256 must start with the hex in its name, as
     /// torchvision checks) or the same tensors as &lt;name&gt;.safetensors.
     /// </summary>
-    static ModelEntry TorchvisionEntry(string name, string description, VerifiedFile file) => new(
+    static ModelEntry TorchvisionEntry(string name, string description, Asset asset) => new(
         name, description,
         root =>
         {
-            string pth = file.PathUnder(root), safetensors = Path.Combine(root, name + ".safetensors");
-            return File.Exists(pth) ? pth : File.Exists(safetensors) ? safetensors : null;
+            string? pth = asset.Find(root);
+            string safetensors = Path.Combine(root, name + ".safetensors");
+            return pth ?? (File.Exists(safetensors) ? safetensors : null);
         },
         path =>
         {
-            if (path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && !file.Matches(path))
-                throw new ReproInputException($"{path}: sha256 does not start with {file.Digest}; the file is corrupt or not the official weights ({file.Url})");
+            if (path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && !asset.Checksum.Matches(FileDigests.Of(path)))
+                throw new ReproInputException($"{path}: sha256 does not start with {asset.Checksum.Digest}; the file is corrupt or not the official weights ({asset.Url})");
             return TorchvisionResNet.Load(name, path);
         },
-        root => $"weights not present: download {file.Url} (sha256 starts with {file.Digest}) to {file.PathUnder(root)}, or run 'repro download {name}' on a machine with internet, or place the same tensors as {Path.Combine(root, name + ".safetensors")}",
-        file);
+        root => AssetStore.Fix([(asset, root)]) + $", or place the same tensors as {Path.Combine(root, name + ".safetensors")}",
+        asset);
 }

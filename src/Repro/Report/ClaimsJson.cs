@@ -18,6 +18,18 @@ public static class ClaimsJson
             ["versions"] = new JsonObject { ["repro"] = run.ReproVersion, ["torchsharp"] = run.TorchSharpVersion, ["runtime"] = run.Runtime },
             ["machine"] = new JsonObject { ["os"] = run.Os, ["cpu"] = run.Machine, ["torchThreads"] = run.Threads },
             ["claims"] = new JsonArray(outcomes.Select(Claim).ToArray()),
+            ["assets"] = new JsonArray(run.Assets.Select(a => (JsonNode)new JsonObject
+            {
+                ["name"] = a.Asset.Name,
+                ["present"] = a.Present,
+                ["path"] = a.Path,
+                ["origin"] = a.Asset.Url,
+                ["checksum"] = a.Asset.Checksum.ToString(),
+                ["sha256"] = a.Record?.Sha256,
+                ["verified"] = a.Record?.Verified,
+                ["source"] = a.Record?.Source,
+                ["licence"] = a.Asset.Licence,
+            }).ToArray()),
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
@@ -29,6 +41,7 @@ public static class ClaimsJson
         ["article"] = o.ArticleSays,
         ["verdict"] = o.Verdict switch { Verdict.Pass => "pass", Verdict.Fail => "fail", _ => "not run" },
         ["notRunReason"] = o.NotRunReason,
+        ["notRunFix"] = o.NotRunFix,
         ["elapsedSeconds"] = Math.Round(o.Elapsed.TotalSeconds, 1),
         ["checks"] = new JsonArray(o.Checks.Select(c => (JsonNode)new JsonObject
         {

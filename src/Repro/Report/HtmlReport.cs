@@ -46,6 +46,14 @@ public static class HtmlReport
                     html.Append($"<figure><img alt=\"{E(f)}\" src=\"data:image/png;base64,{Convert.ToBase64String(File.ReadAllBytes(path))}\"><figcaption>{E(f)}</figcaption></figure>");
             }
         }
+        if (run.Assets.Count > 0)
+        {
+            html.Append("<h2>Data and weights</h2><table><tr><th>asset</th><th>here</th><th>verification</th><th>origin</th><th>licence</th></tr>");
+            foreach (var a in run.Assets)
+                html.Append($"<tr class=\"{(a.Present ? "pass" : "notrun")}\"><td>{E(a.Asset.Name)}: {E(a.Asset.Title)}</td><td>{(a.Present ? E(a.Path!) : "missing (" + E(a.Asset.SizeText) + ")")}</td>" +
+                            $"<td>{E(a.Verification)}</td><td><code>{E(a.Asset.Url)}</code></td><td>{E(a.Asset.Licence)}</td></tr>");
+            html.Append("</table>");
+        }
         html.Append("</body></html>");
         return html.ToString();
     }

@@ -1,4 +1,5 @@
 using Repro.Data;
+using Repro.Data.Assets;
 using Repro.Experiments;
 
 namespace Repro.Report;
@@ -6,7 +7,8 @@ namespace Repro.Report;
 /// <summary>
 /// Runs experiments into a staging folder and publishes the result only when everything is
 /// written: figures, report.html and claims.json appear in the output folder together, and a
-/// run stopped by bad input leaves the output folder as it was.
+/// run stopped by bad input leaves the output folder as it was. A claim whose inputs are missing
+/// is reported NOT RUN with its fix (<see cref="ExperimentRunner"/>), and the run goes on.
 /// </summary>
 public static class ReportWriter
 {
@@ -22,11 +24,11 @@ public static class ReportWriter
             foreach (var experiment in experiments)
             {
                 log.WriteLine($"== {experiment.Title}");
-                var outcome = experiment.Run(context);
+                var outcome = ExperimentRunner.Run(experiment, context);
                 log.WriteLine(outcome.Describe());
                 outcomes.Add(outcome);
             }
-            var run = new RunInfo(seed, started, clock.Elapsed, command);
+            var run = new RunInfo(seed, started, clock.Elapsed, command) { Assets = AssetCache.Statuses(paths) };
             File.WriteAllText(Path.Combine(staging, "claims.json"), ClaimsJson.Render(outcomes, run));
             File.WriteAllText(Path.Combine(staging, "report.html"), HtmlReport.Render(outcomes, run, staging));
             Publish(staging, outputFolder);

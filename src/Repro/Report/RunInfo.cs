@@ -1,11 +1,15 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
+using Repro.Data.Assets;
 
 namespace Repro.Report;
 
-/// <summary>What a report must say about the run itself: seed, versions, machine, when and how long.</summary>
+/// <summary>What a report must say about the run itself: seed, versions, machine, when and how long, which data and weights.</summary>
 public sealed record RunInfo(long Seed, DateTimeOffset Started, TimeSpan Elapsed, string Command)
 {
+    /// <summary>Every catalogue asset under the run's roots: present or not, how verified (with the sha256 recorded on first download).</summary>
+    public IReadOnlyList<AssetStatus> Assets { get; init; } = [];
+
     public string ReproVersion => Version(typeof(RunInfo).Assembly);
     public string TorchSharpVersion => Version(typeof(TorchSharp.torch).Assembly);
     public string Runtime => RuntimeInformation.FrameworkDescription;

@@ -1,11 +1,13 @@
 using Repro.Cli;
+using Repro.Data;
 using Repro.Tests.Unit.Support;
 
 namespace Repro.Tests.Unit.Cli;
 
 /// <summary>
-/// Bad input gets exit code 2, one line naming the culprit, and no partial output; a good attack
-/// writes its images and table.
+/// Bad input gets exit code 2, one line naming the culprit, and no partial output; missing data
+/// makes claims NOT RUN (exit code 3 when none could run); a good attack writes its images and
+/// table. Every run here is offline (test.runsettings sets REPRO_OFFLINE=1; some pass --offline too).
 /// </summary>
 [NonParallelizable]
 public class ReproCommandTests
@@ -34,15 +36,78 @@ public class ReproCommandTests
         return dir;
     }
 
+    /// <summary>
+    /// Missing data is not bad input: every claim of the experiment is reported NOT RUN with the
+    /// missing root and the command that fetches it, the report is written, and the exit code says
+    /// that nothing could run.
+    /// </summary>
     [Test]
-    public void AMissingDataRootIsNamed()
+    public void AMissingDataRootMakesEveryClaimNotRunWithItsFix()
     {
         string output = Path.Combine(TestData.TempFolder(), "out");
         string missing = Path.Combine(TestData.TempFolder(), "no-data-here");
-        var (code, error) = Run(["run", "attack", .. Roots(output)[2..], "--data", missing]);
-        Assert.That(code, Is.EqualTo(2));
-        Assert.That(error, Does.Contain(missing));
-        AssertNothingWritten(output);
+        var (code, error) = Run(["run", "attack", "--offline", "--data", missing, "--models", missing, "--out", output]);
+        Assert.That(code, Is.EqualTo(ExitCodes.NothingRan), error);
+        Assert.That(error, Does.Contain("no claim could run"));
+        var claims = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "claims.json")))!["claims"]!.AsArray();
+        Assert.That(claims.Select(c => c!["verdict"]!.GetValue<string>()), Is.All.EqualTo("not run"));
+        foreach (var c in claims)
+        {
+            Assert.That(c!["notRunReason"]!.GetValue<string>(), Does.Contain(missing).And.Contain("offline"));
+            Assert.That(c["notRunFix"]!.GetValue<string>(), Does.Contain("repro fetch").And.Contain(missing));
+        }
+        Assert.That(File.Exists(Path.Combine(output, "report.html")), Is.True);
+        Assert.That(Directory.Exists(missing) ? Directory.GetFileSystemEntries(missing) : [], Is.Empty, "offline: nothing fetched");
+    }
+
+    /// <summary>
+    /// Attacking one's own photos needs only the model: the ImageNet class names ship with the
+    /// product, so an empty data root is fine (synthetic images from tests/Unit/fixtures/own-images).
+    /// </summary>
+    [Test]
+    public void AnAttackOnOwnPhotosNeedsOnlyTheModel()
+    {
+        Repro.Tests.Unit.Models.Tflite.MobileNetV2File.Require();
+        string images = TestData.TempFolder();
+        string fixtures = Path.Combine(ReproPaths.RepositoryRoot(), "tests", "Unit", "fixtures", "own-images");
+        File.Copy(Path.Combine(fixtures, "cat.jpg"), Path.Combine(images, "photo-a.jpg"));
+        File.Copy(Path.Combine(fixtures, "cat.png"), Path.Combine(images, "photo-b.png"));
+        string emptyData = TestData.TempFolder();
+        string output = Path.Combine(TestData.TempFolder(), "out");
+
+        var (code, error) = Run(["attack", "--model", "mobilenet_v2", "--images", images, "--target", "goldfish", "--steps", "2", "--offline",
+            "--data", emptyData, "--models", TestData.Paths.ModelRoot, "--out", output]);
+
+        Assert.That(code, Is.EqualTo(0), error);
+        var table = File.ReadAllLines(Path.Combine(output, "attack.tsv"));
+        Assert.That(table, Has.Length.EqualTo(3));
+        Assert.That(table[1..].Select(l => l.Split('\t')[0]), Is.EqualTo(new[] { "photo-a.jpg", "photo-b.png" }));
+        Assert.That(Directory.GetFiles(output, "*.adv.png"), Has.Length.EqualTo(2));
+        Assert.That(Directory.GetFileSystemEntries(emptyData), Is.Empty, "nothing read or written in the data root");
+        TestContext.Out.WriteLine(string.Join(Environment.NewLine, table));
+    }
+
+    [Test]
+    public void FetchListsEveryAssetAndRefusesToFetchOffline()
+    {
+        string root = TestData.TempFolder();
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        int code;
+        try { code = ReproCommand.Run(["fetch", "--list", "--data", root, "--models", root]); }
+        finally { Console.SetOut(previous); }
+        Assert.That(code, Is.EqualTo(0));
+        foreach (var name in Repro.Data.Assets.AssetCatalogue.Names)
+            Assert.That(output.ToString(), Does.Contain(name + "\tmissing"));
+
+        var (offline, error) = Run(["fetch", "cifar10", "--offline", "--data", root, "--models", root]);
+        Assert.That(offline, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--offline"));
+        var (unknown, unknownError) = Run(["fetch", "imagenet-full", "--data", root, "--models", root]);
+        Assert.That(unknown, Is.EqualTo(2));
+        Assert.That(unknownError, Does.Contain("imagenet-full"));
+        Assert.That(Directory.GetFileSystemEntries(root), Is.Empty);
     }
 
     [Test]

@@ -56,8 +56,9 @@ public class Cifar10Tests
     public void AMissingDataRootSaysWhatToPlaceWhere()
     {
         string root = Path.Combine(TestData.TempFolder(), "nowhere");
-        var error = Assert.Throws<ReproInputException>(() => Cifar10.Load(root, Split.Train, Cifar10.CatVsAirplane));
+        var error = Assert.Throws<MissingInputsException>(() => Cifar10.Load(root, Split.Train, Cifar10.CatVsAirplane));
         Assert.That(error!.Message, Does.Contain(root).And.Contain("cifar-10-binary.tar.gz").And.Contain("REPRO_DATA"));
+        Assert.That(error.Fix, Does.Contain($"repro fetch cifar10 --data {root}"));
     }
 
     [Test]

@@ -33,19 +33,37 @@ public class ImageNetValidationTests
     }
 
     [Test]
-    public void AMissingValidationFolderIsNamed()
+    public void AMissingValidationFolderIsNamedWithItsFix()
     {
         string root = TestData.TempFolder();
-        var error = Assert.Throws<ReproInputException>(() => ImageNetValidation.Open(root));
-        Assert.That(error!.Message, Does.Contain(Path.Combine(root, "imagenet", "val")));
+        var error = Assert.Throws<MissingInputsException>(() => ImageNetValidation.Open(root));
+        Assert.That(error!.Message, Does.Contain(root));
+        Assert.That(error.Fix, Does.Contain($"repro fetch imagenet-val --data {root}"));
     }
 
     [Test]
     public void UnknownClassNamesAreRejectedByName()
     {
-        TestData.Require("imagenet/synset_words.txt");
-        var classes = ImageNetClasses.Load(Path.Combine(TestData.Paths.DataRoot, "imagenet", "synset_words.txt"));
-        var error = Assert.Throws<ReproInputException>(() => classes.Resolve("unicorn"));
+        var error = Assert.Throws<ReproInputException>(() => ImageNetClasses.Standard.Resolve("unicorn"));
         Assert.That(error!.Message, Does.Contain("unicorn"));
+    }
+
+    /// <summary>
+    /// The class list ships inside the assembly: the public ILSVRC-2012 list (Caffe's
+    /// synset_words.txt, sha256 acf75ef0…), 1,000 classes in standard order.
+    /// </summary>
+    [Test]
+    public void TheStandardClassListShipsWithTheProduct()
+    {
+        var classes = ImageNetClasses.Standard;
+        Assert.That(classes.Wnids, Has.Count.EqualTo(1000));
+        Assert.That(classes.Wnids.Distinct().Count(), Is.EqualTo(1000));
+        Assert.That((classes.Wnids[0], classes.Names[0]), Is.EqualTo(("n01440764", "tench")));
+        Assert.That((classes.Wnids[1], classes.Names[1]), Is.EqualTo(("n01443537", "goldfish")));
+        Assert.That((classes.Wnids[999], classes.Names[999]), Is.EqualTo(("n15075141", "toilet tissue")));
+        Assert.That(classes.Resolve("goldfish"), Is.EqualTo(1));
+        using var stream = typeof(ImageNetClasses).Assembly.GetManifestResourceStream("Repro.Data.synset_words.txt")!;
+        Assert.That(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream)),
+            Is.EqualTo("acf75ef0abe89694b19056e0796401068b459c457baa30335f240c7692857355"));
     }
 }

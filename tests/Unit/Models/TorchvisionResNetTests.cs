@@ -1,4 +1,5 @@
 using Repro.Data;
+using Repro.Data.Assets;
 using Repro.Models;
 using Repro.Tests.Unit.Models.Formats.PyTorch;
 using Repro.Tests.Unit.Support;
@@ -57,7 +58,7 @@ public class TorchvisionResNetTests
     public void AnOfficialFileWithTheWrongHashIsRefused()
     {
         string root = TestData.TempFolder();
-        File.WriteAllText(KnownFiles.ResNet18.PathUnder(root), "not the weights");
+        File.WriteAllText(Path.Combine(root, AssetCatalogue.ResNet18.FileName), "not the weights");
         var error = Assert.Throws<ReproInputException>(() => ModelRegistry.Get("resnet18").Load(root));
         Assert.That(error!.Message, Does.Contain("f37072fd"));
     }
@@ -68,8 +69,9 @@ public class TorchvisionResNetTests
         string root = TestData.TempFolder();
         var entry = ModelRegistry.Get("resnet18");
         Assert.That(entry.IsPresent(root), Is.False);
-        var error = Assert.Throws<ReproInputException>(() => entry.Load(root));
-        Assert.That(error!.Message, Does.Contain(KnownFiles.ResNet18.PathUnder(root)).And.Contain(KnownFiles.ResNet18.Url));
+        var error = Assert.Throws<MissingInputsException>(() => entry.Load(root));
+        Assert.That(error!.Message, Does.Contain(root).And.Contain(AssetCatalogue.ResNet18.FileName).And.Contain(AssetCatalogue.ResNet18.Url));
+        Assert.That(error.Fix, Does.Contain("repro fetch resnet18"));
         Assert.Throws<ReproInputException>(() => ModelRegistry.Get("vgg99"));
     }
 

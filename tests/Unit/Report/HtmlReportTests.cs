@@ -40,7 +40,8 @@ public class HtmlReportTests
 
         string html = File.ReadAllText(Path.Combine(folder, "report.html"));
         Assert.That(html, Does.Contain("data:image/png;base64,"), "figures are embedded: the page needs no other file");
-        Assert.That(html, Does.Not.Contain("http://").And.Not.Contain("https://").And.Not.Contain("<script"));
+        Assert.That(html, Does.Not.Match("(src|href)=\"(https?:)?//").And.Not.Contain("<script"), "no external resource (origins are shown as text)");
+        Assert.That(html, Does.Contain("Data and weights").And.Contain("cifar-10-binary.tar.gz"), "the assets, their origins and checksums");
         Assert.That(html, Does.Contain("NOT RUN").And.Contain("weights not present").And.Contain("the article says 90%"));
 
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "claims.json")))!;
@@ -49,6 +50,7 @@ public class HtmlReportTests
         var verdicts = json["claims"]!.AsArray().Select(c => c!["verdict"]!.GetValue<string>()).ToList();
         Assert.That(verdicts, Is.EqualTo(new[] { "pass", "fail", "not run" }));
         Assert.That(json["claims"]![2]!["notRunReason"]!.GetValue<string>(), Does.Contain("place x.pth"));
+        Assert.That(json["assets"]!.AsArray().Select(a => a!["name"]!.GetValue<string>()), Is.EquivalentTo(Repro.Data.Assets.AssetCatalogue.Names));
     }
 
     [Test]

@@ -2,18 +2,31 @@ using Repro.Data;
 
 namespace Repro.Tests.Unit.Support;
 
-/// <summary>The data and model roots the tests read (REPRO_DATA / REPRO_MODELS, else the repo's data/).</summary>
+/// <summary>
+/// The data and model roots the tests read (REPRO_DATA / REPRO_MODELS, else the per-user cache that
+/// <c>repro run all</c> fills). Tests never download (test.runsettings sets REPRO_OFFLINE=1).
+/// </summary>
 public static class TestData
 {
     public static ReproPaths Paths { get; } = ReproPaths.Resolve();
 
-    /// <summary>Fails loudly, naming the folder and the setting, when the data the test needs is absent.</summary>
+    /// <summary>
+    /// The path of data a test reads; when it is absent (a fresh machine) the test is reported
+    /// NOT RUN with the path and how to get it (printed, counted as skipped: never a pass).
+    /// </summary>
     public static string Require(string relative)
     {
         string path = Path.Combine(Paths.DataRoot, relative);
         if (!Directory.Exists(path) && !File.Exists(path))
-            Assert.Fail($"test data not found: {path}. Set {ReproPaths.DataVariable} to a data root that has it (see README: data).");
+            NotRun($"test data not present: {path}. To fix: run 'repro run all' or 'repro fetch' with network, or set {ReproPaths.DataVariable} to a data root that has it (see README: data and weights)");
         return path;
+    }
+
+    /// <summary>Skips the test loudly: "NOT RUN — why, and how to fix it" on stderr and as the skip reason.</summary>
+    public static void NotRun(string reason)
+    {
+        TestContext.Error.WriteLine($"NOT RUN: {reason}");
+        Assert.Ignore($"NOT RUN — {reason}");
     }
 
     public static string TempFolder()

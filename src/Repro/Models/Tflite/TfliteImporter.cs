@@ -26,14 +26,10 @@ public static class TfliteImporter
     /// <summary>Where the quantised MobileNetV2 lives under a model root.</summary>
     public static string MobileNetV2Path(string modelRoot) => Path.Combine(modelRoot, MobileNetV2Folder, MobileNetV2File);
 
-    /// <summary>Loads the quantised MobileNetV2 (ImageNet-1k, 1000 logits) from a model root, naming the expected file if it is absent.</summary>
-    public static TfliteNetwork LoadMobileNetV2(string modelRoot)
-    {
-        string path = MobileNetV2Path(modelRoot);
-        if (!File.Exists(path))
-            throw new ReproInputException($"MobileNetV2 TFLite model not found: {path} (place {MobileNetV2Folder}/{MobileNetV2File} under the model root; point {ReproPaths.ModelVariable} at a model root that has it)");
-        return Load(path);
-    }
+    /// <summary>Loads the quantised MobileNetV2 (ImageNet-1k, 1000 logits) from a model root (the catalogue's <see cref="Data.Assets.AssetCatalogue.MobileNetV2"/>).</summary>
+    /// <exception cref="MissingInputsException">It is absent: names the expected file and the command that fetches it.</exception>
+    public static TfliteNetwork LoadMobileNetV2(string modelRoot) =>
+        Load(Data.Assets.AssetStore.Require(Data.Assets.AssetCatalogue.MobileNetV2, modelRoot));
 
     /// <summary>Reads a .tflite file and builds the float network.</summary>
     public static TfliteNetwork Load(string path) => Build(TfliteFile.Read(path));

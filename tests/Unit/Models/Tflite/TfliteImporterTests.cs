@@ -76,7 +76,7 @@ public class TfliteImporterTests
     public void AMissingMobileNetV2IsNamedWithTheSetting()
     {
         string root = TestData.TempFolder();
-        var error = Assert.Throws<ReproInputException>(() => TfliteImporter.LoadMobileNetV2(root));
+        var error = Assert.Throws<MissingInputsException>(() => TfliteImporter.LoadMobileNetV2(root));
         Assert.That(error!.Message, Does.Contain(TfliteImporter.MobileNetV2Path(root)).And.Contain(ReproPaths.ModelVariable));
     }
 

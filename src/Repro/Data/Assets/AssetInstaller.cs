@@ -1,0 +1,109 @@
+namespace Repro.Data.Assets;
+
+/// <summary>
+/// Turns a downloaded or placed file into an installed asset, atomically: the checksum is verified
+/// (or, without a published one, compared with the sha256 recorded on first download), the layout
+/// is built in a hidden staging folder beside the destination, and one rename puts it in place;
+/// then the install record is written. Whatever fails, the staging folder is removed and the root
+/// is left as it was.
+/// </summary>
+public static class AssetInstaller
+{
+    const string StagingPrefix = ".fetch-";
+
+    /// <summary>A fresh hidden staging folder under the root (stale ones of the same asset, from killed runs, are removed).</summary>
+    /// <exception cref="ReproEnvironmentException">The root cannot be created or written.</exception>
+    public static string CreateStaging(Asset asset, string root)
+    {
+        try
+        {
+            Directory.CreateDirectory(root);
+            foreach (var stale in Directory.EnumerateDirectories(root, $"{StagingPrefix}{asset.Name}-*"))
+                if (Directory.GetLastWriteTimeUtc(stale) < DateTime.UtcNow.AddHours(-1)) TryDelete(stale);
+            string staging = Path.Combine(root, $"{StagingPrefix}{asset.Name}-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(staging);
+            return staging;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ReproEnvironmentException($"cannot write {asset.Name} under {root} ({e.Message})", e);
+        }
+    }
+
+    public static void TryDelete(string folder)
+    {
+        try { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
+    /// Verifies <paramref name="file"/> and installs the asset from it under <paramref name="root"/>,
+    /// building it inside <paramref name="staging"/>; returns the path loaders read.
+    /// </summary>
+    /// <param name="source">Where the file came from (URL or path), for the record and messages.</param>
+    /// <exception cref="InvalidDataException">The checksum does not match, the recorded first-download
+    /// sha256 differs, or the content does not unpack as the layout expects.</exception>
+    public static string Install(Asset asset, string file, string root, string staging, string source, TextWriter log)
+    {
+        var digests = FileDigests.Of(file);
+        var previous = AssetCache.ReadRecord(asset, root);
+        string verified;
+        if (asset.Checksum.IsKnown)
+        {
+            if (!asset.Checksum.Matches(digests))
+                throw new InvalidDataException($"its {asset.Checksum.KindName} is {asset.Checksum.Actual(digests)}, not the publisher's {asset.Checksum.Digest}");
+            verified = $"publisher's {asset.Checksum.KindName}";
+        }
+        else
+        {
+            if (previous != null && previous.Sha256 != digests.Sha256)
+                throw new InvalidDataException($"its sha256 is {digests.Sha256}, but the first download ({previous.Installed:yyyy-MM-dd}, from {previous.Source}) had {previous.Sha256}: the published file changed or this one is not it (delete {AssetCache.RecordPath(asset, root)} to trust the new file)");
+            verified = "recorded on first download";
+        }
+
+        string target = Path.Combine(staging, "install");
+        Directory.CreateDirectory(target);
+        asset.Layout.Install(file, target);
+        string destination = Path.Combine(root, asset.Layout.Landing);
+        string? installed = asset.Find(root);
+        if (installed == null)
+        {
+            if (File.Exists(destination) || Directory.Exists(destination))
+                throw new InvalidDataException($"{destination} exists but is not a complete {asset.Name}: remove it and fetch again");
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            string built = Path.Combine(target, asset.Layout.Landing);
+            if (Directory.Exists(built)) Directory.Move(built, destination); else File.Move(built, destination);
+            installed = asset.Find(root) ?? throw new InvalidDataException($"installed {destination} but it is not readable as {asset.Name}");
+        }
+
+        var record = new AssetRecord(asset.Name, source, digests.Bytes, digests.Sha256, digests.Md5, verified, DateTimeOffset.UtcNow);
+        AssetCache.WriteRecord(asset, root, record);
+        string trust = asset.Checksum.IsKnown
+            ? $"{asset.Checksum.KindName} {asset.Checksum.Actual(digests)} verified"
+            : previous != null ? $"sha256 {digests.Sha256} matches the first download" : $"sha256 {digests.Sha256} recorded on first download (no published checksum)";
+        log.WriteLine($"{asset.Name}: {digests.Bytes:N0} bytes from {source}, {trust}; installed at {installed}");
+        return installed;
+    }
+
+    /// <summary>
+    /// Installs an asset from the publisher's file that a user placed in the root (e.g.
+    /// <c>cifar-10-binary.tar.gz</c> copied from another machine). The placed file is kept.
+    /// </summary>
+    /// <exception cref="ReproInputException">The placed file is not the publisher's, naming it.</exception>
+    public static string InstallPlaced(Asset asset, string placed, string root, TextWriter log)
+    {
+        string staging = CreateStaging(asset, root);
+        try
+        {
+            return Install(asset, placed, root, staging, placed, log);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ReproInputException($"{placed}: {e.Message} (expected the file from {asset.Url}); nothing was installed", e);
+        }
+        finally
+        {
+            TryDelete(staging);
+        }
+    }
+}
