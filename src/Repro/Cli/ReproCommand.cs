@@ -5,8 +5,9 @@ namespace Repro.Cli;
 
 /// <summary>
 /// Entry point of the <c>repro</c> command. Commands parse arguments and call the library; they
-/// hold no logic of their own. Exit codes: 0 ok (every claim that ran passed), 1 a claim failed,
-/// 2 bad usage or input (one line naming the culprit on stderr, no partial output).
+/// hold no logic of their own. Exit codes (<see cref="ExitCodes"/>): 0 ok (every claim that ran passed),
+/// 1 a claim failed, 2 bad usage or input, 3 nothing could run, 4 environment fault, 70 internal error;
+/// every failure is one line naming the culprit on stderr (<see cref="Failure"/>), no partial output.
 /// </summary>
 public static class ReproCommand
 {
@@ -14,44 +15,42 @@ public static class ReproCommand
 
     public static int Run(string[] args)
     {
-        // The benchmark measures with the malloc settings off, then on; everything else starts with them on.
-        if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
-        var options = new GlobalOptions();
-        var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers");
-        options.AddTo(root);
-        root.Subcommands.Add(RunCommand.Create(options));
-        root.Subcommands.Add(EvalCommand.Create(options));
-        root.Subcommands.Add(AttackCommand.Create(options));
-        root.Subcommands.Add(BenchCommand.Create(options));
-        root.Subcommands.Add(DownloadCommand.Create(options));
-        root.Subcommands.Add(TrainCommandLine.Create(options));
-
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            foreach (var error in parsed.Errors) Console.Error.WriteLine($"repro: {error.Message}");
-            Console.Error.WriteLine("repro: see 'repro --help'");
-            return BadInput;
-        }
+        bool verbose = args.Contains("--verbose");
         try
         {
-            return parsed.Invoke();
+            // The benchmark measures with the malloc settings off, then on; everything else starts with them on.
+            if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
+            var options = new GlobalOptions();
+            var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +
+                                       "Exit codes: 0 ok, 1 a claim failed, 2 bad usage or input, 3 no claim could run, 4 environment fault " +
+                                       "(disk full, not writable, out of memory, native library), 70 internal error; every failure is one line on stderr");
+            options.AddTo(root);
+            root.Subcommands.Add(RunCommand.Create(options));
+            root.Subcommands.Add(EvalCommand.Create(options));
+            root.Subcommands.Add(AttackCommand.Create(options));
+            root.Subcommands.Add(BenchCommand.Create(options));
+            root.Subcommands.Add(DownloadCommand.Create(options));
+            root.Subcommands.Add(TrainCommandLine.Create(options));
+
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                foreach (var error in parsed.Errors) Console.Error.WriteLine($"repro: {error.Message}");
+                Console.Error.WriteLine("repro: see 'repro --help'");
+                return BadInput;
+            }
+            // Exceptions come here, not to System.CommandLine's handler (which prints a stack trace and exits 1).
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (ReproInputException e)
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"repro: {e.Message}");
-            return BadInput;
+            return Failure.Report(e, verbose, Console.Error);
         }
     }
 
-    /// <summary>Wraps a command body so that input errors raised inside it become exit code 2.</summary>
-    public static Func<ParseResult, int> Guarded(Func<ParseResult, int> body) => r =>
-    {
-        try { return body(r); }
-        catch (ReproInputException e)
-        {
-            Console.Error.WriteLine($"repro: {e.Message}");
-            return BadInput;
-        }
-    };
+    /// <summary>
+    /// A command body. Failures propagate to <see cref="Run"/>, which reports every one the same way
+    /// (<see cref="Failure"/>: one line on stderr and a documented exit code).
+    /// </summary>
+    public static Func<ParseResult, int> Guarded(Func<ParseResult, int> body) => body;
 }
