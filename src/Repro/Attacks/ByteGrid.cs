@@ -10,11 +10,11 @@ namespace Repro.Attacks;
 /// as every decoded file is); the offsets d = round(255 x) - round(255 original) are integers, and:
 /// <list type="bullet">
 /// <item>L-inf: each offset is clipped to ±k, k the largest integer with k/255 &lt;= eps (floor(255 eps)).</item>
-/// <item>L2: the offsets rounded toward zero (never longer than the float ones), then the pixels with the
-/// largest remainders rounded away from zero while ||d||₂ &lt;= 255 eps still holds: plain rounding
-/// when the budget allows it, otherwise the budget goes where the float attack moved most (an
-/// eps of 0.1 is 25.5 grey levels in all, which plain rounding of a spread-out perturbation would
-/// turn into no change at all).</item>
+/// <item>L2: plain rounding (the nearest grid point) when its norm ||d||₂ is at most 255 eps; otherwise the
+/// offsets rounded toward zero (never longer than the float ones), then the pixels with the largest
+/// remainders (>= 0.5) rounded away from zero while the norm still fits, which lands on the sphere to
+/// within a level. A budget spread below half a level per pixel (L2 0.1 over 224x224x3 is 0.07 of a
+/// level each) rounds to no change at all, and the table says so.</item>
 /// <item>Unconstrained: rounding only.</item>
 /// </list>
 /// Every result stays in [0,1]: offsets only shrink toward the original, which is in the box.
@@ -51,18 +51,20 @@ public static class ByteGrid
         // Float rounding can put the float perturbation a hair outside the ball: bring it inside first.
         var norm = flat.pow(2).sum(1, keepdim: true).sqrt_();
         flat = flat * (Math.Sqrt(limit) * (1 - 1e-12) / norm.clamp_min(1e-300)).clamp_max_(1.0);
-        // Toward zero, every offset is at most the float one: the norm stays inside.
+        var rounded = flat.round();
+        var roundedFits = rounded.pow(2).sum(1, keepdim: true).le(limit);
+        // Where plain rounding leaves the ball: toward zero first (every offset at most the float one,
+        // so the norm is inside), then away from zero the pixels with the largest remainders (all
+        // >= 0.5, where rounding would have gone) while the squared norm fits; raising |d| from k
+        // to k+1 costs 2k+1.
         var kept = flat.trunc();
         var fraction = (flat - kept).abs();
-        // Then move away from zero the pixels with the largest remainders while the squared norm
-        // fits: raising |d| from k to k+1 costs 2k+1. With room for all remainders >= 0.5 this is
-        // plain rounding; with less, the budget goes to the pixels the float attack moved most.
         var room = (limit - kept.pow(2).sum(1, keepdim: true)).clamp_min_(0);
         var order = fraction.argsort(1, descending: true);
         var cost = (kept.abs() * 2 + 1).gather(1, order);
-        var take = cost.cumsum(1).le(room).logical_and_(fraction.gather(1, order).gt(0));
+        var take = cost.cumsum(1).le(room).logical_and_(fraction.gather(1, order).ge(0.5));
         var raise = zeros_like(flat).scatter_(1, order, take.to_type(ScalarType.Float64));
-        var offsets = kept + flat.sign() * raise;
+        var offsets = where(roundedFits, rounded, kept + flat.sign() * raise);
         if (offsets.pow(2).sum(1).gt(limit).any().item<bool>())
             throw new InvalidOperationException("8-bit L2 projection left the ball (a bug)");
         return Image(o, offsets.reshape(r.shape), adversarial).MoveToOuterDisposeScope();
