@@ -35,8 +35,8 @@ public static class ReproCommand
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
-                foreach (var error in parsed.Errors) Console.Error.WriteLine($"repro: {error.Message}");
-                Console.Error.WriteLine("repro: see 'repro --help'");
+                // One line, like every other failure.
+                Console.Error.WriteLine($"repro: {string.Join("; ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see 'repro --help')");
                 return BadInput;
             }
             // Exceptions come here, not to System.CommandLine's handler (which prints a stack trace and exits 1).

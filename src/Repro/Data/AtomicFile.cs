@@ -32,6 +32,12 @@ public static class AtomicFile
             TryDelete(temp);
             throw new ReproEnvironmentException($"output folder not writable: {dir} ({e.Message})", e);
         }
+        catch (ArgumentOutOfRangeException e) when (e.TargetSite?.DeclaringType == typeof(RandomAccess))
+        {
+            // .NET reports EFBIG (the file system's or the process's file-size limit, ulimit -f) this way.
+            TryDelete(temp);
+            throw new ReproEnvironmentException($"cannot write {full}: file too large for the file system or the process's file-size limit", e);
+        }
         catch (IOException e)
         {
             // A full disk, a read-only or failing file system: the machine's fault, named with the file.
