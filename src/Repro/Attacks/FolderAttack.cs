@@ -151,7 +151,7 @@ public static class FolderAttack
             {
                 results[i] = (null, null, null, e);
             }
-        });
+        }, settings.Decode.ParallelDecodes);
         // The first bad file in folder order, whichever thread met it first.
         if (results.Select(r => r.Error).FirstOrDefault(e => e is not null) is Exception error) throw error;
         var skipped = listing.Skipped.Concat(results.Where(r => r.Skip is not null).Select(r => r.Skip!)).ToList();
@@ -175,6 +175,8 @@ public static class FolderAttack
         var originals = stack(batch.Select(b => b.Crop.ToTensor()).ToArray()).to(device);
         var images = originals.to_type(dtype);
         var (cleanProbabilities, predicted) = Classify(model, images, batch.Select(b => b.Path));
+        if (cleanProbabilities.shape[1] != classNames.Count)
+            throw new ReproInputException($"the model gives {cleanProbabilities.shape[1]} logits per image but there are {classNames.Count} class names");
         var objective = target is int t
             ? CrossEntropyObjective.Targeted(model, full(new long[] { batch.Count }, t, dtype: ScalarType.Int64, device: device))
             : CrossEntropyObjective.Untargeted(model, predicted);

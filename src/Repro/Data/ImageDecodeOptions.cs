@@ -26,6 +26,13 @@ public sealed record ImageDecodeOptions
 
     public static ImageDecodeOptions Default { get; } = new();
 
+    /// <summary>
+    /// How many of a user's images to decode at once so that at most about 4 GB of decoding buffers
+    /// are in use even when every image is at the limit (8 bytes a pixel: the decoded pixels and a
+    /// rotated copy): 5 at the default limit, more for smaller limits, never more than the processor count.
+    /// </summary>
+    public int ParallelDecodes => (int)Math.Clamp(4_000_000_000 / (8 * MaxPixels), 1, Environment.ProcessorCount);
+
     /// <summary>Throws <see cref="ReproInputException"/> naming <paramref name="option"/> when the limit is out of range.</summary>
     public void Validate(string option = "--max-pixels")
     {

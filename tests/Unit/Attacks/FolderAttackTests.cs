@@ -35,7 +35,7 @@ public class FolderAttackTests
             options ?? new PgdOptions { Steps = 4, StepSize = 0.5 }, output, settings);
 
     static string[] Entries(string folder) =>
-        Directory.Exists(folder) ? Directory.GetFileSystemEntries(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()! : [];
+        Directory.Exists(folder) ? Directory.GetFileSystemEntries(folder).Select(e => Path.GetFileName(e)).Order(StringComparer.Ordinal).ToArray() : [];
 
     /// <summary>The written table, parsed back with the stated escaping: header plus one record per row, ten fields each.</summary>
     static List<string[]> ReadTable(string output)

@@ -47,7 +47,7 @@ public class AttackCommandTests
     static string Out() => Path.Combine(TestData.TempFolder(), "out");
 
     static string[] Entries(string folder) =>
-        Directory.Exists(folder) ? Directory.GetFileSystemEntries(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()! : [];
+        Directory.Exists(folder) ? Directory.GetFileSystemEntries(folder).Select(e => Path.GetFileName(e)).Order(StringComparer.Ordinal).ToArray() : [];
 
     /// <summary>Exactly one line on stderr, no stack trace.</summary>
     static string OneLine(string error)
