@@ -13,39 +13,38 @@ public static class ReproCommand
 {
     public const int Ok = ExitCodes.Ok, ClaimFailed = ExitCodes.ClaimFailed, BadInput = ExitCodes.BadInput;
 
+    /// <summary>Runs the command line; every exception ends here as one line on stderr and its exit code (<see cref="Failure"/>).</summary>
     public static int Run(string[] args)
     {
-        bool verbose = args.Contains("--verbose");
-        try
-        {
-            // The benchmark measures with the malloc settings off, then on; everything else starts with them on.
-            if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
-            var options = new GlobalOptions();
-            var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +
-                                       "Exit codes: 0 ok, 1 a claim failed, 2 bad usage or input, 3 no claim could run, 4 environment fault " +
-                                       "(disk full, not writable, out of memory, native library), 70 internal error; every failure is one line on stderr");
-            options.AddTo(root);
-            root.Subcommands.Add(RunCommand.Create(options));
-            root.Subcommands.Add(EvalCommand.Create(options));
-            root.Subcommands.Add(AttackCommand.Create(options));
-            root.Subcommands.Add(BenchCommand.Create(options));
-            root.Subcommands.Add(DownloadCommand.Create(options));
-            root.Subcommands.Add(TrainCommandLine.Create(options));
+        try { return Invoke(args); }
+        catch (Exception e) { return Failure.Report(e, verbose: args.Contains("--verbose"), Console.Error); }
+    }
 
-            var parsed = root.Parse(args);
-            if (parsed.Errors.Count > 0)
-            {
-                // One line, like every other failure.
-                Console.Error.WriteLine($"repro: {string.Join("; ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see 'repro --help')");
-                return BadInput;
-            }
-            // Exceptions come here, not to System.CommandLine's handler (which prints a stack trace and exits 1).
-            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
-        }
-        catch (Exception e)
+    static int Invoke(string[] args)
+    {
+        // The benchmark measures with the malloc settings off, then on; everything else starts with them on.
+        if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
+        var options = new GlobalOptions();
+        var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +
+                                   "Exit codes: 0 ok, 1 a claim failed, 2 bad usage or input, 3 no claim could run, 4 environment fault " +
+                                   "(disk full, not writable, out of memory, native library), 70 internal error; every failure is one line on stderr");
+        options.AddTo(root);
+        root.Subcommands.Add(RunCommand.Create(options));
+        root.Subcommands.Add(EvalCommand.Create(options));
+        root.Subcommands.Add(AttackCommand.Create(options));
+        root.Subcommands.Add(BenchCommand.Create(options));
+        root.Subcommands.Add(DownloadCommand.Create(options));
+        root.Subcommands.Add(TrainCommandLine.Create(options));
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
         {
-            return Failure.Report(e, verbose, Console.Error);
+            // One line, like every other failure.
+            Console.Error.WriteLine($"repro: {string.Join("; ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see 'repro --help')");
+            return BadInput;
         }
+        // Exceptions go to Run, not to System.CommandLine's handler (which prints a stack trace and exits 1).
+        return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
     }
 
     /// <summary>
