@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Repro.Data;
 using Repro.Report;
 using TorchSharp;
@@ -5,66 +7,220 @@ using static TorchSharp.torch;
 
 namespace Repro.Attacks;
 
-/// <summary>One attacked image of a folder: the model's prediction before and after, and how much the image changed.</summary>
-public sealed record FolderAttackRow(string File, string Original, double OriginalConfidence, string Adversarial, double AdversarialConfidence, double L2, double Linf, double Psnr);
+/// <summary>
+/// One attacked image of a folder, every number measured on the PNG as written (reloaded from disk):
+/// the model's prediction and confidence before and after, whether the attack's goal holds on the
+/// written file, and how far the written file is from the original crop (L2 and L-inf in [0,1]
+/// pixel units, exact from the bytes; PSNR in dB, +infinity when identical).
+/// </summary>
+public sealed record FolderAttackRow(string File, string Output, string Original, double OriginalConfidence, string Adversarial, double AdversarialConfidence,
+    bool Success, double L2, double Linf, double Psnr);
+
+/// <summary>What a folder attack did: its rows, the folder entries it skipped (with reasons), the decoder's notes, and where it wrote.</summary>
+public sealed record FolderAttackReport(IReadOnlyList<FolderAttackRow> Rows, IReadOnlyList<SkippedFile> Skipped, IReadOnlyList<string> Notes, string OutputFolder);
+
+/// <summary>How a folder attack treats its inputs and its output folder.</summary>
+public sealed record FolderAttackSettings
+{
+    /// <summary>Decoding limits (pixel count).</summary>
+    public ImageDecodeOptions Decode { get; init; } = ImageDecodeOptions.Default;
+    /// <summary>Skip (and list) images that cannot be decoded instead of refusing the run.</summary>
+    public bool SkipBad { get; init; }
+    /// <summary>Replace an earlier attack's results in the output folder (never other files).</summary>
+    public bool Overwrite { get; init; }
+    public int BatchSize { get; init; } = 8;
+}
 
 /// <summary>
-/// Attacks a user's own images: every image file of a folder (sorted), with the ImageNet evaluation
-/// transform, in batches; writes each adversarial image as PNG plus attack.tsv into the output
-/// folder, all at once when everything is written. Untargeted attacks push away from the model's
-/// own prediction on the clean image.
+/// Attacks a user's own images: every image of a folder (<see cref="ImageFolder"/>: OS metadata and
+/// other files skipped and reported), decoded by <see cref="ImageDecoder"/> and cropped with the
+/// ImageNet evaluation transform, attacked in batches. Each adversarial crop is projected onto the
+/// 8-bit grid inside the threat model (<see cref="ThreatModel.OntoByteGrid"/>), written as
+/// <c>NAME.EXT.adv.png</c> (the input's full name is kept, so outputs cannot collide), reloaded and
+/// measured; <c>attack.tsv</c> (<see cref="Tsv"/> escaping) lists one row per input. The output folder
+/// holds only this run's files (<see cref="ExclusiveOutputFolder"/>), published when all are written.
+/// Untargeted attacks push away from the model's own prediction on the clean image. The model runs
+/// in eval mode throughout and is given back in its own mode.
 /// </summary>
 public static class FolderAttack
 {
-    static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"];
+    public const string Table = "attack.tsv";
+    public const string OutputSuffix = ".adv.png";
+    public const int Resize = 256, Crop = 224;
 
-    public static IReadOnlyList<FolderAttackRow> Run(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, string imageFolder,
-        int? target, ThreatModel threat, PgdOptions options, string outputFolder, int batchSize = 8, Action<long, long>? progress = null)
+    /// <summary>The TSV header: one name per column.</summary>
+    public static readonly string[] Columns =
+        ["file", "output", "original", "original_confidence", "adversarial", "adversarial_confidence", "success", "L2", "Linf", "PSNR_dB"];
+
+    /// <summary>The output file of an input file name.</summary>
+    public static string OutputName(string inputName) => inputName + OutputSuffix;
+
+    /// <summary>Whether an output-folder entry is something a folder attack writes (for <c>--overwrite</c>).</summary>
+    public static bool IsOwnResult(string name) =>
+        name == Table || name.EndsWith(OutputSuffix, StringComparison.Ordinal) ||
+        (name.StartsWith(".staging-", StringComparison.Ordinal) && name.EndsWith('/')) ||
+        (name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal));
+
+    /// <param name="model">An ImageNet-style classifier: [N,3,224,224] images in [0,1] to logits [N,classes].</param>
+    /// <param name="classNames">One name per logit.</param>
+    /// <param name="target">Target class for a targeted attack, or null for untargeted.</param>
+    /// <exception cref="ReproInputException">Bad options, folder, image (unless skipped) or output folder, named.</exception>
+    /// <exception cref="ReproEnvironmentException">The disk refused a write (full, read-only, no permission), named.</exception>
+    public static FolderAttackReport Run(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, string imageFolder,
+        int? target, ThreatModel threat, PgdOptions options, string outputFolder, FolderAttackSettings? settings = null, Action<long, long>? progress = null)
     {
-        if (!Directory.Exists(imageFolder)) throw new ReproInputException($"image folder not found: {imageFolder}");
-        var files = Directory.EnumerateFiles(imageFolder).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-            .Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0) throw new ReproInputException($"no image files ({string.Join(", ", Extensions)}) in {imageFolder}");
-        options.Validate();
+        settings ??= new FolderAttackSettings();
+        var parameter = model.parameters().FirstOrDefault();
+        var device = parameter?.device ?? CPU;
+        var dtype = parameter is not null && parameter.is_floating_point() ? parameter.dtype : ScalarType.Float32;
+        options.Validate(dtype);
+        threat.RequireRepresentable(dtype);
+        settings.Decode.Validate();
+        if (settings.BatchSize < 1) throw new ReproInputException($"batch size must be >= 1, got {settings.BatchSize}");
+        if (target is int t && (t < 0 || t >= classNames.Count)) throw new ReproInputException($"target class {t} is not one of the model's {classNames.Count} classes");
 
-        // The images go where the model is: the attack itself follows its inputs' device.
-        var device = model.parameters().FirstOrDefault()?.device ?? CPU;
-        string staging = ReportWriter.StagingFolder(outputFolder);
+        var listing = ImageFolder.List(imageFolder);
+        if (Path.GetFullPath(outputFolder).TrimEnd('/') == Path.GetFullPath(imageFolder).TrimEnd('/'))
+            throw new ReproInputException($"--out {outputFolder} is the --images folder: choose another output folder");
+        var output = ExclusiveOutputFolder.Prepare(outputFolder, settings.Overwrite, IsOwnResult);
+        var (inputs, skipped, notes) = DecodeAll(listing, settings);
+        if (inputs.Count == 0)
+            throw new ReproInputException($"no images to attack in {imageFolder}" + (skipped.Count > 0 ? $" ({ImageFolder.Summary(skipped)})" : ""));
+
+        string staging = ReportWriter.StagingFolder(output.Folder);
         try
         {
             var rows = new List<FolderAttackRow>();
-            for (int start = 0; start < files.Count; start += batchSize)
+            for (int start = 0; start < inputs.Count; start += settings.BatchSize)
             {
-                using var scope = NewDisposeScope();
-                var batch = files.Skip(start).Take(batchSize).ToList();
-                var images = stack(batch.Select(f => ImageFile.LoadResizedCentreCrop(f)).ToArray()).to(device);
-                Tensor clean;
-                using (no_grad()) clean = softmax(model.forward(images), 1);
-                var predicted = clean.argmax(1);
-                var objective = target is int t
-                    ? CrossEntropyObjective.Targeted(model, full(new long[] { batch.Count }, t, dtype: ScalarType.Int64, device: device))
-                    : CrossEntropyObjective.Untargeted(model, predicted);
-                using var result = Pgd.Run(objective, threat, images, options);
-                var adversarial = softmax(result.Logits!, 1);
-                var psnr = ImageDistance.Psnr(result.Adversarial, images);
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    int o = (int)predicted[i].item<long>(), a = (int)adversarial[i].argmax().item<long>();
-                    ImageFile.SavePng(result.Adversarial[i], Path.Combine(staging, Path.GetFileNameWithoutExtension(batch[i]) + ".adv.png"));
-                    rows.Add(new FolderAttackRow(Path.GetFileName(batch[i]), classNames[o], clean[i, o].item<float>(), classNames[a], adversarial[i, a].item<float>(),
-                        result.L2[i].item<float>(), result.Linf[i].item<float>(), psnr[i].item<float>()));
-                }
-                progress?.Invoke(Math.Min(files.Count, start + batchSize), files.Count);
+                var batch = inputs.Skip(start).Take(settings.BatchSize).ToList();
+                rows.AddRange(AttackBatch(model, classNames, target, threat, options, batch, staging, device, dtype));
+                progress?.Invoke(start + batch.Count, inputs.Count);
             }
-            File.WriteAllLines(Path.Combine(staging, "attack.tsv"),
-                ["file\toriginal\tconfidence\tadversarial\tconfidence\tL2\tLinf\tPSNR_dB",
-                 .. rows.Select(r => $"{r.File}\t{r.Original}\t{r.OriginalConfidence:F4}\t{r.Adversarial}\t{r.AdversarialConfidence:F4}\t{r.L2:F4}\t{r.Linf:F4}\t{r.Psnr:F2}")]);
-            ReportWriter.Publish(staging, outputFolder);
-            return rows;
+            var table = new StringBuilder();
+            table.Append(Tsv.Line(Columns)).Append('\n');
+            foreach (var r in rows) table.Append(Tsv.Line(Fields(r))).Append('\n');
+            AtomicFile.WriteAllText(Path.Combine(staging, Table), table.ToString());
+            int staged = Directory.GetFiles(staging).Length;
+            if (staged != rows.Count + 1)
+                throw new ReproEnvironmentException($"output folder {output.Folder}: {rows.Count + 1} files were written but {staged} are there " +
+                                                    "(a file system that ignores case merged two names?)");
+            output.Publish(staging, Table);
+            return new FolderAttackReport(rows, skipped, notes, output.Folder);
         }
         finally
         {
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         }
+    }
+
+    /// <summary>The table's fields for a row: confidences to 4 places, distances to 6 (so no rounding shows a value over eps that is not).</summary>
+    public static IEnumerable<string> Fields(FolderAttackRow r) =>
+    [
+        r.File, r.Output, r.Original, Number(r.OriginalConfidence, "F4"), r.Adversarial, Number(r.AdversarialConfidence, "F4"),
+        r.Success ? "true" : "false", Number(r.L2, "F6"), Number(r.Linf, "F6"), double.IsPositiveInfinity(r.Psnr) ? "inf" : Number(r.Psnr, "F2"),
+    ];
+
+    static string Number(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+
+    sealed record Input(string Path, string Name, Rgba8Image Crop);
+
+    static (List<Input> Inputs, List<SkippedFile> Skipped, List<string> Notes) DecodeAll(ImageFolderListing listing, FolderAttackSettings settings)
+    {
+        var files = listing.Images;
+        var results = new (Input? Input, SkippedFile? Skip, string? Note, Exception? Error)[files.Count];
+        ParallelLoad.For(files.Count, i =>
+        {
+            string path = files[i], name = Path.GetFileName(path);
+            if (Encoding.UTF8.GetByteCount(OutputName(name)) > 255)
+            {
+                var tooLong = new ReproInputException($"{path}: its output name {OutputName(name)} would be longer than 255 bytes: rename the file");
+                results[i] = settings.SkipBad ? (null, new SkippedFile(name, "name too long for its output name"), null, null) : (null, null, null, tooLong);
+                return;
+            }
+            try
+            {
+                var decoded = ImageDecoder.Decode(path, settings.Decode);
+                results[i] = (new Input(path, name, EvaluationTransform.ResizeCentreCrop(decoded.Image, Resize, Crop)), null, decoded.Note, null);
+            }
+            catch (ReproInputException e) when (settings.SkipBad)
+            {
+                results[i] = (null, new SkippedFile(name, Reason(e.Message, path)), null, null);
+            }
+            catch (ReproInputException e)
+            {
+                results[i] = (null, null, null, e);
+            }
+        }, settings.Decode.ParallelDecodes);
+        // The first bad file in folder order, whichever thread met it first.
+        if (results.Select(r => r.Error).FirstOrDefault(e => e is not null) is Exception error) throw error;
+        var skipped = listing.Skipped.Concat(results.Where(r => r.Skip is not null).Select(r => r.Skip!)).ToList();
+        return (results.Where(r => r.Input is not null).Select(r => r.Input!).ToList(), skipped,
+                results.Where(r => r.Note is not null).Select(r => r.Note!).ToList());
+    }
+
+    /// <summary>A decoder message without the file's path (the summary names the file already).</summary>
+    static string Reason(string message, string path)
+    {
+        foreach (var prefix in new[] { $"cannot decode image {path}: ", $"cannot read image {path}: ", $"image {path} " })
+            if (message.StartsWith(prefix, StringComparison.Ordinal)) return message[prefix.Length..];
+        return message.Replace(path, Path.GetFileName(path));
+    }
+
+    static List<FolderAttackRow> AttackBatch(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, int? target, ThreatModel threat,
+        PgdOptions options, List<Input> batch, string staging, Device device, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        // Originals as float32 bytes/255 (exactly on the 8-bit grid) for the byte-grid projection and the distances.
+        var originals = stack(batch.Select(b => b.Crop.ToTensor()).ToArray()).to(device);
+        var images = originals.to_type(dtype);
+        var (cleanProbabilities, predicted) = Classify(model, images, batch.Select(b => b.Path));
+        if (cleanProbabilities.shape[1] != classNames.Count)
+            throw new ReproInputException($"the model gives {cleanProbabilities.shape[1]} logits per image but there are {classNames.Count} class names");
+        var objective = target is int t
+            ? CrossEntropyObjective.Targeted(model, full(new long[] { batch.Count }, t, dtype: ScalarType.Int64, device: device))
+            : CrossEntropyObjective.Untargeted(model, predicted);
+        using var result = Pgd.Run(objective, threat, images, options);
+        var onGrid = threat.OntoByteGrid(originals, result.Adversarial);
+
+        var outputs = batch.Select(b => Path.Combine(staging, OutputName(b.Name))).ToList();
+        for (int i = 0; i < batch.Count; i++) ImageFile.SavePng(onGrid[i], outputs[i]);
+        // Every number below describes the files as written: reload them.
+        var written = stack(outputs.Select(o => ImageFile.Load(o)).ToArray()).to(device);
+        var (probabilities, adversarial) = Classify(model, written.to_type(dtype), batch.Select(b => b.Path));
+        var (l2, linf, psnr) = Distances(originals, written);
+
+        var rows = new List<FolderAttackRow>();
+        for (int i = 0; i < batch.Count; i++)
+        {
+            int o = (int)predicted[i].item<long>(), a = (int)adversarial[i].item<long>();
+            bool success = target is int goal ? a == goal : a != o;
+            rows.Add(new FolderAttackRow(batch[i].Name, OutputName(batch[i].Name), classNames[o], cleanProbabilities[i, o].item<double>(),
+                classNames[a], probabilities[i, a].item<double>(), success, l2[i], linf[i], psnr[i]));
+        }
+        return rows;
+    }
+
+    /// <summary>Softmax probabilities (float64) and top-1 classes, the model frozen in eval mode; non-finite logits are refused naming the files.</summary>
+    static (Tensor Probabilities, Tensor Predicted) Classify(nn.Module<Tensor, Tensor> model, Tensor images, IEnumerable<string> files)
+    {
+        using var frozen = new FrozenParameters([model]);
+        using var _ = no_grad();
+        var logits = model.forward(images).to_type(ScalarType.Float64);
+        if (!logits.isfinite().all().item<bool>())
+            throw new ReproInputException($"the model's logits are not finite (NaN or infinity) for {string.Join(", ", files)}");
+        return (softmax(logits, 1), logits.argmax(1));
+    }
+
+    /// <summary>L2, L-inf (in [0,1] units) and PSNR (dB) per example, exact from the byte offsets.</summary>
+    static (double[] L2, double[] Linf, double[] Psnr) Distances(Tensor originals, Tensor written)
+    {
+        using var scope = NewDisposeScope();
+        var d = ((written.to_type(ScalarType.Float64) * 255).round() - (originals.to_type(ScalarType.Float64) * 255).round()).flatten(1).cpu();
+        var squares = d.pow(2).sum(1).data<double>().ToArray();
+        var largest = d.abs().amax(1).data<double>().ToArray();
+        long count = d.shape[1];
+        return (squares.Select(s => Math.Sqrt(s) / 255).ToArray(), largest.Select(m => m / 255).ToArray(),
+                squares.Select(s => s == 0 ? double.PositiveInfinity : 10 * Math.Log10(count * 255.0 * 255.0 / s)).ToArray());
     }
 }

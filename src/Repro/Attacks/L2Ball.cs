@@ -2,7 +2,10 @@ using static TorchSharp.torch;
 
 namespace Repro.Attacks;
 
-/// <summary>The L2 ball of radius eps: steps along the gradient scaled to unit L2 norm per example.</summary>
+/// <summary>
+/// The L2 ball of radius eps: steps along the gradient scaled to unit L2 norm per example (norms in
+/// at least float32, so float16/bfloat16 steps never divide 0 by 0).
+/// </summary>
 public sealed class L2Ball : ThreatModel
 {
     public L2Ball(double eps)
@@ -21,20 +24,20 @@ public sealed class L2Ball : ThreatModel
         // Scale down only the deltas outside the ball; then clipping to the box can only shrink
         // each coordinate's distance to the original (which is inside the box), so the norm stays <= eps.
         var factor = (Eps / (PerExampleL2(delta) + 1e-12)).clamp_max(1.0);
-        return (original + delta * factor).clamp(0, 1).MoveToOuterDisposeScope();
+        return (original + (delta * factor).to_type(delta.dtype)).clamp(0, 1).MoveToOuterDisposeScope();
     }
 
     public override Tensor Step(Tensor images, Tensor gradient, double stepSize)
     {
         using var scope = NewDisposeScope();
-        return (images + gradient * (stepSize / (PerExampleL2(gradient) + 1e-12))).MoveToOuterDisposeScope();
+        return (images + L2Step(gradient, stepSize)).MoveToOuterDisposeScope();
     }
 
     public override Tensor StepAndProject(Tensor original, Tensor images, Tensor gradient, double stepSize)
     {
         using var scope = NewDisposeScope();
         var delta = images - original;
-        delta.add_(gradient.mul_(stepSize / (PerExampleL2(gradient) + 1e-12)));
+        delta.add_(IsHalf(gradient) ? L2Step(gradient, stepSize) : gradient.mul_(stepSize / (PerExampleL2(gradient) + 1e-12)));
         delta.mul_((Eps / (PerExampleL2(delta) + 1e-12)).clamp_max_(1.0));
         return delta.add_(original).clamp_(0, 1).MoveToOuterDisposeScope();
     }
@@ -43,11 +46,16 @@ public sealed class L2Ball : ThreatModel
     {
         using var scope = NewDisposeScope();
         // Uniform in the d-ball: a uniform direction (normalised Gaussian) times eps * U^(1/d).
-        var direction = Normal(original, generator);
+        // Drawn in float32 for half-precision images (a float16 u^(1/d) and unit direction lose the radius).
+        var work = IsHalf(original) ? original.to_type(ScalarType.Float32) : original;
+        var direction = Normal(work, generator);
         direction /= PerExampleL2(direction) + 1e-12;
         double d = original[0].numel();
-        var u = rand(new[] { original.shape[0] }, dtype: original.dtype, generator: generator).to(original.device);
+        var u = rand(new[] { original.shape[0] }, dtype: work.dtype, generator: generator).to(original.device);
         var radius = (u.pow(1.0 / d) * Eps).reshape(BroadcastShape(original));
-        return (original + direction * radius).clamp(0, 1).MoveToOuterDisposeScope();
+        return (work + direction * radius).clamp(0, 1).to_type(original.dtype).MoveToOuterDisposeScope();
     }
+
+    /// <summary><see cref="ByteGrid.L2"/>: integer offsets of L2 norm at most 255·eps, rounded toward zero then up by largest remainder.</summary>
+    public override Tensor OntoByteGrid(Tensor original, Tensor adversarial) => ByteGrid.L2(original, adversarial, Eps);
 }

@@ -40,4 +40,7 @@ public sealed class LinfBall : ThreatModel
         var noise = Uniform(original, generator) * (2 * Eps) - Eps;
         return (original + noise).clamp(0, 1).MoveToOuterDisposeScope();
     }
+
+    /// <summary><see cref="ByteGrid.Linf"/>: rounded offsets clipped to the largest integer k with k/255 &lt;= eps.</summary>
+    public override Tensor OntoByteGrid(Tensor original, Tensor adversarial) => ByteGrid.Linf(original, adversarial, Eps);
 }

@@ -18,10 +18,46 @@ public sealed record PgdOptions
     /// <summary>Called after every step with (steps done, steps in all, restarts included), for progress bars.</summary>
     public Action<long, long>? Progress { get; init; }
 
-    public void Validate()
+    /// <summary>
+    /// Throws <see cref="ReproInputException"/> naming the setting unless the step size is positive and
+    /// finite, and steps and restarts are at least 1. With <paramref name="dtype"/> (the model's), the
+    /// step size must also be representable in it (not overflowing to infinity, not rounding to 0).
+    /// </summary>
+    public void Validate(TorchSharp.torch.ScalarType? dtype = null)
     {
         if (!(StepSize > 0) || double.IsNaN(StepSize)) throw new ReproInputException($"step size must be > 0, got {StepSize}");
+        if (!double.IsFinite(StepSize)) throw new ReproInputException($"step size must be finite, got {StepSize}");
         if (Steps < 1) throw new ReproInputException($"steps must be >= 1, got {Steps}");
         if (Restarts < 1) throw new ReproInputException($"restarts must be >= 1, got {Restarts}");
+        if (dtype is { } t) RequireRepresentable("step size", StepSize, t);
+    }
+
+    /// <summary>
+    /// Throws <see cref="ReproInputException"/> naming <paramref name="name"/> unless the positive finite
+    /// <paramref name="value"/> stays finite and nonzero in <paramref name="dtype"/> (float16 holds
+    /// 6e-8 to 65504, bfloat16 and float32 about 1e-45 to 3.4e38).
+    /// </summary>
+    public static void RequireRepresentable(string name, double value, TorchSharp.torch.ScalarType dtype)
+    {
+        if (!double.IsFinite(value)) throw new ReproInputException($"{name} must be finite, got {value}");
+        double stored = dtype switch
+        {
+            TorchSharp.torch.ScalarType.Float16 => (double)(Half)value,
+            TorchSharp.torch.ScalarType.BFloat16 => BFloat16(value),
+            TorchSharp.torch.ScalarType.Float32 => (float)value,
+            _ => value,
+        };
+        if (double.IsInfinity(stored)) throw new ReproInputException($"{name} {value} is too large for the model's {dtype} arithmetic");
+        if (value != 0 && stored == 0) throw new ReproInputException($"{name} {value} is too small for the model's {dtype} arithmetic (rounds to 0)");
+    }
+
+    /// <summary>bfloat16 rounding (round to nearest even on the top 16 bits of a float32).</summary>
+    static double BFloat16(double value)
+    {
+        float f = (float)value;
+        if (float.IsInfinity(f)) return f;
+        uint bits = BitConverter.SingleToUInt32Bits(f);
+        uint rounded = bits + 0x7FFF + ((bits >> 16) & 1);
+        return BitConverter.UInt32BitsToSingle(rounded & 0xFFFF0000);
     }
 }

@@ -38,9 +38,25 @@ public abstract class ThreatModel
 
     public override string ToString() => $"{Name}(eps={Eps})";
 
-    /// <summary>Per-example L2 norms of a batch, shaped [N,1,1,...] for broadcasting.</summary>
+    /// <summary>
+    /// Per-example L2 norms of a batch, shaped [N,1,1,...] for broadcasting. Half-precision batches
+    /// (float16, bfloat16) are measured in float32: a float16 sum of squares overflows past 65504 and
+    /// underflows below 6e-8, and the 1e-12 guard the steps add is 0 in float16 (0/0 = NaN on a zero
+    /// gradient). The result is then float32, and so is every factor computed from it; multiplying a
+    /// half tensor in place by it keeps the half dtype. float32 and float64 are unchanged.
+    /// </summary>
     protected static Tensor PerExampleL2(Tensor t) =>
-        t.flatten(1).norm(1, keepdim: true, p: 2).reshape(BroadcastShape(t));
+        (IsHalf(t) ? t.to_type(ScalarType.Float32) : t).flatten(1).norm(1, keepdim: true, p: 2).reshape(BroadcastShape(t));
+
+    protected static bool IsHalf(Tensor t) => t.dtype is ScalarType.Float16 or ScalarType.BFloat16;
+
+    /// <summary><paramref name="gradient"/> scaled per example to L2 length <paramref name="stepSize"/> (0 where it is 0), in the gradient's dtype.</summary>
+    protected static Tensor L2Step(Tensor gradient, double stepSize)
+    {
+        using var scope = NewDisposeScope();
+        var factor = stepSize / (PerExampleL2(gradient) + 1e-12);
+        return (IsHalf(gradient) ? (gradient.to_type(ScalarType.Float32) * factor).to_type(gradient.dtype) : gradient * factor).MoveToOuterDisposeScope();
+    }
 
     protected static long[] BroadcastShape(Tensor t)
     {
@@ -57,8 +73,26 @@ public abstract class ThreatModel
     protected static Tensor Uniform(Tensor like, Generator generator) =>
         rand(like.shape, dtype: like.dtype, generator: generator).to(like.device);
 
+    /// <summary>Radii must be positive and finite: an infinite radius is <see cref="Unconstrained"/>, said so by name.</summary>
     protected static void RequirePositive(double eps)
     {
         if (!(eps > 0) || double.IsNaN(eps)) throw new ReproInputException($"eps must be > 0, got {eps}");
+        if (double.IsInfinity(eps)) throw new ReproInputException("eps must be finite (for no bound use the Unconstrained threat model: --eps inf)");
     }
+
+    /// <summary>
+    /// Throws <see cref="ReproInputException"/> naming <paramref name="name"/> unless eps is representable
+    /// in <paramref name="dtype"/> (finite and not rounded to 0), so an attack in that dtype means what was asked.
+    /// </summary>
+    public void RequireRepresentable(ScalarType dtype, string name = "eps")
+    {
+        if (!double.IsPositiveInfinity(Eps)) PgdOptions.RequireRepresentable(name, Eps, dtype);
+    }
+
+    /// <summary>
+    /// The adversarial images moved onto the 8-bit grid (k/255) while staying inside this threat
+    /// model's ball around <paramref name="original"/> in exact integer arithmetic, so that a PNG of
+    /// them is within the budget. See <see cref="ByteGrid"/>.
+    /// </summary>
+    public abstract Tensor OntoByteGrid(Tensor original, Tensor adversarial);
 }

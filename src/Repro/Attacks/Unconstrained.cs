@@ -3,21 +3,29 @@ using static TorchSharp.torch;
 namespace Repro.Attacks;
 
 /// <summary>
-/// No ball, only the [0,1] box (eps = infinity), with L2-normalised steps: what feature
-/// visualisation uses. A random start is uniform noise over the whole box.
+/// No ball, only the [0,1] box (eps = infinity): what feature visualisation uses, and what
+/// <c>repro attack --eps inf</c> means. Steps are L2-normalised by default, or along the gradient's
+/// sign (<paramref name="signSteps"/>, the L-infinity steepest ascent, for <c>--norm linf --eps inf</c>).
+/// A random start is uniform noise over the whole box.
 /// </summary>
-public sealed class Unconstrained : ThreatModel
+public sealed class Unconstrained(bool signSteps = false) : ThreatModel
 {
+    /// <summary>Whether steps follow the gradient's sign (L-infinity steepest ascent) instead of its L2 direction.</summary>
+    public bool SignSteps { get; } = signSteps;
     public override double Eps => double.PositiveInfinity;
-    public override string Name => "Unconstrained";
+    public override string Name => SignSteps ? "Unconstrained (sign steps)" : "Unconstrained";
 
     public override Tensor Project(Tensor original, Tensor candidate) => candidate.clamp(0, 1);
 
     public override Tensor Step(Tensor images, Tensor gradient, double stepSize)
     {
         using var scope = NewDisposeScope();
-        return (images + gradient * (stepSize / (PerExampleL2(gradient) + 1e-12))).MoveToOuterDisposeScope();
+        return (images + (SignSteps ? gradient.sign() * stepSize : L2Step(gradient, stepSize))).MoveToOuterDisposeScope();
     }
 
-    public override Tensor RandomStart(Tensor original, Generator generator) => Uniform(original, generator);
+    public override Tensor RandomStart(Tensor original, Generator generator) =>
+        IsHalf(original) ? Uniform(original.to_type(ScalarType.Float32), generator).to_type(original.dtype) : Uniform(original, generator);
+
+    /// <summary><see cref="ByteGrid.Round"/>: only rounding to the nearest byte (the box holds by construction).</summary>
+    public override Tensor OntoByteGrid(Tensor original, Tensor adversarial) => ByteGrid.Round(original, adversarial);
 }

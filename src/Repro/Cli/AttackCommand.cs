@@ -13,38 +13,74 @@ public static class AttackCommand
     public static Command Create(GlobalOptions options)
     {
         var model = new Option<string>("--model") { Description = $"one of: {string.Join(", ", ModelRegistry.Names)}", Required = true };
-        var images = new Option<string>("--images") { Description = "folder of images to attack", Required = true };
+        var images = new Option<string>("--images")
+        {
+            Description = "folder of images to attack (JPEG, PNG, BMP, WebP, GIF; top level only). EXIF orientation is applied; transparent " +
+                          "pixels are composited on white; dot-files and OS metadata (._*, .DS_Store, Thumbs.db, desktop.ini, __MACOSX/) and " +
+                          "other files are skipped and listed; a truncated or corrupt image stops the run (exit 2) unless --skip-bad",
+            Required = true,
+        };
         var target = new Option<string?>("--target") { Description = "target class (name, wnid or index); omit for an untargeted attack" };
-        var eps = new Option<double>("--eps") { Description = "radius of the threat model", DefaultValueFactory = _ => 1.25 };
+        var eps = new Option<string>("--eps") { Description = "radius of the threat model in [0,1] pixel units, or inf for no bound (only the [0,1] range)", DefaultValueFactory = _ => "1.25" };
         var steps = new Option<int>("--steps") { Description = "PGD steps", DefaultValueFactory = _ => 20 };
-        var stepSize = new Option<double>("--step-size") { Description = "step length", DefaultValueFactory = _ => 0.5 };
+        var stepSize = new Option<string>("--step-size") { Description = "step length in [0,1] pixel units (L2 length, or per-pixel change for linf)", DefaultValueFactory = _ => "0.5" };
         var norm = new Option<string>("--norm") { Description = "l2 or linf", DefaultValueFactory = _ => "l2" };
         var randomStart = new Option<bool>("--random-start") { Description = "start from a random point of the ball" };
-        var command = new Command("attack", "attack your own images with PGD against an ImageNet model") { model, images, target, eps, steps, stepSize, norm, randomStart };
+        var skipBad = new Option<bool>("--skip-bad") { Description = "skip images that cannot be decoded (truncated, corrupt, over --max-pixels) and list them, instead of stopping" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "replace an earlier attack's results (attack.tsv, *.adv.png) in --out; without it --out must be new or empty" };
+        var maxPixels = new Option<long>("--max-pixels")
+        {
+            Description = "largest image, in pixels, decoded at full size; a larger JPEG is decoded at a reduced scale, anything else refused",
+            DefaultValueFactory = _ => ImageDecodeOptions.DefaultMaxPixels,
+        };
+        var command = new Command("attack",
+            "attack your own images with PGD against an ImageNet model. Each image gets torchvision's evaluation crop (shorter side 256, " +
+            "centre 224x224); the adversarial crop is written as NAME.EXT.adv.png, rounded to 8 bits inside the budget, and every number in " +
+            "attack.tsv (tab-separated; tab, newline and backslash in names escaped as \\t, \\n, \\\\) is measured on the written PNG")
+        {
+            model, images, target, eps, steps, stepSize, norm, randomStart, skipBad, overwrite, maxPixels,
+        };
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
             var paths = options.Paths(r);
             options.FetchOnFirstUse(r);
+            double radius = NumberArgument.Positive("--eps", r.GetValue(eps), allowInfinity: true);
+            double step = NumberArgument.Positive("--step-size", r.GetValue(stepSize));
+            if (r.GetValue(steps) < 1) throw new ReproInputException($"--steps must be >= 1, got {r.GetValue(steps)}");
+            bool unbounded = double.IsPositiveInfinity(radius);
             ThreatModel threat = r.GetValue(norm)?.ToLowerInvariant() switch
             {
-                "l2" => new L2Ball(r.GetValue(eps)),
-                "linf" => new LinfBall(r.GetValue(eps)),
+                "l2" => unbounded ? new Unconstrained() : new L2Ball(radius),
+                "linf" => unbounded ? new Unconstrained(signSteps: true) : new LinfBall(radius),
                 var other => throw new ReproInputException($"--norm must be l2 or linf, got '{other}'"),
             };
-            var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = r.GetValue(stepSize), RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed) };
+            var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = step, RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed) };
             pgd.Validate();
+            var settings = new FolderAttackSettings
+            {
+                Decode = new ImageDecodeOptions { MaxPixels = r.GetValue(maxPixels) },
+                SkipBad = r.GetValue(skipBad),
+                Overwrite = r.GetValue(overwrite),
+            };
+            settings.Decode.Validate();
             var classes = ImageNetClasses.Standard;
             int? targetClass = r.GetValue(target) is string t ? classes.Resolve(t) : null;
             var network = ModelRegistry.Get(r.GetValue(model)!).Load(paths.ModelRoot);
             network.to(device);
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
+            Console.WriteLine(unbounded
+                ? $"threat model: unconstrained (--eps inf): no budget, only the [0,1] pixel range bounds the change ({(threat is Unconstrained { SignSteps: true } ? "sign" : "L2-normalised")} steps of {step})"
+                : $"threat model: {threat.Name} ball, eps {radius} (written PNGs: rounded to 8 bits inside it)");
             var progress = new ConsoleProgress("attack");
-            var rows = FolderAttack.Run(network, classes.Names, r.GetValue(images)!, targetClass, threat, pgd, output, progress: (d, n) => progress.Report(d, n));
-            Console.WriteLine("file\toriginal\tadversarial\tL2\tLinf\tPSNR");
-            foreach (var row in rows)
-                Console.WriteLine($"{row.File}\t{row.Original} {row.OriginalConfidence * 100:F1}%\t{row.Adversarial} {row.AdversarialConfidence * 100:F1}%\t{row.L2:F3}\t{row.Linf:F3}\t{row.Psnr:F1} dB");
-            Console.WriteLine($"adversarial images and attack.tsv written to {output}");
+            var report = FolderAttack.Run(network, classes.Names, r.GetValue(images)!, targetClass, threat, pgd, output, settings, (d, n) => progress.Report(d, n));
+            if (report.Skipped.Count > 0) Console.Error.WriteLine($"repro: {ImageFolder.Summary(report.Skipped)}");
+            foreach (var note in report.Notes) Console.Error.WriteLine($"repro: note: {note}");
+            Console.WriteLine("file\toriginal\tadversarial\tsuccess\tL2\tLinf\tPSNR");
+            foreach (var row in report.Rows)
+                Console.WriteLine($"{Tsv.Escape(row.File)}\t{row.Original} {row.OriginalConfidence * 100:F1}%\t{row.Adversarial} {row.AdversarialConfidence * 100:F1}%\t" +
+                                  $"{(row.Success ? "yes" : "no")}\t{row.L2:F4}\t{row.Linf:F4}\t{(double.IsPositiveInfinity(row.Psnr) ? "inf" : $"{row.Psnr:F1} dB")}");
+            Console.WriteLine($"{report.Rows.Count(r => r.Success)} of {report.Rows.Count} written images reach the attack's goal; adversarial images and {FolderAttack.Table} written to {report.OutputFolder}");
             return ReproCommand.Ok;
         }));
         return command;

@@ -17,4 +17,9 @@ public static class ExitCodes
     public const int NothingRan = 3;
     /// <summary>A fault of the machine (disk full, folder not writable, network unreachable, native library missing): one line names it.</summary>
     public const int EnvironmentFault = 4;
+    /// <summary>
+    /// A fault of Repro itself (an unexpected exception): one line "internal error: ... (run with
+    /// --verbose for details)". 70 is sysexits' EX_SOFTWARE; never 1, which means a claim failed.
+    /// </summary>
+    public const int InternalError = 70;
 }

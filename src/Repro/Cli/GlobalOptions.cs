@@ -14,10 +14,11 @@ public sealed class GlobalOptions
     public readonly Option<long> Seed = new("--seed") { Description = "random seed (recorded in every report)", DefaultValueFactory = _ => 0, Recursive = true };
     public readonly Option<string> Device = new("--device") { Description = "cpu or cuda for attack, eval and bench (cuda needs a CUDA build of libtorch; run and train use the CPU)", DefaultValueFactory = _ => "cpu", Recursive = true };
     public readonly Option<int> Threads = new("--threads") { Description = "libtorch threads (default: libtorch's choice)", DefaultValueFactory = _ => 0, Recursive = true };
+    public readonly Option<bool> Verbose = new("--verbose") { Description = "on a failure, print the full exception with its stack trace after the one-line message", Recursive = true };
 
     public void AddTo(Command root)
     {
-        foreach (var o in new Option[] { Data, Models, Out, Seed, Device, Threads, Offline }) root.Options.Add(o);
+        foreach (var o in new Option[] { Data, Models, Out, Seed, Device, Threads, Offline, Verbose }) root.Options.Add(o);
     }
 
     public ReproPaths Paths(ParseResult r) => ReproPaths.Resolve(r.GetValue(Data), r.GetValue(Models));

@@ -6,20 +6,29 @@ namespace Repro.Cli;
 
 /// <summary>
 /// Entry point of the <c>repro</c> command. Commands parse arguments and call the library; they
-/// hold no logic of their own. Exit codes (<see cref="ExitCodes"/>): 0 ok (every claim that ran
-/// passed), 1 a claim failed, 2 bad usage or input (one line naming the culprit on stderr, no
-/// partial output), 3 no claim could run (inputs missing), 4 a fault of the machine or network.
+/// hold no logic of their own. Exit codes (<see cref="ExitCodes"/>): 0 ok (every claim that ran passed),
+/// 1 a claim failed, 2 bad usage or input, 3 nothing could run, 4 environment fault, 70 internal error;
+/// every failure is one line naming the culprit on stderr (<see cref="Failure"/>), no partial output.
 /// </summary>
 public static class ReproCommand
 {
     public const int Ok = ExitCodes.Ok, ClaimFailed = ExitCodes.ClaimFailed, BadInput = ExitCodes.BadInput;
 
+    /// <summary>Runs the command line; every exception ends here as one line on stderr and its exit code (<see cref="Failure"/>).</summary>
     public static int Run(string[] args)
+    {
+        try { return Invoke(args); }
+        catch (Exception e) { return Failure.Report(e, verbose: args.Contains("--verbose"), Console.Error); }
+    }
+
+    static int Invoke(string[] args)
     {
         // The benchmark measures with the malloc settings off, then on; everything else starts with them on.
         if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
         var options = new GlobalOptions();
-        var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers");
+        var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +
+                                   "Exit codes: 0 ok, 1 a claim failed, 2 bad usage or input, 3 no claim could run, 4 environment fault " +
+                                   "(disk full, not writable, out of memory, native library), 70 internal error; every failure is one line on stderr");
         options.AddTo(root);
         root.Subcommands.Add(RunCommand.Create(options));
         root.Subcommands.Add(EvalCommand.Create(options));
@@ -31,25 +40,16 @@ public static class ReproCommand
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var error in parsed.Errors) Console.Error.WriteLine($"repro: {error.Message}");
-            Console.Error.WriteLine("repro: see 'repro --help'");
+            // One line, like every other failure.
+            Console.Error.WriteLine($"repro: {string.Join("; ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ")))} (see 'repro --help')");
             return BadInput;
         }
         // Commands that fetch on first use switch it on for their own run only (the library default is never).
         var (onDemand, offline) = (AssetStore.OnDemand, AssetStore.Offline);
         try
         {
-            return parsed.Invoke();
-        }
-        catch (ReproInputException e)
-        {
-            Console.Error.WriteLine($"repro: {e.Message}");
-            return BadInput;
-        }
-        catch (ReproEnvironmentException e)
-        {
-            Console.Error.WriteLine($"repro: {e.Message}");
-            return ExitCodes.EnvironmentFault;
+            // Exceptions go to Run, not to System.CommandLine's handler (which prints a stack trace and exits 1).
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         finally
         {
@@ -58,19 +58,9 @@ public static class ReproCommand
         }
     }
 
-    /// <summary>Wraps a command body so that input errors raised inside it become exit code 2, machine faults 4.</summary>
-    public static Func<ParseResult, int> Guarded(Func<ParseResult, int> body) => r =>
-    {
-        try { return body(r); }
-        catch (ReproInputException e)
-        {
-            Console.Error.WriteLine($"repro: {e.Message}");
-            return BadInput;
-        }
-        catch (ReproEnvironmentException e)
-        {
-            Console.Error.WriteLine($"repro: {e.Message}");
-            return ExitCodes.EnvironmentFault;
-        }
-    };
+    /// <summary>
+    /// A command body. Failures propagate to <see cref="Run"/>, which reports every one the same way
+    /// (<see cref="Failure"/>: one line on stderr and a documented exit code).
+    /// </summary>
+    public static Func<ParseResult, int> Guarded(Func<ParseResult, int> body) => body;
 }

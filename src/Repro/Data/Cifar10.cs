@@ -73,7 +73,7 @@ public static class Cifar10
         {
             string dir = Path.Combine(splitFolder, classes[c]);
             if (!Directory.Exists(dir)) throw new ReproInputException($"CIFAR-10 class folder missing: {dir}");
-            foreach (var f in Directory.EnumerateFiles(dir).Where(IsImage).Order(StringComparer.Ordinal))
+            foreach (var f in Directory.EnumerateFiles(dir).Where(f => IsImage(f) && !ImageFolder.IsOsMetadata(Path.GetFileName(f))).Order(StringComparer.Ordinal))
                 items.Add((f, c));
         }
         var pixels = new float[items.Count * Pixels];

@@ -5,37 +5,25 @@ using static TorchSharp.torch;
 namespace Repro.Data;
 
 /// <summary>
-/// Image files to and from tensors. Tensors are float32 [3,H,W] RGB in [0,1]; SkiaSharp does the
-/// decoding (JPEG, PNG, ...) and encoding (PNG). Writes are atomic: a temp file, then a rename.
+/// Image files to and from tensors. Tensors are float32 [3,H,W] RGB in [0,1]; <see cref="ImageDecoder"/>
+/// decodes (SkiaSharp: JPEG, PNG, ...), SkiaSharp encodes PNG. Writes are atomic: a temp file, then a rename.
 /// </summary>
 public static class ImageFile
 {
-    /// <summary>Decodes an image file as 8-bit RGBA, or throws naming the file.</summary>
-    public static SKBitmap Decode(string path)
+    /// <summary>
+    /// Decodes an image file as an opaque 8-bit RGBA bitmap, upright and composited on white
+    /// (<see cref="ImageDecoder"/>: incomplete, corrupt and oversized files are refused naming the file).
+    /// </summary>
+    public static SKBitmap Decode(string path, ImageDecodeOptions? options = null)
     {
-        if (!File.Exists(path)) throw new ReproInputException($"image file not found: {path}");
-        SKBitmap? decoded;
-        try { decoded = SKBitmap.Decode(path); }
-        catch (Exception e) { throw new ReproInputException($"cannot decode image {path}: {e.Message}", e); }
-        if (decoded == null || decoded.Width == 0 || decoded.Height == 0)
-            throw new ReproInputException($"cannot decode image {path}: not a readable image (corrupt or unsupported format)");
-        if (decoded.ColorType == SKColorType.Rgba8888 && decoded.AlphaType != SKAlphaType.Unpremul) return decoded;
-        using (decoded)
-        {
-            var rgba = new SKBitmap(new SKImageInfo(decoded.Width, decoded.Height, SKColorType.Rgba8888, SKAlphaType.Premul));
-            using var canvas = new SKCanvas(rgba);
-            canvas.Clear(SKColors.Black);
-            canvas.DrawBitmap(decoded, 0, 0);
-            return rgba;
-        }
+        var image = ImageDecoder.Decode(path, options).Image;
+        var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        System.Runtime.InteropServices.Marshal.Copy(image.Pixels, 0, bitmap.GetPixels(), image.Pixels.Length);
+        return bitmap;
     }
 
-    /// <summary>Loads an image as a [3,H,W] tensor in [0,1].</summary>
-    public static Tensor Load(string path)
-    {
-        using var bitmap = Decode(path);
-        return ToTensor(bitmap);
-    }
+    /// <summary>Loads an image file as a [3,H,W] tensor in [0,1] (<see cref="ImageDecoder"/>'s policies).</summary>
+    public static Tensor Load(string path, ImageDecodeOptions? options = null) => ImageDecoder.Decode(path, options).Image.ToTensor();
 
     public static Tensor ToTensor(SKBitmap rgba)
     {
@@ -95,24 +83,10 @@ public static class ImageFile
     }
 
     /// <summary>
-    /// The torchvision evaluation transform: resize the shorter side to <paramref name="resize"/>
-    /// (bilinear), then take the centre <paramref name="crop"/> x <paramref name="crop"/> square.
+    /// The torchvision evaluation transform of an image file (<see cref="EvaluationTransform"/>:
+    /// shorter side to <paramref name="resize"/> with PIL's antialiased bilinear filter, centre
+    /// <paramref name="crop"/> square), as a [3,crop,crop] tensor in [0,1] on the 8-bit grid.
     /// </summary>
-    public static Tensor LoadResizedCentreCrop(string path, int resize = 256, int crop = 224)
-    {
-        using var source = Decode(path);
-        double scale = (double)resize / Math.Min(source.Width, source.Height);
-        int w = Math.Max(crop, (int)Math.Round(source.Width * scale));
-        int h = Math.Max(crop, (int)Math.Round(source.Height * scale));
-        if (source.Width <= source.Height) w = resize; else h = resize;
-        var sampling = scale < 1 ? new SKSamplingOptions(SKCubicResampler.Mitchell) : new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None);
-        using var resized = source.Resize(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul), sampling)
-            ?? throw new ReproInputException($"cannot resize image {path}");
-        int left = (int)Math.Round((w - crop) / 2.0), top = (int)Math.Round((h - crop) / 2.0);
-        using var cropped = new SKBitmap(new SKImageInfo(crop, crop, SKColorType.Rgba8888, SKAlphaType.Premul));
-        if (!resized.ExtractSubset(cropped, new SKRectI(left, top, left + crop, top + crop)))
-            throw new ReproInputException($"cannot crop image {path}");
-        using var copy = cropped.Copy(SKColorType.Rgba8888);
-        return ToTensor(copy);
-    }
+    public static Tensor LoadResizedCentreCrop(string path, int resize = 256, int crop = 224, ImageDecodeOptions? options = null) =>
+        EvaluationTransform.ResizeCentreCrop(ImageDecoder.Decode(path, options).Image, resize, crop).ToTensor();
 }

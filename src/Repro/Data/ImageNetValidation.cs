@@ -12,7 +12,7 @@ public sealed record ImageNetSample(string Path, int Label);
 /// layout). Class indices come from the standard class list that ships with the product
 /// (<see cref="ImageNetClasses.Standard"/>), never from folder order. Samples are listed in ordinal
 /// path order; images are loaded with the torchvision evaluation transform (shorter side 256, centre
-/// crop 224, [0,1]).
+/// crop 224, [0,1]) through <see cref="ImageDecoder"/>: truncated or corrupt files are refused naming the file.
 /// </summary>
 public sealed class ImageNetValidation
 {
@@ -39,7 +39,8 @@ public sealed class ImageNetValidation
             string wnid = Path.GetFileName(dir);
             int label = classes.IndexOfWnid(wnid);
             if (label < 0) throw new ReproInputException($"{dir}: folder name '{wnid}' is not an ImageNet-1k wnid");
-            foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+            // Dot-files and OS metadata (._x.JPEG, .DS_Store, Thumbs.db) are not validation images.
+            foreach (var file in Directory.EnumerateFiles(dir).Where(f => !ImageFolder.IsOsMetadata(Path.GetFileName(f))).Order(StringComparer.Ordinal))
                 samples.Add(new ImageNetSample(file, label));
         }
         if (samples.Count == 0) throw new ReproInputException($"no images under {val}");
@@ -47,12 +48,12 @@ public sealed class ImageNetValidation
     }
 
     /// <summary>Loads the given samples as one batch [N,3,224,224] with their labels.</summary>
-    public static LabelledImages Load(IReadOnlyList<ImageNetSample> samples, IReadOnlyList<string> classNames, int resize = 256, int crop = 224)
+    public static LabelledImages Load(IReadOnlyList<ImageNetSample> samples, IReadOnlyList<string> classNames, int resize = 256, int crop = 224, ImageDecodeOptions? decode = null)
     {
         var images = new Tensor[samples.Count];
         try
         {
-            ParallelLoad.For(samples.Count, i => images[i] = ImageFile.LoadResizedCentreCrop(samples[i].Path, resize, crop));
+            ParallelLoad.For(samples.Count, i => images[i] = ImageFile.LoadResizedCentreCrop(samples[i].Path, resize, crop, decode));
             return new LabelledImages(stack(images), tensor(samples.Select(s => (long)s.Label).ToArray()), classNames);
         }
         finally

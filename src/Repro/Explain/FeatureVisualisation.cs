@@ -21,9 +21,10 @@ public static class FeatureVisualisation
         return Pgd.Run(objective, threat, start, options);
     }
 
-    /// <summary>The chosen component of the representation, per example.</summary>
+    /// <summary>The chosen component of the representation, per example (model frozen and in eval mode while measured).</summary>
     public static Tensor Component(nn.Module<Tensor, Tensor> model, Tensor images, int component)
     {
+        using var frozen = new FrozenParameters([model]);
         using var _ = no_grad();
         return ((IRepresentationModel)model).Representation(images)[.., component].clone();
     }

@@ -41,7 +41,11 @@ public static class ReportWriter
         }
     }
 
-    /// <summary>A fresh hidden folder inside the output folder, or a clear error if it cannot be written.</summary>
+    /// <summary>
+    /// A fresh hidden folder inside the output folder, or a clear error if it cannot be written:
+    /// <see cref="ReproInputException"/> when a file stands where a folder must be,
+    /// <see cref="ReproEnvironmentException"/> when the file system refuses (permissions, read-only, full).
+    /// </summary>
     public static string StagingFolder(string outputFolder)
     {
         try
@@ -55,8 +59,21 @@ public static class ReportWriter
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            throw new ReproInputException($"output folder not writable: {outputFolder} ({e.Message})", e);
+            if (FileInTheWay(outputFolder) is string file)
+                throw new ReproInputException($"output folder {outputFolder} cannot be created: {file} is a file", e);
+            throw new ReproEnvironmentException($"output folder not writable: {outputFolder} ({e.Message})", e);
         }
+    }
+
+    /// <summary>The path itself or its nearest existing ancestor when that is a file (a wrong --out, not a machine fault).</summary>
+    static string? FileInTheWay(string folder)
+    {
+        for (string? p = Path.GetFullPath(folder); !string.IsNullOrEmpty(p); p = Path.GetDirectoryName(p))
+        {
+            if (File.Exists(p)) return p;
+            if (Directory.Exists(p)) return null;
+        }
+        return null;
     }
 
     /// <summary>Moves every file of the staging folder into the output folder (same file system: renames).</summary>
