@@ -39,14 +39,14 @@ public sealed class L2Ball : ThreatModel
         return delta.add_(original).clamp_(0, 1).MoveToOuterDisposeScope();
     }
 
-    public override Tensor RandomStart(Tensor original, Generator generator)
+    public override Tensor RandomStart(Tensor original, NoiseSource noise)
     {
         using var scope = NewDisposeScope();
         // Uniform in the d-ball: a uniform direction (normalised Gaussian) times eps * U^(1/d).
-        var direction = Normal(original, generator);
+        var direction = noise.Normal(original);
         direction /= PerExampleL2(direction) + 1e-12;
         double d = original[0].numel();
-        var u = rand(new[] { original.shape[0] }, dtype: original.dtype, generator: generator).to(original.device);
+        var u = noise.UniformPerExample(original);
         var radius = (u.pow(1.0 / d) * Eps).reshape(BroadcastShape(original));
         return (original + direction * radius).clamp(0, 1).MoveToOuterDisposeScope();
     }

@@ -19,5 +19,5 @@ public sealed class Unconstrained : ThreatModel
         return (images + gradient * (stepSize / (PerExampleL2(gradient) + 1e-12))).MoveToOuterDisposeScope();
     }
 
-    public override Tensor RandomStart(Tensor original, Generator generator) => Uniform(original, generator);
+    public override Tensor RandomStart(Tensor original, NoiseSource noise) => noise.Uniform(original);
 }

@@ -25,6 +25,7 @@ public static class ReproCommand
         root.Subcommands.Add(BenchCommand.Create(options));
         root.Subcommands.Add(DownloadCommand.Create(options));
         root.Subcommands.Add(TrainCommandLine.Create(options));
+        root.Subcommands.Add(RobustnessCommand.Create(options));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
