@@ -46,7 +46,7 @@ public static class AccuracyPlot
         final.LineWidth = 3;
         final.MarkerSize = 9;
         var clean = plot.Add.HorizontalLine(result.CleanAccuracy * 100, 1, Colors.Gray, LinePattern.Dotted);
-        clean.LegendText = $"clean accuracy {result.CleanAccuracy:P1}";
+        clean.LegendText = $"clean accuracy {Percent.Of(result.CleanAccuracy)}";
 
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         foreach (double e in eps.Distinct()) ticks.AddMajor(e, e.ToString("G4", System.Globalization.CultureInfo.InvariantCulture));

@@ -69,7 +69,7 @@ public static class RobustAccuracy
                     (classes == 2 ? ": the DLR losses are undefined for two classes — use apgd-margin (the logit margin) instead" : ": use apgd-ce or apgd-dlr"));
         bool[] correctArray = correct.data<bool>().ToArray();
         double cleanAccuracy = correctArray.Count(c => c) / (double)n;
-        log?.WriteLine($"robustness of {modelName}: {n} images, clean accuracy {cleanAccuracy:P1}, {settings.Norm}, eps {string.Join(", ", settings.Eps)}, attacks {string.Join(" -> ", attacks.Select(a => $"{a.Name} ({a.Budget})"))}, seed {settings.Seed}");
+        log?.WriteLine($"robustness of {modelName}: {n} images, clean accuracy {Percent.Of(cleanAccuracy)}, {settings.Norm}, eps {string.Join(", ", settings.Eps)}, attacks {string.Join(" -> ", attacks.Select(a => $"{a.Name} ({a.Budget})"))}, seed {settings.Seed}");
 
         var flags = ModelFlags(model, images, labels, correct, settings);
         foreach (var f in flags) log?.WriteLine($"  {f}");
@@ -96,7 +96,7 @@ public static class RobustAccuracy
                 }
                 var stage = new AttackStage(attack.Name, robust.Count(r => r) / (double)n, fooled, rows.Length, watch.Elapsed);
                 stages.Add(stage);
-                log?.WriteLine($"  eps {eps:G4}: after {attack.Name}: robust accuracy {stage.RobustAccuracy:P1} ({fooled} of {rows.Length} attacked fooled, {watch.Elapsed.TotalSeconds:F0} s)");
+                log?.WriteLine($"  eps {eps:G4}: after {attack.Name}: robust accuracy {Percent.Of(stage.RobustAccuracy)} ({fooled} of {rows.Length} attacked fooled, {watch.Elapsed.TotalSeconds:F0} s)");
                 log?.Flush();
             }
             var flag = SanityChecks.GradientFreeWins(stages, attacks.Select(a => a.GradientFree).ToList(), n);

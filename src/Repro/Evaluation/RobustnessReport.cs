@@ -44,7 +44,7 @@ public static class RobustnessReport
             """);
         html.Append($"<h1>Robustness of {E(r.Model)}</h1>");
         html.Append($"<p>Seed {run.Seed} · Repro {E(run.ReproVersion)} · TorchSharp {E(run.TorchSharpVersion)} · {E(run.Runtime)} · {E(run.Os)} · {E(run.Machine)} · {run.Threads} torch threads · started {run.Started:u} · took {run.Elapsed.TotalMinutes:F1} min · <code>{E(run.Command)}</code></p>");
-        html.Append($"<p>{r.Examples} images, clean accuracy <b>{r.CleanAccuracy:P1}</b>, {E(RobustnessTable.Norm(r.Norm))} threat model. Robust accuracy is the worst case per example: correct under every attack. " +
+        html.Append($"<p>{r.Examples} images, clean accuracy <b>{Percent.Of(r.CleanAccuracy)}</b>, {E(RobustnessTable.Norm(r.Norm))} threat model. Robust accuracy is the worst case per example: correct under every attack. " +
                     "Attacks ran in this order, each only on the examples every earlier one left correct:</p><ul>");
         foreach (var (name, budget) in r.Attacks) html.Append($"<li><b>{E(name)}</b>: {E(budget)}</li>");
         html.Append("</ul><table><tr><th>eps</th>");
@@ -53,8 +53,8 @@ public static class RobustnessReport
         foreach (var e in r.PerEps)
         {
             string flags = RobustnessTable.FlagWords(r, e);
-            html.Append($"<tr><td>{e.Eps:G4}</td>{string.Concat(e.Stages.Select(s => $"<td>{s.RobustAccuracy:P1} <small>({s.NewlyFooled} fooled, {s.Elapsed.TotalSeconds:F0} s)</small></td>"))}" +
-                        $"<td><b>{e.RobustAccuracy:P1}</b></td><td class=\"{(flags == "none" ? "ok" : "flag")}\">{E(flags)}</td></tr>");
+            html.Append($"<tr><td>{e.Eps:G4}</td>{string.Concat(e.Stages.Select(s => $"<td>{Percent.Of(s.RobustAccuracy)} <small>({s.NewlyFooled} fooled, {s.Elapsed.TotalSeconds:F0} s)</small></td>"))}" +
+                        $"<td><b>{Percent.Of(e.RobustAccuracy)}</b></td><td class=\"{(flags == "none" ? "ok" : "flag")}\">{E(flags)}</td></tr>");
         }
         html.Append("</table><h2>Sanity flags</h2><table><tr><th>flag</th><th>fired</th><th>measured</th></tr>");
         foreach (var f in r.Flags.Concat(r.PerEps.SelectMany(e => e.Flags.Select(f => f with { Name = $"{f.Name} (eps {e.Eps:G4})" }))))

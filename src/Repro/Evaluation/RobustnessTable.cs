@@ -15,7 +15,7 @@ public static class RobustnessTable
     {
         var lines = new List<string>
         {
-            $"{r.Model}: {r.Examples} images, clean accuracy {r.CleanAccuracy:P1}, {Norm(r.Norm)} threat model, seed {r.Seed}",
+            $"{r.Model}: {r.Examples} images, clean accuracy {Percent.Of(r.CleanAccuracy)}, {Norm(r.Norm)} threat model, seed {r.Seed}",
             $"attacks (in order; each runs on the examples every earlier one left correct): {string.Join("; ", r.Attacks.Select(a => $"{a.Name}: {a.Budget}"))}",
         };
         lines.AddRange(r.Flags.Select(f => "  " + f));
@@ -26,8 +26,8 @@ public static class RobustnessTable
         var rows = r.PerEps.Select(e =>
         {
             var row = new List<string> { e.Eps.ToString("G4", CultureInfo.InvariantCulture) };
-            row.AddRange(e.Stages.Select(s => $"{s.RobustAccuracy:P1}"));
-            row.Add($"{e.RobustAccuracy:P1}");
+            row.AddRange(e.Stages.Select(s => $"{Percent.Of(s.RobustAccuracy)}"));
+            row.Add($"{Percent.Of(e.RobustAccuracy)}");
             row.Add(FlagWords(r, e));
             return row;
         }).ToList();
@@ -44,7 +44,7 @@ public static class RobustnessTable
         md.AppendLine($"| eps | {string.Join(" | ", r.Attacks.Select(a => "after " + a.Name))} | robust accuracy | flags |");
         md.AppendLine($"|---|{string.Concat(r.Attacks.Select(_ => "---|"))}---|---|");
         foreach (var e in r.PerEps)
-            md.AppendLine($"| {e.Eps.ToString("G4", CultureInfo.InvariantCulture)} | {string.Join(" | ", e.Stages.Select(s => $"{s.RobustAccuracy:P1}"))} | **{e.RobustAccuracy:P1}** | {FlagWords(r, e)} |");
+            md.AppendLine($"| {e.Eps.ToString("G4", CultureInfo.InvariantCulture)} | {string.Join(" | ", e.Stages.Select(s => $"{Percent.Of(s.RobustAccuracy)}"))} | **{Percent.Of(e.RobustAccuracy)}** | {FlagWords(r, e)} |");
         return md.ToString();
     }
 

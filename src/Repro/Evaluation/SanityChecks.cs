@@ -29,7 +29,7 @@ public static class SanityChecks
         bool fired = min >= -1e-4 && max <= 1 + 1e-4 && sumError <= 1e-4;
         return new SanityFlag("probabilities", fired, fired
             ? $"the outputs look like probabilities (in [{min:G3}, {max:G3}], rows sum to 1 within {sumError:G2}): attack the logits — saturated softmax gradients make gradient attacks look weak"
-            : $"outputs in [{min:G3}, {max:G3}], row sums up to {sumError:G3} from 1: logits, not probabilities");
+            : $"outputs in [{min:G3}, {max:G3}], row sums differ from 1 by up to {sumError:G3}: logits, not probabilities");
     }
 
     /// <summary>
@@ -79,8 +79,8 @@ public static class SanityChecks
         bool fired = any && drop > GradientFreeTolerance;
         return new SanityFlag("gradient-free-wins", fired,
             !any ? "not checked (needs a gradient and a gradient-free attack)"
-            : fired ? $"the gradient-free attack fooled {extra} examples ({drop:P1}) that the gradient attacks left correct: the gradients may be masked — this number is an upper bound, try adaptive attacks"
-            : $"the gradient-free attack fooled {extra} examples the gradient attacks missed (tolerance {GradientFreeTolerance:P1})");
+            : fired ? $"the gradient-free attack fooled {extra} examples ({Percent.Of(drop)}) that the gradient attacks left correct: the gradients may be masked — this number is an upper bound, try adaptive attacks"
+            : $"the gradient-free attack fooled {extra} examples the gradient attacks missed (tolerance {Percent.Of(GradientFreeTolerance)})");
     }
 
     /// <summary>Across eps: robust accuracy must not rise as eps grows, and must fall somewhere between the smallest and the largest eps (unless it is already 0).</summary>
@@ -91,7 +91,7 @@ public static class SanityChecks
         var rises = sorted.Zip(sorted.Skip(1)).Where(p => p.Second.Robust > p.First.Robust).ToList();
         bool flat = sorted[0].Robust == sorted[^1].Robust && sorted[0].Robust > 0;
         bool fired = rises.Count > 0 || flat;
-        string Format((double Eps, long Robust) p) => $"{(double)p.Robust / examples:P1} at eps {p.Eps:G4}";
+        string Format((double Eps, long Robust) p) => $"{Percent.Of((double)p.Robust / examples)} at eps {p.Eps:G4}";
         return new SanityFlag("eps-monotone", fired,
             rises.Count > 0 ? $"robust accuracy rose with eps ({string.Join("; ", rises.Select(r => $"{Format(r.First)} -> {Format(r.Second)}"))}): the attack is not finding the worst case"
             : flat ? $"robust accuracy did not fall from eps {sorted[0].Eps:G4} to eps {sorted[^1].Eps:G4} ({Format(sorted[0])}): the attack may not be working"
@@ -118,7 +118,7 @@ public static class SanityChecks
         long fooled = result.Success.sum().item<long>();
         bool fired = fooled < n;
         return new SanityFlag("unbounded", fired, fired
-            ? $"an unbounded attack ({threat}, {steps} steps) fooled only {fooled} of {n} examples: with the whole image box allowed every example must fall — the gradients are not usable (masked, zero or random)"
-            : $"an unbounded attack ({threat}, {steps} steps) fooled all {n} examples tried");
+            ? $"an unbounded attack ({threat.Name} eps {threat.Eps:G4}, {steps} steps) fooled only {fooled} of {n} examples: with the whole image box allowed every example must fall — the gradients are not usable (masked, zero or random)"
+            : $"an unbounded attack ({threat.Name} eps {threat.Eps:G4}, {steps} steps) fooled all {n} examples tried");
     }
 }
