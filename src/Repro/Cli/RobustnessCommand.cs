@@ -43,7 +43,7 @@ public static class RobustnessCommand
             if (presetName is not null && !AttackCatalog.Presets.Contains(presetName.ToLowerInvariant()))
                 throw new ReproInputException($"--preset: unknown preset '{presetName}' (known: {string.Join(", ", AttackCatalog.Presets)})");
 
-            var evaluated = EvaluatedModels.Resolve(r.GetValue(model)!, paths, Console.Error);
+            var evaluated = EvaluatedModels.Resolve(r.GetValue(model)!, paths, Console.Out);
             evaluated.Network.to(device);
             var attackList = AttackCatalog.Parse(list ?? presetName ?? "standard", evaluated.ClassNames.Count, r.GetValue(squareQueries));
             using var set = EvaluationImages.Load(evaluated, r.GetValue(images), r.GetValue(split), r.GetValue(n), paths);
