@@ -90,6 +90,20 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
         return figures;
     }
 
+    /// <summary>Only the figures of <see cref="NewAttackFigures"/> (APGD and Square), with the same model, batch and device set-up as <see cref="Run"/>.</summary>
+    public IReadOnlyList<BenchFigure> RunNewAttacks()
+    {
+        model.eval();
+        model.to(device);
+        manual_seed(0);
+        using var images = rand(batch, 3, side, side).to(device);
+        long classes;
+        using (no_grad()) using (var logits = model.forward(images[..1])) classes = logits.shape[1];
+        using var labels = randint(0, classes, new long[] { batch }).to(device);
+        GlibcMallocTuning.Apply();
+        return NewAttackFigures(images, labels).ToList();
+    }
+
     /// <summary>
     /// The attacks of issue 15, measured apart from the figures above: an APGD iteration against a
     /// PGD step (both the marginal cost: (20 − 1 steps) / 19; the same forward + input-backward, so
