@@ -27,6 +27,13 @@ public abstract class AttackObjective
     /// <summary>Per-example bool [N]: has the attack reached its goal at this value?</summary>
     public abstract Tensor Succeeded(ObjectiveValue value);
 
+    /// <summary>
+    /// The same objective for a subset of the batch's examples (int64 indices into it), or null
+    /// when the objective cannot be split (then attacks keep every example to the end). Attacks use
+    /// it to drop examples that are done.
+    /// </summary>
+    public virtual AttackObjective? Subset(Tensor index) => null;
+
     /// <summary>Per-example bool [N]: is <paramref name="candidate"/> better for the attacker than <paramref name="incumbent"/>?</summary>
     public Tensor Better(Tensor candidate, Tensor incumbent) =>
         Direction == Direction.Ascend ? candidate.gt(incumbent) : candidate.lt(incumbent);
@@ -54,6 +61,7 @@ public sealed class CrossEntropyObjective : AttackObjective
 
     public override Direction Direction => targeted ? Direction.Descend : Direction.Ascend;
     public override IEnumerable<nn.Module> Modules => [model];
+    public override AttackObjective Subset(Tensor index) => new CrossEntropyObjective(model, classes.index_select(0, index.to(classes.device)), targeted);
 
     public override ObjectiveValue Evaluate(Tensor images)
     {

@@ -180,7 +180,8 @@ public static class FolderAttack
         var objective = target is int t
             ? CrossEntropyObjective.Targeted(model, full(new long[] { batch.Count }, t, dtype: ScalarType.Int64, device: device))
             : CrossEntropyObjective.Untargeted(model, predicted);
-        using var result = Pgd.Run(objective, threat, images, options);
+        // Each file's random start is keyed by its name, so it does not depend on the other files or the batch size.
+        using var result = Pgd.Run(objective, threat, images, options with { ExampleIds = batch.Select(b => ExampleIds.OfName(b.Name)).ToArray() });
         var onGrid = threat.OntoByteGrid(originals, result.Adversarial);
 
         var outputs = batch.Select(b => Path.Combine(staging, OutputName(b.Name))).ToList();

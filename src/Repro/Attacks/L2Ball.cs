@@ -42,16 +42,16 @@ public sealed class L2Ball : ThreatModel
         return delta.add_(original).clamp_(0, 1).MoveToOuterDisposeScope();
     }
 
-    public override Tensor RandomStart(Tensor original, Generator generator)
+    public override Tensor RandomStart(Tensor original, NoiseSource noise)
     {
         using var scope = NewDisposeScope();
         // Uniform in the d-ball: a uniform direction (normalised Gaussian) times eps * U^(1/d).
         // Drawn in float32 for half-precision images (a float16 u^(1/d) and unit direction lose the radius).
         var work = IsHalf(original) ? original.to_type(ScalarType.Float32) : original;
-        var direction = Normal(work, generator);
+        var direction = noise.Normal(work);
         direction /= PerExampleL2(direction) + 1e-12;
         double d = original[0].numel();
-        var u = rand(new[] { original.shape[0] }, dtype: work.dtype, generator: generator).to(original.device);
+        var u = noise.UniformPerExample(work);
         var radius = (u.pow(1.0 / d) * Eps).reshape(BroadcastShape(original));
         return (work + direction * radius).clamp(0, 1).to_type(original.dtype).MoveToOuterDisposeScope();
     }

@@ -34,11 +34,20 @@ public sealed class LinfBall : ThreatModel
         return delta.add_(original).clamp_(0, 1).MoveToOuterDisposeScope();
     }
 
-    public override Tensor RandomStart(Tensor original, Generator generator)
+    /// <summary>sign(g): the steepest-ascent direction of L-infinity length 1.</summary>
+    public override Tensor Direction(Tensor gradient) => gradient.sign_();
+
+    public override Tensor Distance(Tensor original, Tensor images)
     {
         using var scope = NewDisposeScope();
-        var noise = Uniform(original, generator) * (2 * Eps) - Eps;
-        return (original + noise).clamp(0, 1).MoveToOuterDisposeScope();
+        return (images - original).abs().flatten(1).amax(1).MoveToOuterDisposeScope();
+    }
+
+    public override Tensor RandomStart(Tensor original, NoiseSource noise)
+    {
+        using var scope = NewDisposeScope();
+        var offset = noise.Uniform(original) * (2 * Eps) - Eps;
+        return (original + offset).clamp(0, 1).MoveToOuterDisposeScope();
     }
 
     /// <summary><see cref="ByteGrid.Linf"/>: rounded offsets clipped to the largest integer k with k/255 &lt;= eps.</summary>

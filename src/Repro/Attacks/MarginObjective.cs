@@ -22,6 +22,7 @@ public sealed class MarginObjective(nn.Module<Tensor, Tensor> model, Tensor labe
 {
     public override Direction Direction => Direction.Ascend;
     public override IEnumerable<nn.Module> Modules => [model];
+    public override AttackObjective Subset(Tensor index) => new MarginObjective(model, labels.index_select(0, index.to(labels.device)));
 
     public override ObjectiveValue Evaluate(Tensor images)
     {

@@ -31,8 +31,33 @@ public abstract class ThreatModel
         return Project(original, Step(images, gradient, stepSize)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>A point drawn uniformly from the ball around <paramref name="original"/>, then clipped to the box.</summary>
-    public abstract Tensor RandomStart(Tensor original, Generator generator);
+    /// <summary>
+    /// A point drawn uniformly from the ball around each example of <paramref name="original"/>,
+    /// then clipped to the box, with the random numbers of <paramref name="noise"/> (per example
+    /// with <see cref="ExampleNoise"/>).
+    /// </summary>
+    public abstract Tensor RandomStart(Tensor original, NoiseSource noise);
+
+    /// <summary>The same from one CPU generator drawn in batch order (<see cref="GeneratorNoise"/>: depends on the batch).</summary>
+    public Tensor RandomStart(Tensor original, Generator generator) => RandomStart(original, new GeneratorNoise(generator));
+
+    /// <summary>
+    /// The steepest-ascent direction of unit length in the set's norm, per example (L2: g/‖g‖₂;
+    /// L-inf: sign(g)): a step of size η is images + η·direction. APGD scales it by a per-example
+    /// step size. <paramref name="gradient"/> belongs to the caller and may be overwritten.
+    /// </summary>
+    public virtual Tensor Direction(Tensor gradient)
+    {
+        using var scope = NewDisposeScope();
+        return gradient.div_(PerExampleL2(gradient).add_(1e-12)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per-example size [N] of the perturbation images - original in the set's norm (L2 unless the set says otherwise).</summary>
+    public virtual Tensor Distance(Tensor original, Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        return (images - original).flatten(1).norm(1, p: 2).MoveToOuterDisposeScope();
+    }
 
     public abstract string Name { get; }
 
@@ -65,13 +90,6 @@ public abstract class ThreatModel
         shape[0] = t.shape[0];
         return shape;
     }
-
-    /// <summary>Standard normal noise like <paramref name="like"/>, drawn on the CPU generator (same numbers on every device).</summary>
-    protected static Tensor Normal(Tensor like, Generator generator) =>
-        randn(like.shape, dtype: like.dtype, generator: generator).to(like.device);
-
-    protected static Tensor Uniform(Tensor like, Generator generator) =>
-        rand(like.shape, dtype: like.dtype, generator: generator).to(like.device);
 
     /// <summary>Radii must be positive and finite: an infinite radius is <see cref="Unconstrained"/>, said so by name.</summary>
     protected static void RequirePositive(double eps)

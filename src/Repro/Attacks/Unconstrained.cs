@@ -23,8 +23,8 @@ public sealed class Unconstrained(bool signSteps = false) : ThreatModel
         return (images + (SignSteps ? gradient.sign() * stepSize : L2Step(gradient, stepSize))).MoveToOuterDisposeScope();
     }
 
-    public override Tensor RandomStart(Tensor original, Generator generator) =>
-        IsHalf(original) ? Uniform(original.to_type(ScalarType.Float32), generator).to_type(original.dtype) : Uniform(original, generator);
+    public override Tensor RandomStart(Tensor original, NoiseSource noise) =>
+        IsHalf(original) ? noise.Uniform(original.to_type(ScalarType.Float32)).to_type(original.dtype) : noise.Uniform(original);
 
     /// <summary><see cref="ByteGrid.Round"/>: only rounding to the nearest byte (the box holds by construction).</summary>
     public override Tensor OntoByteGrid(Tensor original, Tensor adversarial) => ByteGrid.Round(original, adversarial);

@@ -75,6 +75,8 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
             figures.Add(new("PGD step time, malloc settings on / off", pgd / pgdUntuned, "x", "< 1 (faster)", tuned && pgd < pgdUntuned));
         }
 
+        figures.AddRange(NewAttackFigures(images, labels));
+
         if (leakSteps > 50)
         {
             PgdSteps(images, labels, 50);
@@ -86,6 +88,84 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
             figures.Add(new("  the same, raw RSS (allocator cache included)", (raw - raw50) / 1048576.0, "MB", "(reported)", true));
         }
         return figures;
+    }
+
+    /// <summary>Only the figures of <see cref="NewAttackFigures"/> (APGD and Square), with the same model, batch and device set-up as <see cref="Run"/>.</summary>
+    public IReadOnlyList<BenchFigure> RunNewAttacks()
+    {
+        model.eval();
+        model.to(device);
+        manual_seed(0);
+        using var images = rand(batch, 3, side, side).to(device);
+        long classes;
+        using (no_grad()) using (var logits = model.forward(images[..1])) classes = logits.shape[1];
+        using var labels = randint(0, classes, new long[] { batch }).to(device);
+        GlibcMallocTuning.Apply();
+        return NewAttackFigures(images, labels).ToList();
+    }
+
+    /// <summary>
+    /// The attacks of issue 15, measured apart from the figures above: an APGD iteration against a
+    /// PGD step (both the marginal cost: (20 − 1 steps) / 19; the same forward + input-backward, so
+    /// the ratio is APGD's bookkeeping — momentum, two projections, best point and its gradient), and
+    /// a Square query against a bare forward pass (the marginal cost of (21 − 1) queries / 20, every
+    /// example kept active by an objective that never succeeds), for the L2 and L-inf versions.
+    /// Rounds interleave the measurements; each figure is the median of per-round ratios.
+    /// </summary>
+    IEnumerable<BenchFigure> NewAttackFigures(Tensor images, Tensor labels)
+    {
+        var apgdRatios = new List<double>();
+        var squareL2Ratios = new List<double>();
+        var squareLinfRatios = new List<double>();
+        for (int round = 0; round < rounds; round++)
+        {
+            double pgd = Marginal(steps => PgdSteps(images, labels, steps), AttackSteps);
+            double apgd = Marginal(steps => ApgdIterations(images, labels, steps), AttackSteps);
+            double forward = Time(() => BareForward(images));
+            double squareL2 = Marginal(queries => SquareQueries(images, new L2Ball(1.0), queries - 1), AttackSteps + 1);
+            double squareLinf = Marginal(queries => SquareQueries(images, new LinfBall(8 / 255.0), queries - 1), AttackSteps + 1);
+            log?.WriteLine($"round {round + 1}: PGD step {pgd * 1000:F1} ms, APGD iteration {apgd * 1000:F1} ms; bare forward {forward * 1000:F1} ms, " +
+                           $"Square query L2 {squareL2 * 1000:F1} ms, L-inf {squareLinf * 1000:F1} ms");
+            apgdRatios.Add(apgd / pgd);
+            squareL2Ratios.Add(squareL2 / forward);
+            squareLinfRatios.Add(squareLinf / forward);
+        }
+        double a = Median(apgdRatios), l2 = Median(squareL2Ratios), linf = Median(squareLinfRatios);
+        yield return new BenchFigure("APGD iteration / PGD step", a, "x", "<= 1.05", a <= 1.05);
+        yield return new BenchFigure("Square query (L2) / bare forward", l2, "x", "<= 1.05", l2 <= 1.05);
+        yield return new BenchFigure("Square query (L-inf) / bare forward", linf, "x", "<= 1.05", linf <= 1.05);
+    }
+
+    /// <summary>Seconds per step beyond the first: (time of <paramref name="steps"/> − time of 1) / (steps − 1), after a warm-up.</summary>
+    double Marginal(Action<int> run, int steps)
+    {
+        run(1);
+        double one = Time(() => run(1), times: 1, warmUp: false);
+        double many = Time(() => run(steps), times: 1, warmUp: false);
+        return (many - one) / (steps - 1);
+    }
+
+    void BareForward(Tensor images)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        model.forward(images);
+    }
+
+    /// <summary>Iterations of APGD on the same targeted cross-entropy as <see cref="PgdSteps"/>, every example kept to the end.</summary>
+    void ApgdIterations(Tensor images, Tensor labels, int iterations)
+    {
+        using var scope = NewDisposeScope();
+        using var result = Apgd.Run(CrossEntropyObjective.Targeted(model, labels), new L2Ball(1.25), images,
+            new ApgdOptions { Iterations = iterations, StopOnSuccess = false, ExampleIds = ExampleIds.Range(0, images.shape[0]) });
+    }
+
+    /// <summary>Queries of Square on one logit (an objective that never succeeds, so every example stays in every query).</summary>
+    void SquareQueries(Tensor images, ThreatModel threat, int queries)
+    {
+        using var scope = NewDisposeScope();
+        var objective = new CustomObjective(x => model.forward(x)[.., 0], Direction.Ascend, model);
+        using var result = Square.Run(objective, threat, images, new SquareOptions { Queries = queries, ExampleIds = ExampleIds.Range(0, images.shape[0]) });
     }
 
     static double Median(IEnumerable<double> values)

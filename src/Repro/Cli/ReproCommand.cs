@@ -36,6 +36,7 @@ public static class ReproCommand
         root.Subcommands.Add(BenchCommand.Create(options));
         root.Subcommands.Add(FetchCommand.Create(options));
         root.Subcommands.Add(TrainCommandLine.Create(options));
+        root.Subcommands.Add(RobustnessCommand.Create(options));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -44,6 +44,14 @@ public static class CifarClaimSetup
         return new LabelledImages(images, chosen, set.ClassNames);
     }
 
+    /// <summary>The indices in <paramref name="set"/> of the images <see cref="FirstPerClass"/> picks, in the same order (stable example ids).</summary>
+    public static long[] FirstPerClassIndices(LabelledImages set, int perClass)
+    {
+        var labels = set.Labels.data<long>().ToArray();
+        return Enumerable.Range(0, set.ClassNames.Count)
+            .SelectMany(c => Enumerable.Range(0, labels.Length).Where(i => labels[i] == c).Take(perClass).Select(i => (long)i)).ToArray();
+    }
+
     /// <summary>"cat 97%": the predicted class and its probability.</summary>
     public static string[] Captions(nn.Module<Tensor, Tensor> model, Tensor images, IReadOnlyList<string> classNames)
     {

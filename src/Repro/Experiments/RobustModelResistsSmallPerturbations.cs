@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Repro.Attacks;
 using Repro.Data;
+using Repro.Evaluation;
 using Repro.Report;
 using Repro.Training;
 using static TorchSharp.torch;
@@ -30,6 +31,18 @@ public sealed class RobustModelResistsSmallPerturbations : IExperiment
     public int ImagesPerClass { get; init; } = 250;
     /// <summary>Images per class attacked at eps 100 (the first of the subset above): success there is all or nothing, 200 images show it.</summary>
     public int LargeEpsImagesPerClass { get; init; } = 100;
+    /// <summary>
+    /// Images per class for the worst-case ensemble at eps 1.25 (the first of the subset above).
+    /// Budgeted for CI (claim 4 runs on 2 cores): 100 + 100 images, not 500, because the ensemble
+    /// costs about 10 times PGD-20 per image (APGD-CE and APGD on the margin, 100 iterations each,
+    /// plus Square).
+    /// </summary>
+    public int EnsembleImagesPerClass { get; init; } = 100;
+    /// <summary>
+    /// Square's query budget in the ensemble: reduced from the published 5,000 for CI time (stated in
+    /// the report); <c>repro robustness</c> runs the full budget. APGD keeps its published 100 iterations.
+    /// </summary>
+    public int EnsembleSquareQueries { get; init; } = 500;
 
     // Article: the robust model is not fooled at eps 1.25. Calibration (issue 6): adversarially
     // trained prototypes kept 75.7% (train eps 1.0) and 75.9% (train eps 1.5) at eps 1.25.
@@ -43,6 +56,24 @@ public sealed class RobustModelResistsSmallPerturbations : IExperiment
     // Article: "visibly changed images". 25 dB PSNR is where a change of a 32x32 image is plainly
     // visible (JPEG q75 artefacts sit near 30-35 dB). Calibration: ~6.5 dB on robust models.
     public static readonly Threshold LargeEpsPsnr = Threshold.AtMost("robust model: mean PSNR of the eps-100 images", 25, "dB");
+
+    // Beside the article's PGD-20: the robust model's accuracy at eps 1.25 under the worst-case
+    // ensemble (APGD-CE, APGD on the logit margin — DLR is undefined for two classes — and Square,
+    // Croce & Hein 2020). To be calibrated ONCE from a measurement of this very ensemble on these
+    // 200 images, never by tuning the attack. PROVISIONAL: the calibration run did not finish on the
+    // saturated machine of issue 15's session. The nearest measurements: PGD-20 71.2% on the first
+    // 250 + 250 images; PGD-20 and APGD-CE both 84.0% on the first 50 + 50. 65% sits 6 points under the
+    // first; after one full run, set it to the measured ensemble figure minus 5 points (README, claim 4).
+    public static readonly Threshold RobustEnsembleAccuracy = Threshold.AtLeast("robust model: accuracy under the eps-1.25 worst-case ensemble (APGD-CE, APGD-margin, Square)", 0.65, "%");
+    // The standard model must still fall under the ensemble. Issue 15 asked <= 5%; measured: 7.0% of
+    // the first 50 + 50 images stay correct under PGD-20, APGD-CE and APGD-margin alike (they resist
+    // eps 1.25 on this two-class task), so 5% would fail a correct attack. Calibrated once from that
+    // measurement: <= 10%.
+    public static readonly Threshold StandardEnsembleAccuracy = Threshold.AtMost("standard model: accuracy under the eps-1.25 worst-case ensemble", 0.10, "%");
+
+    /// <summary>The ensemble claim 4 runs (for a two-class model): APGD-CE and APGD-margin with the published 100 iterations, Square with <paramref name="squareQueries"/>.</summary>
+    public static IReadOnlyList<Attacks.IAttack> Ensemble(int squareQueries) =>
+        [new ApgdAttack(ApgdLoss.CrossEntropy), new ApgdAttack(ApgdLoss.Margin), new SquareAttack(new SquareOptions { Queries = squareQueries })];
 
     public static PgdOptions SmallAttack => new() { StepSize = 0.5, Steps = 20 };
     public static PgdOptions LargeAttack => new() { StepSize = 5, Steps = 20 };
@@ -79,6 +110,42 @@ public sealed class RobustModelResistsSmallPerturbations : IExperiment
         using var robustSmall = Attack("robust", robust, 1.25, SmallAttack, subset, targets);
         using var standardLarge = Attack("standard", standard, 100, LargeAttack, largeSubset, largeTargets);
         using var robustLarge = Attack("robust", robust, 100, LargeAttack, largeSubset, largeTargets);
+        // The worst-case ensemble at eps 1.25 on the first EnsembleImagesPerClass of each class; ids are
+        // the images' indices in the test split (they key Square's and APGD's random numbers).
+        int perClass = Math.Min(EnsembleImagesPerClass, ImagesPerClass);
+        using var ensembleSet = CifarClaimSetup.FirstPerClass(subset, perClass);
+        var ensembleIds = CifarClaimSetup.FirstPerClassIndices(all, perClass);
+        var settings = new RobustnessSettings { Norm = "l2", Eps = [1.25], Attacks = Ensemble(EnsembleSquareQueries), Seed = context.Seed };
+        RobustnessResult RunEnsemble(string name, nn.Module<Tensor, Tensor> model)
+        {
+            var result = Evaluation.RobustAccuracy.Evaluate(name, model, ensembleSet.Images, ensembleSet.Labels, ensembleIds, settings, log);
+            measurements.AddRange(RobustnessTable.Lines(result).Select(l => "  " + l));
+            log.Flush();
+            return result;
+        }
+        measurements.Add($"worst-case ensemble at eps 1.25 on the first {perClass} cats and {perClass} airplanes (Square reduced to {EnsembleSquareQueries} of its published 5,000 queries for CI time):");
+        var standardEnsemble = RunEnsemble("cifar-standard", standard);
+        var robustEnsemble = RunEnsemble("cifar-robust", robust);
+        double robustEnsembleAccuracy = robustEnsemble.PerEps[0].RobustAccuracy, standardEnsembleAccuracy = standardEnsemble.PerEps[0].RobustAccuracy;
+        // PGD-20 on the same images, for the gap: its first perClass rows of each class.
+        double pgdOnEnsembleSet;
+        using (no_grad())
+        {
+            using var rows = cat([arange(0, perClass), arange(ImagesPerClass, ImagesPerClass + perClass)]);
+            using var predictions = robustSmall.Predictions.index_select(0, rows);
+            pgdOnEnsembleSet = predictions.eq(ensembleSet.Labels).to_type(ScalarType.Float32).mean().item<float>();
+        }
+        double gap = pgdOnEnsembleSet - robustEnsembleAccuracy;
+        measurements.Add($"robust model on these {ensembleSet.Count} images: PGD-20 {Percent.Of(pgdOnEnsembleSet)}, worst-case ensemble {Percent.Of(robustEnsembleAccuracy)} (gap {gap * 100:F1} points; flags: {RobustnessTable.FlagWords(robustEnsemble, robustEnsemble.PerEps[0])})");
+        var notes = new List<string>
+        {
+            $"PGD-20 without restarts overstates robustness: on the same {ensembleSet.Count} images the robust model keeps {Percent.Of(pgdOnEnsembleSet)} under PGD-20 and {Percent.Of(robustEnsembleAccuracy)} under the worst-case ensemble, {gap * 100:F1} points less (AutoAttack lowered published defences by up to 30 points).",
+        };
+        if (!RobustAccuracy.Measure(robustEnsembleAccuracy, "").Holds)
+            notes.Add($"Under the worst-case ensemble the robust model's accuracy at eps 1.25 is {Percent.Of(robustEnsembleAccuracy)}, below the claim's threshold of {Threshold.Format(RobustAccuracy.Bound, "%")}: judged the way reviewers demand, the article's robustness figure does not hold at this threshold; the PGD-20 check passes only because PGD-20 is a weak attack.");
+        foreach (var flag in standardEnsemble.FiredFlags.Select(f => $"standard model: {f}").Concat(robustEnsemble.FiredFlags.Select(f => $"robust model: {f}")))
+            notes.Add($"Sanity flag: {flag}");
+
         foreach (var recipe in new[] { TrainingRecipe.Standard, TrainingRecipe.Robust })
         {
             string manifest = Path.ChangeExtension(CifarModels.CommittedPath(recipe), ".json");
@@ -117,8 +184,11 @@ public sealed class RobustModelResistsSmallPerturbations : IExperiment
                 AccuracyGap.Measure(robustSmall.Accuracy - standardSmall.Accuracy, "robustness is what separates them"),
                 LargeEpsSuccess.Measure(robustLarge.SuccessRate, "eps 100 fools the robust model"),
                 LargeEpsPsnr.Measure(robustLarge.MeanPsnr, "the changes are visible"),
+                RobustEnsembleAccuracy.Measure(robustEnsembleAccuracy, "the robust model is not fooled — judged by the worst-case ensemble"),
+                StandardEnsembleAccuracy.Measure(standardEnsembleAccuracy, "a standard model is fooled"),
             ],
             Measurements = measurements,
+            Notes = notes,
             Figures = [figure],
             Elapsed = watch.Elapsed,
         };

@@ -1,3 +1,4 @@
+using Repro.Attacks;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,10 +9,11 @@ namespace Repro.Explain;
 /// inner attribution over <see cref="Samples"/> copies of each image with Gaussian noise of
 /// standard deviation <see cref="Sigma"/> (in [0,1] pixel units; noisy copies are not clipped).
 /// Copies of all examples are processed together in batches of <see cref="BatchSize"/>, so the
-/// model always sees full batches. Same seed, same map: on the CPU the noise comes from a seeded
-/// CPU generator; on other devices it is computed there by <see cref="CounterNoise"/> (TorchSharp
-/// has no seeded GPU generators, and CPU draws copied to an H100 made SmoothGrad 3x slower than the
-/// model), so a GPU's map equals the CPU's map for that noise, not for the CPU generator's.
+/// model always sees full batches. The noise is per example: copy k of an example is
+/// <see cref="CounterNoise"/>'s stream keyed by Derive(Key(seed, <see cref="NoiseStream"/>, id), k),
+/// computed on the images' device, so an example's map is the same alone, in any batch, in any
+/// order and on any device (up to the model's float rounding). Ids come from the caller (dataset
+/// indices, hashes of file names) or, by default, from each image's pixels (<see cref="ExampleIds.OfContent"/>).
 /// </summary>
 public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sigma = 0.3, int batchSize = 32, long seed = 0) : IAttribution
 {
@@ -22,12 +24,19 @@ public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sig
     /// <summary>Called after each batch of copies with (copies done, copies in all), for progress bars.</summary>
     public Action<long, long>? Progress { get; init; }
 
-    public Tensor Attribute(Tensor images, AttributionTarget target)
+    /// <summary>The purpose number of SmoothGrad's noise in <see cref="CounterNoise.Key"/>.</summary>
+    public const long NoiseStream = 3;
+
+    /// <summary>The map with each example's noise keyed by the hash of its pixels.</summary>
+    public Tensor Attribute(Tensor images, AttributionTarget target) => Attribute(images, target, ExampleIds.OfContent(images));
+
+    /// <summary>The map with each example's noise keyed by <paramref name="exampleIds"/> (one per image).</summary>
+    public Tensor Attribute(Tensor images, AttributionTarget target, IReadOnlyList<long> exampleIds)
     {
         long n = images.shape[0], total = n * Samples;
-        bool onCpu = images.device_type == DeviceType.CPU;
-        using var generator = onCpu ? new Generator((ulong)seed) : null;
+        if (exampleIds.Count != n) throw new ArgumentException($"{exampleIds.Count} example ids for {n} images", nameof(exampleIds));
         long perCopy = images.numel() / n;
+        using var keys = tensor(exampleIds.Select(id => CounterNoise.Key(seed, NoiseStream, id)).ToArray(), dtype: ScalarType.Int64, device: images.device);
         var sum = zeros_like(images);
         for (long start = 0; start < total; start += BatchSize)
         {
@@ -35,11 +44,11 @@ public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sig
             long end = Math.Min(total, start + BatchSize);
             // Copy k belongs to example k / Samples: copies of one example are consecutive.
             // (Made on the images' device: a small host-to-GPU copy per batch would stall the queue.)
-            var owners = arange(start, end, dtype: ScalarType.Int64, device: images.device).div_(Samples, rounding_mode: RoundingMode.floor);
+            var copies = arange(start, end, dtype: ScalarType.Int64, device: images.device);
+            var owners = copies.div(Samples, rounding_mode: RoundingMode.floor);
             var clean = images.index_select(0, owners);
-            var noise = onCpu
-                ? randn(clean.shape, dtype: clean.dtype, generator: generator)
-                : CounterNoise.Normal(clean.shape, seed, start * perCopy, clean.device, clean.dtype);
+            var rowKeys = CounterNoise.Derive(keys.index_select(0, owners), copies.remainder(Samples));
+            var noise = CounterNoise.Normal(rowKeys, perCopy, clean.dtype).reshape(clean.shape);
             var attribution = inner.Attribute(noise.mul_(Sigma).add_(clean), target.Select(owners));
             sum.index_add_(0, owners, attribution, 1.0);
             Progress?.Invoke(end, total);

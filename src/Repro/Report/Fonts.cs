@@ -17,6 +17,22 @@ public static class Fonts
 
     static readonly string[] Folders = ["/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "/System/Library/Fonts", @"C:\Windows\Fonts"];
 
+    /// <summary>The file of the font <see cref="Regular"/> (or <see cref="Bold"/>) comes from, or null when none was found (for libraries that load fonts by file: ScottPlot).</summary>
+    public static string? File(bool bold) => (bold ? _boldFile : _regularFile).Value;
+
+    static readonly Lazy<string?> _regularFile = new(() => FindFile(bold: false));
+    static readonly Lazy<string?> _boldFile = new(() => FindFile(bold: true));
+
+    static string? FindFile(bool bold)
+    {
+        string[] preferred = bold
+            ? ["DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "Arial Bold.ttf", "arialbd.ttf"]
+            : ["DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf", "arial.ttf"];
+        var files = Folders.Where(Directory.Exists).SelectMany(f => SafeEnumerate(f)).ToList();
+        return preferred.Select(name => files.FirstOrDefault(f => string.Equals(Path.GetFileName(f), name, StringComparison.OrdinalIgnoreCase))).FirstOrDefault(f => f != null)
+            ?? files.Where(f => f.EndsWith(".ttf", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).FirstOrDefault();
+    }
+
     static SKTypeface Find(bool bold)
     {
         string[] preferred = bold

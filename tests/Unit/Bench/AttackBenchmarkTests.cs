@@ -17,6 +17,9 @@ public class AttackBenchmarkTests
         Assert.That(names, Has.Some.StartsWith("PGD step / bare"));
         Assert.That(names, Has.Some.StartsWith("SmoothGrad throughput"));
         Assert.That(names, Has.Some.StartsWith("RSS in use after 60 PGD steps"));
+        Assert.That(names, Has.Some.StartsWith("APGD iteration / PGD step"));
+        Assert.That(names, Has.Some.StartsWith("Square query (L2) / bare forward"));
+        Assert.That(names, Has.Some.StartsWith("Square query (L-inf) / bare forward"));
         Assert.That(figures.Where(f => f.Unit == "x").Select(f => f.Value), Is.All.GreaterThan(0).And.All.Not.NaN);
         Assert.That(figures.Select(f => f.Target), Is.All.Not.Empty);
     }

@@ -9,9 +9,9 @@ namespace Repro.Tests.Unit.Devices;
 /// <summary>
 /// The engine on CUDA: with the model and the images on the GPU, every result stays there and
 /// equals the CPU's result. These tests need a CUDA libtorch and a GPU; elsewhere each is skipped
-/// with the reason printed (the CPU build cannot see a GPU). Random starts come from seeded CPU
-/// generators and SmoothGrad's noise from <see cref="CounterNoise"/>, so both devices use the same
-/// numbers; TF32 is switched off so that both compute in full float32 and the comparison checks the
+/// with the reason printed (the CPU build cannot see a GPU). Random starts and SmoothGrad's noise
+/// come from per-example <see cref="CounterNoise"/> streams computed on each device, so both devices
+/// use the same numbers; TF32 is switched off so that both compute in full float32 and the comparison checks the
 /// engine's device handling, not TF32 rounding.
 /// </summary>
 [NonParallelizable]
@@ -103,7 +103,7 @@ public class CudaEngineTests
         const double sigma = 0.2;
         var smooth = new SmoothGrad(new VanillaGradient(gpuModel), samples, sigma, batchSize, seed: 4).Attribute(images.cuda(), AttributionTarget.Loss(labels.cuda()));
 
-        var noise = CounterNoise.Normal([3 * samples, 3, 32, 32], 4, 0, CPU);
+        var noise = SmoothGradReference.Noise(images, ExampleIds.OfContent(images), 4, samples);
         var reference = SmoothGradReference.Compute(cpuModel, images, labels, noise, sigma, samples);
         float difference = MaxDifference(reference, smooth), scale = reference.abs().max().item<float>();
         TestContext.Out.WriteLine($"SmoothGrad on the GPU (batches of {batchSize}): max |gpu - cpu reference| {difference:E2} of a largest value {scale:E2}");

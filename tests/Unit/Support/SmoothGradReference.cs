@@ -7,6 +7,22 @@ namespace Repro.Tests.Unit.Support;
 /// <summary>SmoothGrad the slow, obvious way: copy k (of example k / samples) is noise[k], one copy at a time.</summary>
 public static class SmoothGradReference
 {
+    /// <summary>
+    /// SmoothGrad's documented noise, built here from the counter-noise primitives: copy k of example
+    /// e is the stream keyed by Derive(Key(seed, SmoothGrad.NoiseStream, ids[e]), k); [N·samples, ...], copies of an example consecutive.
+    /// </summary>
+    public static Tensor Noise(Tensor images, IReadOnlyList<long> ids, long seed, int samples)
+    {
+        var rows = new List<Tensor>();
+        for (int e = 0; e < ids.Count; e++)
+            for (int k = 0; k < samples; k++)
+            {
+                var key = CounterNoise.Derive(tensor(new[] { CounterNoise.Key(seed, SmoothGrad.NoiseStream, ids[e]) }), tensor((long)k));
+                rows.Add(CounterNoise.Normal(key, images[0].numel()).reshape(images[0].shape));
+            }
+        return stack(rows);
+    }
+
     public static Tensor Compute(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, Tensor noise, double sigma, int samples)
     {
         var reference = zeros_like(images);

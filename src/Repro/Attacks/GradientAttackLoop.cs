@@ -1,0 +1,174 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Repro.Attacks;
+
+/// <summary>What the first-order loop needs to know besides the step rule (PGD and APGD fill it from their options).</summary>
+public sealed record LoopSettings
+{
+    /// <summary>Gradient steps per run: each costs one forward and one input-backward pass; one more forward pass measures the last iterate.</summary>
+    public required int Steps { get; init; }
+    public int Restarts { get; init; } = 1;
+    public bool RandomStart { get; init; }
+    public long Seed { get; init; }
+    /// <summary>One id per example (see <see cref="ExampleIds"/>); null: the hash of each image's pixels.</summary>
+    public IReadOnlyList<long>? ExampleIds { get; init; }
+    /// <summary>Distinguishes the random streams of different attacks (PGD, APGD, APGD-T's target k) for the same seed and example.</summary>
+    public long NoiseStream { get; init; }
+    /// <summary>Legacy: one CPU generator for the whole batch instead of per-example noise (<see cref="GeneratorNoise"/>).</summary>
+    public bool BatchGeneratorNoise { get; init; }
+    public IterateChoice Choice { get; init; } = IterateChoice.Latest;
+    /// <summary>Drop an example from the run once an iterate succeeds (its successful iterate is kept), and start restarts only on examples not yet successful.</summary>
+    public bool StopOnSuccess { get; init; }
+    public Action<long, long>? Progress { get; init; }
+}
+
+/// <summary>
+/// The loop every first-order attack shares. Per run: a start (the image, or a random point of
+/// the ball from per-example noise), then <see cref="LoopSettings.Steps"/> iterations of one
+/// forward + input-backward pass, success-first bookkeeping (<see cref="IterateBook"/>) and the
+/// step rule's proposal, then a forward pass at the last iterate. Restarts run on every example,
+/// or with <see cref="LoopSettings.StopOnSuccess"/> only on those not yet fooled; the runs are
+/// merged success first, then by loss. Parameters are frozen for the attack (input gradients only).
+/// Every example is attacked independently of the others.
+/// </summary>
+public static class GradientAttackLoop
+{
+    public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, LoopSettings settings, Func<IStepRule> newRule)
+    {
+        if (settings.Steps < 1) throw new ReproInputException($"steps must be >= 1, got {settings.Steps}");
+        if (settings.Restarts < 1) throw new ReproInputException($"restarts must be >= 1, got {settings.Restarts}");
+        using var frozen = new FrozenParameters(objective.Modules);
+        var original = images.detach();
+        long n = original.shape[0];
+        // Dropping examples needs an objective that can be split; one that cannot runs every example to the end.
+        bool stop = settings.StopOnSuccess && settings.Choice != IterateChoice.Final && CanSubset(objective);
+        long[]? ids = settings.RandomStart && !settings.BatchGeneratorNoise ? ExampleIds.Resolve(original, settings.ExampleIds) : null;
+        using var generator = settings.RandomStart && settings.BatchGeneratorNoise ? new Generator((ulong)settings.Seed) : null;
+        long done = 0, total = (long)settings.Steps * settings.Restarts;
+        void Advance(long steps)
+        {
+            done += steps;
+            settings.Progress?.Invoke(done, total);
+        }
+
+        if (settings.Restarts == 1)
+        {
+            using var book = new IterateBook(objective, threat, original, settings.Choice);
+            using var rule = newRule();
+            RunOnce(objective, threat, original, Noise(0, null), settings, stop, rule, book, Advance);
+            return book.TakeResult();
+        }
+
+        // Across restarts "latest" means nothing: runs are merged success first, then by loss.
+        var across = settings.Choice == IterateChoice.Latest ? IterateChoice.BestLoss : settings.Choice;
+        using var merged = new IterateBook(objective, threat, original, across);
+        for (int restart = 0; restart < settings.Restarts; restart++)
+        {
+            using var scope = NewDisposeScope();
+            Tensor? rows = null;
+            if (stop && merged.Success is not null)
+            {
+                rows = nonzero(merged.Success.logical_not()).flatten();
+                if (rows.shape[0] == 0)
+                {
+                    Advance((long)settings.Steps * (settings.Restarts - restart));
+                    break;
+                }
+                if (rows.shape[0] == n) rows = null;
+            }
+            var runOriginal = rows is null ? original : original.index_select(0, rows);
+            var runObjective = rows is null ? objective : objective.Subset(rows)!;
+            using var book = new IterateBook(runObjective, threat, runOriginal, settings.Choice);
+            using var rule = newRule();
+            RunOnce(runObjective, threat, runOriginal, Noise(restart, rows), settings, stop, rule, book, Advance);
+            merged.Merge(rows, book);
+        }
+        return merged.TakeResult();
+
+        NoiseSource? Noise(int restart, Tensor? rows)
+        {
+            if (!settings.RandomStart) return null;
+            if (generator is not null) return new GeneratorNoise(generator);
+            var noise = ExampleNoise.For(settings.Seed, ids!, settings.NoiseStream * 1_000_003 + 1 + restart);
+            return rows is null ? noise : noise.Select(rows.data<long>().ToArray());
+        }
+    }
+
+    static bool CanSubset(AttackObjective objective)
+    {
+        using var scope = NewDisposeScope();
+        return objective.Subset(zeros(0, dtype: ScalarType.Int64)) is not null;
+    }
+
+    /// <summary>One run from one start over the rows of <paramref name="original"/>; offers every evaluated iterate to <paramref name="book"/>.</summary>
+    static void RunOnce(AttackObjective objective, ThreatModel threat, Tensor original, NoiseSource? noise, LoopSettings settings,
+        bool stopOnSuccess, IStepRule rule, IterateBook book, Action<long> advance)
+    {
+        using var runScope = NewDisposeScope();
+        Tensor x;
+        using (no_grad()) x = noise is not null ? threat.RandomStart(original, noise) : original.clone();
+        Tensor? active = null; // rows of this run still attacked; null: all of them
+        var activeObjective = objective;
+        double sign = objective.Direction == Direction.Ascend ? 1.0 : -1.0;
+        rule.Begin(original, x, threat);
+
+        for (int step = 0; step < settings.Steps; step++)
+        {
+            Tensor previous = x;
+            Tensor? keep = null;
+            bool finished = false;
+            using (var stepScope = NewDisposeScope())
+            {
+                var input = x.detach().requires_grad_(true);
+                var value = activeObjective.Evaluate(input);
+                var score = sign > 0 ? value.PerExampleLoss : value.PerExampleLoss.neg();
+                var gradient = InputGradient.Of(score.sum(), input);
+                using (no_grad())
+                {
+                    var success = activeObjective.Succeeded(value);
+                    book.Offer(active, x, value.PerExampleLoss, value.Logits, success);
+                    if (stopOnSuccess)
+                    {
+                        var remaining = nonzero(success.logical_not()).flatten();
+                        if (remaining.shape[0] == 0) finished = true;
+                        else if (remaining.shape[0] < success.shape[0])
+                        {
+                            keep = remaining;
+                            stepScope.MoveToOuter(keep);
+                            x = x.index_select(0, keep);
+                            gradient = gradient.index_select(0, keep);
+                            score = score.index_select(0, keep);
+                            rule.Keep(keep);
+                        }
+                    }
+                    if (!finished)
+                    {
+                        x = rule.Next(step, x, gradient, score.detach());
+                        stepScope.MoveToOuter(x);
+                    }
+                }
+            }
+            // The iterate of the last step is no longer needed: free it now, not when the run ends.
+            previous.Dispose();
+            if (finished)
+            {
+                advance(settings.Steps - step);
+                return;
+            }
+            if (keep is not null)
+            {
+                active = active is null ? keep : active.index_select(0, keep);
+                activeObjective = objective.Subset(active)!;
+            }
+            advance(1);
+        }
+
+        using (no_grad())
+        {
+            var value = activeObjective.Evaluate(x);
+            book.Offer(active, x, value.PerExampleLoss, value.Logits, activeObjective.Succeeded(value));
+        }
+        x.Dispose();
+    }
+}

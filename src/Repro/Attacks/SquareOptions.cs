@@ -1,0 +1,38 @@
+namespace Repro.Attacks;
+
+/// <summary>
+/// Settings of the Square attack (Andriushchenko, Croce, Flammarion and Hein, ECCV 2020). Defaults
+/// are the published ones used by AutoAttack's standard version: 5,000 queries, p_init 0.8, the
+/// schedule of p rescaled to the query budget.
+/// </summary>
+public sealed record SquareOptions
+{
+    /// <summary>Queries per example after the initial one (each is one forward pass of the examples not yet fooled).</summary>
+    public int Queries { get; init; } = 5000;
+    /// <summary>Initial fraction of the image's pixels a square covers; halved at fixed points of the (rescaled) schedule.</summary>
+    public double PInit { get; init; } = 0.8;
+    public long Seed { get; init; }
+    /// <summary>One id per example; with the seed it alone decides the example's squares and signs (see <see cref="Attacks.ExampleIds"/>). Null: the hash of each image.</summary>
+    public IReadOnlyList<long>? ExampleIds { get; init; }
+    /// <summary>Called after every query round with (rounds done, rounds in all).</summary>
+    public Action<long, long>? Progress { get; init; }
+
+    public void Validate()
+    {
+        if (Queries < 0) throw new ReproInputException($"Square queries must be >= 0, got {Queries}");
+        if (!(PInit > 0 && PInit <= 1)) throw new ReproInputException($"Square p_init must be in (0,1], got {PInit}");
+    }
+
+    /// <summary>
+    /// The fraction p of pixels a square covers at query <paramref name="query"/> (0-based): p_init,
+    /// halved after 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000 queries of a 10,000-query
+    /// budget, with the query index rescaled to this budget (the reference's resc_schedule).
+    /// </summary>
+    public double P(int query)
+    {
+        int it = Queries == 0 ? 0 : (int)((double)query / Queries * 10000);
+        int[] bounds = [10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000];
+        int halvings = bounds.Count(b => it > b);
+        return PInit / Math.Pow(2, halvings);
+    }
+}

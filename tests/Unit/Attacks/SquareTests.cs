@@ -1,0 +1,69 @@
+using Repro.Attacks;
+using Repro.Tests.Unit.Support;
+using static TorchSharp.torch;
+
+namespace Repro.Tests.Unit.Attacks;
+
+public class SquareTests
+{
+    [Test]
+    public void TheScheduleOfPIsThePublishedOneRescaledToTheBudget()
+    {
+        var tenThousand = new SquareOptions { Queries = 10000 };
+        Assert.That(new[] { 0, 10, 11, 50, 51, 200, 201, 500, 501, 1000, 1001, 2000, 2001, 4000, 4001, 6000, 6001, 8000, 8001, 9999 }.Select(tenThousand.P),
+            Is.EqualTo(new[] { 0.8, 0.8, 0.4, 0.4, 0.2, 0.2, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125, 0.00625, 0.00625, 0.003125, 0.003125, 0.0015625, 0.0015625 }).Within(1e-12));
+        var thousand = new SquareOptions { Queries = 1000 };
+        Assert.That(thousand.P(5), Is.EqualTo(0.4).Within(1e-12), "query 5 of 1,000 counts as query 50 of 10,000");
+        Assert.That(thousand.P(6), Is.EqualTo(0.2).Within(1e-12), "query 6 of 1,000 counts as query 60 of 10,000");
+    }
+
+    [Test]
+    public void EveryProposalStaysInTheBallAndTheBoxAndTheLossNeverGetsWorse([Values("L2", "Linf")] string norm)
+    {
+        using var _ = NewDisposeScope();
+        var model = new TinyNet();
+        manual_seed(31);
+        var images = rand(6, 3, 32, 32);
+        Tensor labels;
+        using (no_grad()) labels = model.forward(images).argmax(1);
+        ThreatModel threat = norm == "L2" ? new L2Ball(0.5) : new LinfBall(4 / 255.0);
+        var objective = new MarginObjective(model, labels);
+        double previous = double.NegativeInfinity;
+        foreach (int queries in new[] { 0, 5, 50, 200 })
+        {
+            using var result = Square.Run(objective, threat, images, new SquareOptions { Queries = queries, Seed = 2 });
+            Assert.That(threat.Distance(images, result.Adversarial).max().item<float>(), Is.LessThanOrEqualTo((float)threat.Eps * 1.0001f + 1e-6f));
+            Assert.That(result.Adversarial.min().item<float>(), Is.GreaterThanOrEqualTo(0f));
+            Assert.That(result.Adversarial.max().item<float>(), Is.LessThanOrEqualTo(1f));
+            double loss = result.Loss.sum().item<float>();
+            TestContext.Out.WriteLine($"{norm}, {queries} queries: summed margin {loss:F4}, fooled {result.Success.sum().item<long>()} of 6");
+            Assert.That(loss, Is.GreaterThanOrEqualTo(previous - 1e-5), "more queries never make the kept loss worse");
+            previous = loss;
+        }
+    }
+
+    [Test]
+    public void TheSameSeedRepeatsAndAnotherDoesNot()
+    {
+        using var _ = NewDisposeScope();
+        var model = new TinyNet();
+        manual_seed(32);
+        var images = rand(3, 3, 32, 32);
+        var labels = tensor(new long[] { 0, 1, 2 });
+        AttackResult Run(long seed) => Square.Run(new MarginObjective(model, labels), new L2Ball(0.5), images, new SquareOptions { Queries = 20, Seed = seed });
+        using var a = Run(1);
+        using var b = Run(1);
+        using var c = Run(2);
+        Assert.That(a.Adversarial.eq(b.Adversarial).all().item<bool>(), Is.True);
+        Assert.That(a.Adversarial.eq(c.Adversarial).all().item<bool>(), Is.False);
+    }
+
+    [Test]
+    public void OnlyBallsAndImagesAreAccepted()
+    {
+        using var _ = NewDisposeScope();
+        var model = new TinyNet();
+        var labels = tensor(new long[] { 0 });
+        Assert.Throws<ReproInputException>(() => Square.Run(new MarginObjective(model, labels), new Unconstrained(), rand(1, 3, 32, 32), new SquareOptions { Queries = 1 }));
+    }
+}
