@@ -44,6 +44,28 @@ public class ExplainTests
                 "other batch sizes draw the same distribution of noise in other chunks");
     }
 
+    /// <summary>
+    /// With device-independent noise the CPU draws its noise from CounterNoise (as a GPU does), not
+    /// from its generator: the map is the mean gradient over exactly those copies, for any batch size.
+    /// </summary>
+    [Test]
+    public void DeviceIndependentNoiseOnTheCpuIsTheCounterNoiseStream([Values(1, 7, 100)] int batchSize)
+    {
+        using var _ = NewDisposeScope();
+        var model = new TinyNet();
+        manual_seed(5);
+        var images = rand(2, 3, 32, 32);
+        var labels = tensor(new long[] { 0, 2 });
+        const int samples = 6;
+        const double sigma = 0.2;
+        var smooth = new SmoothGrad(new VanillaGradient(model), samples, sigma, batchSize, seed: 13) { DeviceIndependentNoise = true }
+            .Attribute(images, AttributionTarget.Loss(labels));
+        var reference = SmoothGradReference.Compute(model, images, labels, CounterNoise.Normal([2 * samples, 3, 32, 32], 13, 0, CPU), sigma, samples);
+        Assert.That(smooth.allclose(reference, atol: 1e-5), Is.True);
+        var withGenerator = new SmoothGrad(new VanillaGradient(model), samples, sigma, batchSize, seed: 13).Attribute(images, AttributionTarget.Loss(labels));
+        Assert.That(withGenerator.allclose(reference, atol: 1e-5), Is.False, "by default the CPU's noise comes from its generator");
+    }
+
     [Test]
     public void TheTutorialVisualisationIsCentredGreyInTheUnitRange()
     {
