@@ -66,13 +66,6 @@ public static class CifarClaimSetup
     public static Tensor Shown(int classes, long perClass, long perClassShown, Device device) =>
         cat(Enumerable.Range(0, classes).Select(c => arange(c * perClass, c * perClass + Math.Min(perClassShown, perClass), dtype: ScalarType.Int64, device: device)).ToList());
 
-    /// <summary>Values of a small per-example tensor (any device), read on the CPU for captions and numbers.</summary>
-    public static float[] Values(Tensor perExample)
-    {
-        using var onCpu = perExample.detach().to_type(ScalarType.Float32).cpu();
-        return onCpu.data<float>().ToArray();
-    }
-
     public static GridRow Row(string title, Tensor images, IReadOnlyList<string> captions) =>
         new(title, Enumerable.Range(0, (int)images.shape[0]).Select(k => new GridCell(images[k], captions[k])).ToList());
 }

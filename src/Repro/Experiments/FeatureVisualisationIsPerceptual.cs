@@ -73,7 +73,7 @@ public sealed class FeatureVisualisationIsPerceptual : IExperiment
         var (shownImages, shownS, shownR) = (Pick(subset.Images), PickOf(s), PickOf(r));
         var rows = new List<GridRow>
         {
-            CifarClaimSetup.Row("start image", shownImages, CifarClaimSetup.Values(Pick(subset.Labels)).Select(l => subset.ClassNames[(int)l]).ToArray()),
+            CifarClaimSetup.Row("start image", shownImages, OnHost.Floats(Pick(subset.Labels)).Select(l => subset.ClassNames[(int)l]).ToArray()),
             CifarClaimSetup.Row($"standard model: component {s.Component} maximised", shownS.Result, Rise(shownS)),
             CifarClaimSetup.Row("standard model: change (grey = none)", SaliencyImage.Visualise(shownS.Result - shownImages), Blank(shownImages.shape[0])),
             CifarClaimSetup.Row($"robust model: component {r.Component} maximised", shownR.Result, Rise(shownR)),
@@ -136,7 +136,7 @@ public sealed class FeatureVisualisationIsPerceptual : IExperiment
     static double Psnr(Tensor a, Tensor b) => Training.ModelEvaluation.Psnr(a, b).mean().item<float>();
 
     static string[] Rise(Visualisation v) =>
-        CifarClaimSetup.Values(v.Before).Zip(CifarClaimSetup.Values(v.After), (b, a) => $"{b:F2} -> {a:F2}").ToArray();
+        OnHost.Floats(v.Before).Zip(OnHost.Floats(v.After), (b, a) => $"{b:F2} -> {a:F2}").ToArray();
 
     static string[] Blank(long n) => Enumerable.Repeat("", (int)n).ToArray();
 }

@@ -63,10 +63,10 @@ public sealed class FeatureVisualisationOnImageNet(string modelName) : IExperime
             progress.Report(i + 1, n);
         }
         var visualised = cat(results, 0);
-        var psnr = CifarClaimSetup.Values(ImageDistance.Psnr(visualised, images.Images));
+        var psnr = OnHost.Floats(ImageDistance.Psnr(visualised, images.Images));
         var change = visualised - images.Images;
-        var changeNoise = CifarClaimSetup.Values(Noisiness.TotalVariationRatio(change));
-        var labels = CifarClaimSetup.Values(images.Labels);
+        var changeNoise = OnHost.Floats(Noisiness.TotalVariationRatio(change));
+        var labels = OnHost.Floats(images.Labels);
         double raised = Enumerable.Range(0, n).Count(i => after[i] > before[i]) / (double)n;
 
         string figure = $"claim5-{modelName}-featviz.png";

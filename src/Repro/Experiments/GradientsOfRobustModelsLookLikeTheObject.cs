@@ -83,7 +83,7 @@ public sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
         var names = subset.ClassNames;
         var pick = CifarClaimSetup.Shown(2, imagesPerClass, 4, context.Device);
         Tensor Pick(Tensor t) => t.index_select(0, pick);
-        string[] Noise(Tensor maps) => CifarClaimSetup.Values(Pick(Noisiness.TotalVariationRatio(maps, 0.5))).Select(v => $"TV/L2 {v:F1}").ToArray();
+        string[] Noise(Tensor maps) => OnHost.Floats(Pick(Noisiness.TotalVariationRatio(maps, 0.5))).Select(v => $"TV/L2 {v:F1}").ToArray();
         ImageGrid.Save(context.Figure(figure),
         [
             CifarClaimSetup.Row("image (robust model's prediction)", Pick(subset.Images), CifarClaimSetup.Captions(robust, Pick(subset.Images), names)),

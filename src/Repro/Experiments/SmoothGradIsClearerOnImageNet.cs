@@ -66,9 +66,9 @@ public sealed class SmoothGradIsClearerOnImageNet(string modelName) : IExperimen
         string figure = $"claim3-{modelName}-saliency.png";
         var names = validation.Classes.Names;
         int n = (int)Math.Min(Shown, images.Count);
-        var labels = CifarClaimSetup.Values(images.Labels);
-        var (vanillaEdgeValues, smoothEdgeValues) = (CifarClaimSetup.Values(vanillaEdges), CifarClaimSetup.Values(smoothEdges));
-        var (vanillaNoiseValues, smoothNoiseValues) = (CifarClaimSetup.Values(vanillaNoise), CifarClaimSetup.Values(smoothNoise));
+        var labels = OnHost.Floats(images.Labels);
+        var (vanillaEdgeValues, smoothEdgeValues) = (OnHost.Floats(vanillaEdges), OnHost.Floats(smoothEdges));
+        var (vanillaNoiseValues, smoothNoiseValues) = (OnHost.Floats(vanillaNoise), OnHost.Floats(smoothNoise));
         ImageGrid.Save(context.Figure(figure),
         [
             new GridRow("images", Enumerable.Range(0, n).Select(i => new GridCell(images.Images[i], names[(int)labels[i]])).ToList()),
