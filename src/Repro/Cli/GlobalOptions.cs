@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Repro.Data;
 using Repro.Data.Assets;
+using Repro.Experiments;
+using Repro.Runtime;
 
 namespace Repro.Cli;
 
@@ -12,13 +14,15 @@ public sealed class GlobalOptions
     public readonly Option<bool> Offline = new("--offline") { Description = $"never use the network: missing data and weights make claims NOT RUN (also ${AssetFetchOptions.OfflineVariable}=1)", Recursive = true };
     public readonly Option<string> Out = new("--out") { Description = "output folder", DefaultValueFactory = _ => "out", Recursive = true };
     public readonly Option<long> Seed = new("--seed") { Description = "random seed (recorded in every report)", DefaultValueFactory = _ => 0, Recursive = true };
-    public readonly Option<string> Device = new("--device") { Description = "cpu or cuda for attack, eval and bench (cuda needs a CUDA build of libtorch; run and train use the CPU)", DefaultValueFactory = _ => "cpu", Recursive = true };
+    public readonly Option<string?> Device = new("--device") { Description = $"cpu, cuda or cuda:N, for every command (default: ${ComputeDevice.Variable}, else cpu; cuda needs a CUDA build of libtorch and a GPU, see README: GPU runner)", Recursive = true };
+    public readonly Option<string?> ScaleName = new("--scale") { Description = $"quick or full: how many images the claims use; thresholds are the same at both (default: ${Scales.Variable}, else quick on the CPU, full on a GPU)", Recursive = true };
+    public readonly Option<bool> Tf32 = new("--tf32") { Description = "let CUDA matrix products and convolutions use TF32 (faster, ~1e-3 relative error; off by default so that a GPU computes like the CPU)", Recursive = true };
     public readonly Option<int> Threads = new("--threads") { Description = "libtorch threads (default: libtorch's choice)", DefaultValueFactory = _ => 0, Recursive = true };
     public readonly Option<bool> Verbose = new("--verbose") { Description = "on a failure, print the full exception with its stack trace after the one-line message", Recursive = true };
 
     public void AddTo(Command root)
     {
-        foreach (var o in new Option[] { Data, Models, Out, Seed, Device, Threads, Offline, Verbose }) root.Options.Add(o);
+        foreach (var o in new Option[] { Data, Models, Out, Seed, Device, ScaleName, Tf32, Threads, Offline, Verbose }) root.Options.Add(o);
     }
 
     public ReproPaths Paths(ParseResult r) => ReproPaths.Resolve(r.GetValue(Data), r.GetValue(Models));
@@ -39,21 +43,34 @@ public sealed class GlobalOptions
     }
 
     /// <summary>
-    /// Validates the device and thread options, applies the threads, and returns the device the
-    /// command's model and images go to. Commands that run on the CPU only pass
-    /// <paramref name="cpuOnlyCommand"/> (their name) and refuse --device cuda rather than ignore it.
+    /// Validates the device, TF32 and thread options, applies them, and returns the device the
+    /// command's models and images go to: --device, else REPRO_DEVICE, else the CPU. A device that is
+    /// asked for and absent is refused (exit code 2, one line), never replaced by the CPU. TF32 is
+    /// switched off unless --tf32 is given. <paramref name="cpuOnlyCommand"/> (a command's name) makes
+    /// that command refuse anything but the CPU; no command of this version needs it.
     /// </summary>
+    /// <exception cref="ReproInputException">An unknown or absent device, or a negative --threads.</exception>
     public TorchSharp.torch.Device Apply(ParseResult r, string? cpuOnlyCommand = null)
     {
-        string device = r.GetValue(Device) ?? "cpu";
-        if (device != "cpu" && device != "cuda") throw new ReproInputException($"--device must be cpu or cuda, got '{device}'");
-        if (device == "cuda" && cpuOnlyCommand is not null)
-            throw new ReproInputException($"--device cuda: '{cpuOnlyCommand}' runs on the CPU only in this version (attack, eval, bench and the library follow their inputs' device)");
-        if (device == "cuda" && !TorchSharp.torch.cuda.is_available())
-            throw new ReproInputException("--device cuda: no CUDA device or CUDA libtorch here (build with the CUDA opt-in, see README)");
+        string? requested = r.GetValue(Device);
+        var device = string.IsNullOrWhiteSpace(requested) ? ComputeDevice.FromEnvironment() : ComputeDevice.Parse(requested, "--device");
+        if (cpuOnlyCommand is not null && device.type != TorchSharp.DeviceType.CPU)
+            throw new ReproInputException($"--device {ComputeDevice.Name(device)}: '{cpuOnlyCommand}' runs on the CPU only");
         int threads = r.GetValue(Threads);
         if (threads < 0) throw new ReproInputException($"--threads must be >= 0, got {threads}");
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
-        return device == "cuda" ? TorchSharp.torch.CUDA : TorchSharp.torch.CPU;
+        ComputeDevice.AllowTf32(r.GetValue(Tf32));
+        return device;
+    }
+
+    /// <summary>
+    /// <see cref="Apply"/>, then the scale: --scale, else REPRO_SCALE, else full on a GPU and quick on
+    /// the CPU. What a command that runs experiments (run, robustness) puts into its <see cref="ExperimentContext"/>.
+    /// </summary>
+    /// <exception cref="ReproInputException">As <see cref="Apply"/>, or a scale other than quick or full.</exception>
+    public (TorchSharp.torch.Device Device, Scale Scale) Compute(ParseResult r)
+    {
+        var device = Apply(r);
+        return (device, Scales.Resolve(r.GetValue(ScaleName), device));
     }
 }

@@ -6,8 +6,8 @@ namespace Repro.Cli;
 
 /// <summary>
 /// <c>repro run all|NAME</c>: runs experiments and writes figures, report.html and claims.json into
-/// --out, fetching missing data and weights first (unless offline). Exit code 0 when every claim
-/// that ran held, 1 when one failed, 3 when none could run.
+/// --out, fetching missing data and weights first (unless offline), on --device at --scale (the
+/// report says both). Exit code 0 when every claim that ran held, 1 when one failed, 3 when none could run.
 /// </summary>
 public static class RunCommand
 {
@@ -17,13 +17,13 @@ public static class RunCommand
         var command = new Command("run", "run the article's experiments and write the report") { which };
         command.SetAction(ReproCommand.Guarded(r =>
         {
-            options.Apply(r, cpuOnlyCommand: "repro run");
+            var (device, scale) = options.Compute(r);
             options.FetchOnFirstUse(r);
             var experiments = ExperimentCatalog.Create(r.GetValue(which)!);
             var paths = options.Paths(r);
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
             var outcomes = ReportWriter.RunAndPublish(experiments, paths, output, r.GetValue(options.Seed),
-                "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), Console.Out);
+                "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), Console.Out, device, scale);
             Console.WriteLine();
             foreach (var o in outcomes)
                 Console.WriteLine($"{o.Verdict switch { Verdict.Pass => "PASS   ", Verdict.Fail => "FAIL   ", _ => "NOT RUN" }} {o.Title} ({o.Elapsed.TotalSeconds:F0} s)");

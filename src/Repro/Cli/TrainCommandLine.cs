@@ -3,7 +3,7 @@ using Repro.Training;
 
 namespace Repro.Cli;
 
-/// <summary><c>repro train standard|robust [--commit]</c>: retrains one of the CIFAR claim models by its recipe (see data/weights/README.md).</summary>
+/// <summary><c>repro train standard|robust [--commit]</c>: retrains one of the CIFAR claim models by its recipe (see data/weights/README.md), on --device.</summary>
 public static class TrainCommandLine
 {
     public static Command Create(GlobalOptions options)
@@ -13,10 +13,10 @@ public static class TrainCommandLine
         var command = new Command("train", "train the standard or the adversarially trained CIFAR-10 cat/airplane model") { which, commit };
         command.SetAction(ReproCommand.Guarded(r =>
         {
-            options.Apply(r, cpuOnlyCommand: "repro train");
+            var device = options.Apply(r);
             var args = new List<string> { r.GetValue(which)! };
             if (r.GetValue(commit)) args.Add("--commit");
-            return TrainCommand.Run(args, options.Paths(r), Console.Out, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+            return TrainCommand.Run(args, options.Paths(r), Console.Out, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), device);
         }));
         return command;
     }

@@ -12,19 +12,25 @@ namespace Repro.Experiments;
 /// class-balanced subsets of the cat/airplane test split. The loader lists all cats (label 0)
 /// before all airplanes (label 1), so "the first n test images" would be all cats; a subset here is
 /// the first k cats and the first k airplanes in loader order (file-name order), cats first.
+/// Models and images are on the context's device.
 /// </summary>
 public static class CifarClaimSetup
 {
     public static (SmallResNet Standard, SmallResNet Robust) Models(ExperimentContext context)
     {
-        var standard = CifarModels.Get(TrainingRecipe.Standard, context.Paths, context.Log);
-        var robust = CifarModels.Get(TrainingRecipe.Robust, context.Paths, context.Log);
+        var standard = context.OnDevice(CifarModels.Get(TrainingRecipe.Standard, context.Paths, context.Log, device: context.Device));
+        var robust = context.OnDevice(CifarModels.Get(TrainingRecipe.Robust, context.Paths, context.Log, device: context.Device));
         standard.eval();
         robust.eval();
         return (standard, robust);
     }
 
-    public static LabelledImages Test(ExperimentContext context) => Cifar10.Load(context.Paths.DataRoot, Split.Test, Cifar10.CatVsAirplane);
+    /// <summary>The cat/airplane test split on the context's device.</summary>
+    public static LabelledImages Test(ExperimentContext context)
+    {
+        using var onCpu = Cifar10.Load(context.Paths.DataRoot, Split.Test, Cifar10.CatVsAirplane);
+        return context.OnDevice(onCpu);
+    }
 
     /// <summary>The first <paramref name="perClass"/> images of each label, in loader order, label 0 first.</summary>
     public static LabelledImages FirstPerClass(LabelledImages set, int perClass)
@@ -59,10 +65,14 @@ public static class CifarClaimSetup
         using var scope = NewDisposeScope();
         var p = nn.functional.softmax(model.forward(images), 1);
         var (top, index) = p.max(1);
-        var t = top.data<float>().ToArray();
-        var i = index.data<long>().ToArray();
+        var t = top.cpu().data<float>().ToArray();
+        var i = index.cpu().data<long>().ToArray();
         return t.Select((v, k) => $"{classNames[(int)i[k]]} {v * 100:F0}%").ToArray();
     }
+
+    /// <summary>Indices of the first <paramref name="perClassShown"/> images of each class of a set made by <see cref="FirstPerClass"/> with <paramref name="perClass"/>, on <paramref name="device"/>: what a figure shows.</summary>
+    public static Tensor Shown(int classes, long perClass, long perClassShown, Device device) =>
+        cat(Enumerable.Range(0, classes).Select(c => arange(c * perClass, c * perClass + Math.Min(perClassShown, perClass), dtype: ScalarType.Int64, device: device)).ToList());
 
     public static GridRow Row(string title, Tensor images, IReadOnlyList<string> captions) =>
         new(title, Enumerable.Range(0, (int)images.shape[0]).Select(k => new GridCell(images[k], captions[k])).ToList());

@@ -17,7 +17,7 @@ public static class ExperimentCatalog
             () => [.. ModelRegistry.Names.Select(n => (IExperiment)new SmoothGradIsClearerOnImageNet(n)),
                    new GradientsOfRobustModelsLookLikeTheObject(), new RobustResNet50GradientsLookLikeTheObject()]),
         ("robust", "claim 4: a robust model resists eps 1.25 and falls only to eps 100 — the CIFAR pair, MadryLab's robust ResNet50",
-            () => [new RobustModelResistsSmallPerturbations { ImagesPerClass = 1000 }, new RobustResNet50ResistsSmallPerturbations()]),
+            () => [new RobustModelResistsSmallPerturbations(), new RobustResNet50ResistsSmallPerturbations()]),
         ("featviz", "claim 5: feature visualisation — standard ImageNet models, the CIFAR pair, MadryLab's robust ResNet50",
             () => [.. ModelRegistry.Names.Select(n => (IExperiment)new FeatureVisualisationOnImageNet(n)),
                    new FeatureVisualisationIsPerceptual(), new RobustResNet50FeatureVisualisation()]),

@@ -11,8 +11,8 @@ namespace Repro.Experiments;
 /// Claim 5: maximising one component of the representation (the input of the last linear layer)
 /// with L2 PGD (eps 1000, step 5, 20 steps from images, 200 from noise) changes the image in a
 /// recognisable, object-like way on the robust model and in barely visible noise on the standard
-/// one. Run on CIFAR-10 cat vs airplane with the SmallResNet pair, starting from the first
-/// <see cref="ImagesPerClass"/> test images of each class and from uniform noise.
+/// one. Run on CIFAR-10 cat vs airplane with the SmallResNet pair, starting from the first test
+/// images of each class (as many as the scale's <see cref="Sizes"/> say) and from uniform noise.
 ///
 /// The component, per model: the one the linear head weighs most toward "airplane"
 /// (argmax over k of W[airplane,k] - W[cat,k]), so that a recognisable change has a meaning
@@ -27,7 +27,13 @@ public sealed class FeatureVisualisationIsPerceptual : IExperiment
     public const string ArticleSays =
         "Maximising a component of the representation with L2 PGD (eps 1000, step 5, 20 steps; 200 from noise) produces object-like changes on the robust model and barely visible noise on the standard one.";
 
-    public int ImagesPerClass { get; init; } = 4;
+    /// <summary>Test images per class to start from: quick 4 + 4, full 32 + 32 (64 images). The figure shows the first 4 of each.</summary>
+    public sealed record Sizes(int ImagesPerClass)
+    {
+        public static Sizes For(Scale scale) => new(scale == Scale.Full ? 32 : 4);
+    }
+
+    const int ShownPerClass = 4;
     public int StepsFromImages { get; init; } = 20;
     public int StepsFromNoise { get; init; } = 200;
     public int NoiseStarts { get; init; } = 4;
@@ -44,9 +50,10 @@ public sealed class FeatureVisualisationIsPerceptual : IExperiment
     public ClaimOutcome Run(ExperimentContext context)
     {
         var watch = Stopwatch.StartNew();
+        int imagesPerClass = Sizes.For(context.Scale).ImagesPerClass;
         var (standard, robust) = CifarClaimSetup.Models(context);
         using var all = CifarClaimSetup.Test(context);
-        using var subset = CifarClaimSetup.FirstPerClass(all, ImagesPerClass);
+        using var subset = CifarClaimSetup.FirstPerClass(all, imagesPerClass);
         using var scope = NewDisposeScope();
         var measurements = new List<string>();
         var s = Visualise(standard, subset.Images, StepsFromImages, context.Seed);
@@ -59,17 +66,25 @@ public sealed class FeatureVisualisationIsPerceptual : IExperiment
         measurements.Add($"component before -> after ({StepsFromImages} steps, mean over {subset.Count} images): standard {s.Before.mean().item<float>():F3} -> {s.After.mean().item<float>():F3}, robust {r.Before.mean().item<float>():F3} -> {r.After.mean().item<float>():F3}");
         measurements.Add($"noisiness of the change (TV/L2): standard {sNoise:F2}, robust {rNoise:F2}; PSNR of the result: standard {Psnr(s.Result, subset.Images):F1} dB, robust {Psnr(r.Result, subset.Images):F1} dB");
 
+        // The figure: the first images of each class (all of them at the quick scale).
+        var shown = CifarClaimSetup.Shown(2, imagesPerClass, ShownPerClass, context.Device);
+        Tensor Pick(Tensor t) => t.index_select(0, shown);
+        Visualisation PickOf(Visualisation v) => v with { Result = Pick(v.Result), Before = Pick(v.Before), After = Pick(v.After) };
+        var (shownImages, shownS, shownR) = (Pick(subset.Images), PickOf(s), PickOf(r));
         var rows = new List<GridRow>
         {
-            CifarClaimSetup.Row("start image", subset.Images, subset.Labels.data<long>().ToArray().Select(l => subset.ClassNames[(int)l]).ToArray()),
-            CifarClaimSetup.Row($"standard model: component {s.Component} maximised", s.Result, Rise(s)),
-            CifarClaimSetup.Row("standard model: change (grey = none)", SaliencyImage.Visualise(s.Result - subset.Images), Blank(subset.Count)),
-            CifarClaimSetup.Row($"robust model: component {r.Component} maximised", r.Result, Rise(r)),
-            CifarClaimSetup.Row("robust model: change (grey = none)", SaliencyImage.Visualise(r.Result - subset.Images), Blank(subset.Count)),
+            CifarClaimSetup.Row("start image", shownImages, OnHost.Floats(Pick(subset.Labels)).Select(l => subset.ClassNames[(int)l]).ToArray()),
+            CifarClaimSetup.Row($"standard model: component {s.Component} maximised", shownS.Result, Rise(shownS)),
+            CifarClaimSetup.Row("standard model: change (grey = none)", SaliencyImage.Visualise(shownS.Result - shownImages), Blank(shownImages.shape[0])),
+            CifarClaimSetup.Row($"robust model: component {r.Component} maximised", shownR.Result, Rise(shownR)),
+            CifarClaimSetup.Row("robust model: change (grey = none)", SaliencyImage.Visualise(shownR.Result - shownImages), Blank(shownImages.shape[0])),
         };
         if (StepsFromNoise > 0 && NoiseStarts > 0)
         {
-            var noise = rand(new long[] { NoiseStarts, 3, 32, 32 }, generator: new Generator((ulong)context.Seed + 7));
+            // Drawn on the CPU from the seed (the same starts on every device), then moved to the device.
+            using var noiseGenerator = new Generator((ulong)context.Seed + 7);
+            using var noiseOnCpu = rand(new long[] { NoiseStarts, 3, 32, 32 }, generator: noiseGenerator);
+            var noise = context.OnDevice(noiseOnCpu);
             var sn = Visualise(standard, noise, StepsFromNoise, context.Seed);
             var rn = Visualise(robust, noise, StepsFromNoise, context.Seed);
             measurements.Add($"from uniform noise ({StepsFromNoise} steps, {NoiseStarts} starts): standard component {sn.Before.mean().item<float>():F3} -> {sn.After.mean().item<float>():F3}, robust {rn.Before.mean().item<float>():F3} -> {rn.After.mean().item<float>():F3}");
@@ -121,7 +136,7 @@ public sealed class FeatureVisualisationIsPerceptual : IExperiment
     static double Psnr(Tensor a, Tensor b) => Training.ModelEvaluation.Psnr(a, b).mean().item<float>();
 
     static string[] Rise(Visualisation v) =>
-        v.Before.data<float>().ToArray().Zip(v.After.data<float>().ToArray(), (b, a) => $"{b:F2} -> {a:F2}").ToArray();
+        OnHost.Floats(v.Before).Zip(OnHost.Floats(v.After), (b, a) => $"{b:F2} -> {a:F2}").ToArray();
 
     static string[] Blank(long n) => Enumerable.Repeat("", (int)n).ToArray();
 }

@@ -11,13 +11,21 @@ namespace Repro.Experiments;
 /// <summary>
 /// The standard-model half of claim 5 on an ImageNet classifier: maximising one component of the
 /// representation (L2 PGD, eps 1000, step 5, 20 steps, from an image) raises it, but on a
-/// standard model the change is "barely visible noise". Images: the first <see cref="ImageCount"/>
-/// correctly classified validation images; for image i the component is the one most active on
-/// image i+1 (a feature of another object, chosen by rule rather than by hand).
+/// standard model the change is "barely visible noise". Images: the first correctly classified
+/// validation images, as many as the scale's <see cref="Sizes"/> say; for image i the component is
+/// the one most active on image i+1 (a feature of another object, chosen by rule rather than by hand).
 /// </summary>
 public sealed class FeatureVisualisationOnImageNet(string modelName) : IExperiment
 {
-    public const int ImageCount = 4, Steps = 20;
+    public const int Steps = 20;
+
+    /// <summary>Images: quick 4, full 64. The figure shows the first 4.</summary>
+    public sealed record Sizes(int ImageCount)
+    {
+        public static Sizes For(Scale scale) => new(scale == Scale.Full ? 64 : 4);
+    }
+
+    const int Shown = 4;
     public const double Eps = 1000, StepSize = 5;
 
     /// <summary>The optimisation works: every chosen component is higher afterwards.</summary>
@@ -31,7 +39,7 @@ public sealed class FeatureVisualisationOnImageNet(string modelName) : IExperime
     public ClaimOutcome Run(ExperimentContext context)
     {
         var clock = Stopwatch.StartNew();
-        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, -1);
+        using var inputs = ImageNetSelection.Prepare(modelName, context, Sizes.For(context.Scale).ImageCount, -1);
         using var scope = NewDisposeScope();
         var (model, validation, images) = (inputs.Model, inputs.Validation, inputs.Images);
         int n = (int)images.Count;
@@ -55,19 +63,21 @@ public sealed class FeatureVisualisationOnImageNet(string modelName) : IExperime
             progress.Report(i + 1, n);
         }
         var visualised = cat(results, 0);
-        var psnr = ImageDistance.Psnr(visualised, images.Images);
+        var psnr = OnHost.Floats(ImageDistance.Psnr(visualised, images.Images));
         var change = visualised - images.Images;
-        var changeNoise = Noisiness.TotalVariationRatio(change);
+        var changeNoise = OnHost.Floats(Noisiness.TotalVariationRatio(change));
+        var labels = OnHost.Floats(images.Labels);
         double raised = Enumerable.Range(0, n).Count(i => after[i] > before[i]) / (double)n;
 
         string figure = $"claim5-{modelName}-featviz.png";
+        int shown = Math.Min(Shown, n);
         var names = validation.Classes.Names;
         ImageGrid.Save(context.Figure(figure),
         [
-            new GridRow("images", Enumerable.Range(0, n).Select(i => new GridCell(images.Images[i], names[(int)images.Labels[i].item<long>()])).ToList()),
+            new GridRow("images", Enumerable.Range(0, shown).Select(i => new GridCell(images.Images[i], names[(int)labels[i]])).ToList()),
             new GridRow($"component maximised (L2 PGD eps {Eps}, step {StepSize}, {Steps} steps)",
-                Enumerable.Range(0, n).Select(i => new GridCell(visualised[i], $"#{components[i]}: {before[i]:F1} -> {after[i]:F1}")).ToList()),
-            new GridRow("the change, magnified (tutorial visualisation)", Enumerable.Range(0, n).Select(i => new GridCell(SaliencyImage.Visualise(change[i..(i + 1)])[0], $"PSNR {psnr[i].item<float>():F1} dB")).ToList()),
+                Enumerable.Range(0, shown).Select(i => new GridCell(visualised[i], $"#{components[i]}: {before[i]:F1} -> {after[i]:F1}")).ToList()),
+            new GridRow("the change, magnified (tutorial visualisation)", Enumerable.Range(0, shown).Select(i => new GridCell(SaliencyImage.Visualise(change[i..(i + 1)])[0], $"PSNR {psnr[i]:F1} dB")).ToList()),
         ], title: $"Claim 5 (standard model) on {modelName}", cellSize: 200);
 
         return new ClaimOutcome
@@ -76,16 +86,17 @@ public sealed class FeatureVisualisationOnImageNet(string modelName) : IExperime
             Checks = [Raised.Measure(raised, "the component is maximised")],
             Measurements =
             [
-                .. Enumerable.Range(0, n).Select(i => $"image {i + 1}: component {components[i]} {before[i]:F2} -> {after[i]:F2}, PSNR {psnr[i].item<float>():F1} dB, noisiness of the change {changeNoise[i].item<float>():F0}"),
+                .. Enumerable.Range(0, n).Select(i => $"image {i + 1}: component {components[i]} {before[i]:F2} -> {after[i]:F2}, PSNR {psnr[i]:F1} dB, noisiness of the change {changeNoise[i]:F0}"),
             ],
             Notes =
             [
-                .. psnr.min().item<float>() < 30
-                    ? new[] { $"the changes are visible as texture (PSNR down to {psnr.min().item<float>():F1} dB) rather than 'barely visible', but they are noise-like patterns, not objects: see the figure" }
+                .. psnr.Min() < 30
+                    ? new[] { $"the changes are visible as texture (PSNR down to {psnr.Min():F1} dB) rather than 'barely visible', but they are noise-like patterns, not objects: see the figure" }
                     : [],
                 .. after.All(a => Math.Abs(a - after.Max()) < 1e-3) && before.All(b => b < after.Max())
                     ? new[] { $"every chosen component ended at the same value {after.Max():F2}: this model's representation saturates there (MobileNetV2's is a mean of ReLU6 outputs, capped at 6), so the optimisation stops early" }
                     : [],
+                .. inputs.Shortfall(context.Scale) is string shortfall ? new[] { shortfall } : [],
             ],
             Figures = [figure],
             Elapsed = clock.Elapsed,

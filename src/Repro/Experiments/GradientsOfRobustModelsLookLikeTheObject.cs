@@ -9,7 +9,7 @@ namespace Repro.Experiments;
 /// Claim 3: the vanilla gradient (saliency map) of a standard model is noise; SmoothGrad (100
 /// samples, sigma 0.3) is clearer; the robust model's plain gradient looks like the object, better
 /// than the standard model's SmoothGrad. Run on CIFAR-10 cat vs airplane with the SmallResNet pair,
-/// on the first <see cref="ImagesPerClass"/> test images of each class (loader order).
+/// on the first test images of each class (loader order), as many as the scale's <see cref="Sizes"/> say.
 ///
 /// The map is the gradient of the cross-entropy loss on the true label (the tutorial's saliency),
 /// shown with <see cref="SaliencyImage.Visualise"/>. "Noisy" is measured as
@@ -25,7 +25,12 @@ public sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
     public const string ArticleSays =
         "A standard model's vanilla gradient is noise; SmoothGrad (100 samples, sigma 0.3) is clearer; a robust model's plain gradient looks like the object, better than the standard model's SmoothGrad.";
 
-    public int ImagesPerClass { get; init; } = 8;
+    /// <summary>Test images per class: quick 8 + 8, full 32 + 32 (64 images).</summary>
+    public sealed record Sizes(int ImagesPerClass)
+    {
+        public static Sizes For(Scale scale) => new(scale == Scale.Full ? 32 : 8);
+    }
+
     public int Samples { get; init; } = 100;
     /// <summary>The article's sigma, in [0,1] pixel units.</summary>
     public double Sigma { get; init; } = 0.3;
@@ -48,9 +53,10 @@ public sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
     public ClaimOutcome Run(ExperimentContext context)
     {
         var watch = Stopwatch.StartNew();
+        int imagesPerClass = Sizes.For(context.Scale).ImagesPerClass;
         var (standard, robust) = CifarClaimSetup.Models(context);
         using var all = CifarClaimSetup.Test(context);
-        using var subset = CifarClaimSetup.FirstPerClass(all, ImagesPerClass);
+        using var subset = CifarClaimSetup.FirstPerClass(all, imagesPerClass);
         using var scope = NewDisposeScope();
         var s = Maps(standard, subset.Images, subset.Labels, Samples, Sigma, context.Seed);
         var r = Maps(robust, subset.Images, subset.Labels, Samples, Sigma, context.Seed);
@@ -59,7 +65,7 @@ public sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
         var measurements = new List<string>
         {
             $"mean noisiness (total variation / L2 of the visualisation, {subset.Count} images): standard vanilla {sv:F2}, standard SmoothGrad {ss:F2}, robust vanilla {rv:F2}, robust SmoothGrad {rs:F2}",
-            $"SmoothGrad: {Samples} samples, sigma {Sigma} (the article's 0.3) in [0,1] pixel units",
+            $"SmoothGrad: {Samples} samples, sigma {Sigma} (the article's 0.3) in [0,1] pixel units; noise from CounterNoise (the same numbers on every device)",
         };
         foreach (double sweep in SigmaSweep)
         {
@@ -75,9 +81,9 @@ public sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
 
         string figure = "claim3-cifar-saliency.png";
         var names = subset.ClassNames;
-        var pick = cat([arange(0, 4), arange(ImagesPerClass, ImagesPerClass + 4)]);
+        var pick = CifarClaimSetup.Shown(2, imagesPerClass, 4, context.Device);
         Tensor Pick(Tensor t) => t.index_select(0, pick);
-        string[] Noise(Tensor maps) => Pick(Noisiness.TotalVariationRatio(maps, 0.5)).data<float>().ToArray().Select(v => $"TV/L2 {v:F1}").ToArray();
+        string[] Noise(Tensor maps) => OnHost.Floats(Pick(Noisiness.TotalVariationRatio(maps, 0.5))).Select(v => $"TV/L2 {v:F1}").ToArray();
         ImageGrid.Save(context.Figure(figure),
         [
             CifarClaimSetup.Row("image (robust model's prediction)", Pick(subset.Images), CifarClaimSetup.Captions(robust, Pick(subset.Images), names)),
@@ -107,7 +113,11 @@ public sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
 
     static double Mean(Tensor visualised) => Noisiness.TotalVariationRatio(visualised, 0.5).mean().item<float>();
 
-    /// <summary>The tutorial visualisations of the vanilla gradient and of SmoothGrad of the loss on the true labels.</summary>
+    /// <summary>
+    /// The tutorial visualisations of the vanilla gradient and of SmoothGrad of the loss on the true
+    /// labels, on the images' device. SmoothGrad's noise is device-independent (<see cref="CounterNoise"/>, keyed per example),
+    /// so one seed gives the same maps on the CPU and on a GPU.
+    /// </summary>
     public static (Tensor Vanilla, Tensor Smooth) Maps(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, int samples, double sigma, long seed)
     {
         model.eval();

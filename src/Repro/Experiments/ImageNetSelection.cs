@@ -8,7 +8,8 @@ namespace Repro.Experiments;
 /// <summary>
 /// The fixed rule every ImageNet experiment uses to choose its images, so nobody picks them by
 /// hand: the first <c>count</c> validation images in sorted path order that the model classifies
-/// correctly and whose class is not excluded (the attack's target).
+/// correctly and whose class is not excluded (the attack's target). The model and the chosen images
+/// are on the context's device; where the data has fewer such images than asked, all of them are used.
 /// </summary>
 public static class ImageNetSelection
 {
@@ -22,7 +23,8 @@ public static class ImageNetSelection
             var batch = candidates.Skip(start).Take(count).ToList();
             using var images = ImageNetValidation.Load(batch, validation.Classes.Names);
             using var _ = no_grad();
-            var predicted = model.forward(images.Images).argmax(1).data<long>().ToArray();
+            var device = model.parameters().FirstOrDefault()?.device ?? CPU;
+            var predicted = model.forward(images.Images.to(device)).argmax(1).cpu().data<long>().ToArray();
             for (int i = 0; i < batch.Count && picked.Count < count; i++)
                 if (predicted[i] == batch[i].Label) picked.Add(batch[i]);
         }
@@ -41,9 +43,10 @@ public static class ImageNetSelection
         if (!entry.IsPresent(context.Paths.ModelRoot) && entry.Asset != null) needed.Add(entry.Asset);
         if (!ImageNetValidation.IsPresent(context.Paths.DataRoot)) needed.Add(AssetCatalogue.ImageNetValidation);
         AssetStore.Require(context.Paths, needed);
-        var model = entry.Load(context.Paths.ModelRoot);
+        var model = context.OnDevice(entry.Load(context.Paths.ModelRoot));
         var validation = ImageNetValidation.Open(context.Paths.DataRoot);
-        return new ImageNetInputs(model, validation, FirstCorrect(model, validation, count, excludedClass));
+        using var chosen = FirstCorrect(model, validation, count, excludedClass);
+        return new ImageNetInputs(model, validation, context.OnDevice(chosen)) { Asked = count };
     }
 }
 
@@ -51,5 +54,9 @@ public static class ImageNetSelection
 public sealed record ImageNetInputs(nn.Module<Tensor, Tensor> Model, ImageNetValidation Validation, LabelledImages Images) : IDisposable
 {
     public IReadOnlyList<string> Names => Validation.Classes.Names;
+    /// <summary>How many images the experiment asked for (<see cref="Images"/> may hold fewer: all the data had).</summary>
+    public int Asked { get; init; }
+    /// <summary>The outcome's note when the data had fewer images than the scale asks for, else null.</summary>
+    public string? Shortfall(Scale scale) => Scales.Shortfall(scale, Asked, Images.Count, "correctly classified validation images");
     public void Dispose() => Images.Dispose();
 }

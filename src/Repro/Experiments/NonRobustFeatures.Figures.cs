@@ -10,7 +10,7 @@ public sealed partial class NonRobustFeaturesExperiment
 
     /// <summary>The first <paramref name="count"/> indices (in data order) whose label is <paramref name="label"/>.</summary>
     static long[] FirstOf(Tensor labels, long label, int count) =>
-        labels.eq(label).nonzero().squeeze(1).data<long>().Take(count).ToArray();
+        labels.eq(label).nonzero().squeeze(1).cpu().data<long>().Take(count).ToArray();
 
     /// <summary>Half the columns from each class, so both directions of relabelling are shown.</summary>
     static long[] Balanced(Tensor labels, int count) =>

@@ -66,7 +66,7 @@ public sealed partial class NonRobustFeaturesExperiment : IExperiment
     {
         var clock = Stopwatch.StartNew();
         var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
-        var baseline = StandardLinearBaseline.Get(context.Paths.DataRoot, context.Seed, Iterations, LearningRate, out bool reused);
+        var baseline = StandardLinearBaseline.Get(context.Paths.DataRoot, context.Seed, Iterations, LearningRate, out bool reused, context.Device);
         var baselineTime = clock.Elapsed;
         context.Log.WriteLine($"{Id}: standard model {(reused ? "reused" : "trained")} ({baselineTime.TotalSeconds:F1} s)");
 

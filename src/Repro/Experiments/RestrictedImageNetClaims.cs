@@ -63,15 +63,23 @@ public sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
     public string Id => "claim-4-restricted-imagenet";
     string IExperiment.ArticleSays => RobustModelResistsSmallPerturbations.ArticleSays;
     public string Title => "MadryLab's robust ResNet50 resists eps-1.25 attacks and yields to eps 100 (Restricted ImageNet)";
-    public int ImagesPerClass { get; init; } = 2;
+
+    /// <summary>Validation images per superclass: quick 2, full 16 (all there are where fewer).</summary>
+    public sealed record Sizes(int ImagesPerClass)
+    {
+        public static Sizes For(Scale scale) => new(scale == Scale.Full ? 16 : 2);
+    }
 
     public ClaimOutcome Run(ExperimentContext context)
     {
         var (path, _) = RestrictedImageNet.RequireInputs(context.Paths, standard: false);
         var watch = Stopwatch.StartNew();
-        using var model = MadryResNet50.Load(path);
-        var (data, _) = RestrictedImageNet.Load(context.Paths, ImagesPerClass);
-        using (data)
+        int imagesPerClass = Sizes.For(context.Scale).ImagesPerClass;
+        using var model = context.OnDevice(MadryResNet50.Load(path));
+        var (onCpu, imageNetLabels) = RestrictedImageNet.Load(context.Paths, imagesPerClass);
+        imageNetLabels.Dispose();
+        using (onCpu)
+        using (var data = context.OnDevice(onCpu))
         {
             using var targets = data.Labels.add(1).remainder(RestrictedImageNet.Names.Count);
             using var small = AttackSummary.Run(model, data.Images, data.Labels, targets, new L2Ball(1.25), RobustModelResistsSmallPerturbations.SmallAttack with { Seed = context.Seed }, 8);
@@ -93,7 +101,7 @@ public sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
                     RobustModelResistsSmallPerturbations.LargeEpsSuccess.Measure(large.SuccessRate, "eps 100 fools it"),
                     RobustModelResistsSmallPerturbations.LargeEpsPsnr.Measure(large.MeanPsnr, "the changes are visible"),
                 ],
-                Measurements = [$"{data.Count} images ({ImagesPerClass} per superclass); eps 1.25 success {small.SuccessRate:P1}, PSNR {small.MeanPsnr:F1} dB; eps 100 PSNR {large.MeanPsnr:F1} dB"],
+                Measurements = [$"{data.Count} images (up to {imagesPerClass} per superclass, {Scales.Name(context.Scale)} scale); eps 1.25 success {small.SuccessRate:P1}, PSNR {small.MeanPsnr:F1} dB; eps 100 PSNR {large.MeanPsnr:F1} dB"],
                 Notes = ["no standard Restricted ImageNet model is available, so the standard-model half of this claim runs on CIFAR-10 only"],
                 Figures = [figure],
                 Elapsed = watch.Elapsed,
@@ -108,31 +116,40 @@ public sealed class RobustResNet50GradientsLookLikeTheObject : IExperiment
     public string Id => "claim-3-restricted-imagenet";
     string IExperiment.ArticleSays => GradientsOfRobustModelsLookLikeTheObject.ArticleSays;
     public string Title => "Gradients of MadryLab's robust ResNet50 look like the object (Restricted ImageNet images)";
-    public int Images { get; init; } = 4;
+
+    /// <summary>Validation images per superclass and images used: quick 1 and 4, full 8 and 64. The figure shows the first 4.</summary>
+    public sealed record Sizes(int PerSuperclass, int Images)
+    {
+        public static Sizes For(Scale scale) => scale == Scale.Full ? new(8, 64) : new(1, 4);
+    }
 
     public ClaimOutcome Run(ExperimentContext context)
     {
         var (path, standardPath) = RestrictedImageNet.RequireInputs(context.Paths, standard: true);
         var watch = Stopwatch.StartNew();
-        using var robust = MadryResNet50.Load(path);
-        using var standard = MadryResNet50.TorchVisionImageNet(standardPath!);
-        var (data, imageNetLabels) = RestrictedImageNet.Load(context.Paths, 1);
-        using (data)
-        using (imageNetLabels)
+        var size = Sizes.For(context.Scale);
+        using var robust = context.OnDevice(MadryResNet50.Load(path));
+        using var standard = context.OnDevice(MadryResNet50.TorchVisionImageNet(standardPath!));
+        var (onCpu, imageNetLabelsOnCpu) = RestrictedImageNet.Load(context.Paths, size.PerSuperclass);
+        using (onCpu)
+        using (imageNetLabelsOnCpu)
+        using (var data = context.OnDevice(onCpu))
+        using (var imageNetLabels = context.OnDevice(imageNetLabelsOnCpu))
         using (var scope = NewDisposeScope())
         {
-            var images = data.Images[..Images];
-            var s = GradientsOfRobustModelsLookLikeTheObject.Maps(standard, images, imageNetLabels[..Images], 100, 0.3, context.Seed);
-            var r = GradientsOfRobustModelsLookLikeTheObject.Maps(robust, images, data.Labels[..Images], 100, 0.3, context.Seed);
+            int count = (int)Math.Min(size.Images, data.Count), shown = Math.Min(4, count);
+            var images = data.Images[..count];
+            var s = GradientsOfRobustModelsLookLikeTheObject.Maps(standard, images, imageNetLabels[..count], 100, 0.3, context.Seed);
+            var r = GradientsOfRobustModelsLookLikeTheObject.Maps(robust, images, data.Labels[..count], 100, 0.3, context.Seed);
             double Mean(Tensor t) => Noisiness.TotalVariationRatio(t, 0.5).mean().item<float>();
             double sv = Mean(s.Vanilla), ss = Mean(s.Smooth), rv = Mean(r.Vanilla);
             string figure = "claim3-restricted-imagenet.png";
             ImageGrid.Save(context.Figure(figure),
             [
-                CifarClaimSetup.Row("image", images, Enumerable.Repeat("", Images).ToArray()),
-                CifarClaimSetup.Row("standard ResNet50: vanilla", s.Vanilla, Enumerable.Repeat("", Images).ToArray()),
-                CifarClaimSetup.Row("standard ResNet50: SmoothGrad", s.Smooth, Enumerable.Repeat("", Images).ToArray()),
-                CifarClaimSetup.Row("robust ResNet50: vanilla", r.Vanilla, Enumerable.Repeat("", Images).ToArray()),
+                CifarClaimSetup.Row("image", images[..shown], Enumerable.Repeat("", shown).ToArray()),
+                CifarClaimSetup.Row("standard ResNet50: vanilla", s.Vanilla[..shown], Enumerable.Repeat("", shown).ToArray()),
+                CifarClaimSetup.Row("standard ResNet50: SmoothGrad", s.Smooth[..shown], Enumerable.Repeat("", shown).ToArray()),
+                CifarClaimSetup.Row("robust ResNet50: vanilla", r.Vanilla[..shown], Enumerable.Repeat("", shown).ToArray()),
             ]);
             return new ClaimOutcome
             {
@@ -142,7 +159,8 @@ public sealed class RobustResNet50GradientsLookLikeTheObject : IExperiment
                     GradientsOfRobustModelsLookLikeTheObject.SmoothGradVsVanilla.Measure(ss / sv, "SmoothGrad is clearer"),
                     GradientsOfRobustModelsLookLikeTheObject.RobustVsStandard.Measure(rv / sv, "the robust gradient looks like the object"),
                 ],
-                Measurements = [$"noisiness: standard vanilla {sv:F2}, standard SmoothGrad {ss:F2}, robust vanilla {rv:F2}; robust vanilla / standard SmoothGrad {rv / ss:F3}"],
+                Measurements = [$"{count} images ({Scales.Name(context.Scale)} scale); noisiness: standard vanilla {sv:F2}, standard SmoothGrad {ss:F2}, robust vanilla {rv:F2}; robust vanilla / standard SmoothGrad {rv / ss:F3}"],
+                Notes = Scales.Shortfall(context.Scale, size.Images, count, "Restricted ImageNet validation images") is string shortfall ? [shortfall] : [],
                 Figures = [figure],
                 Elapsed = watch.Elapsed,
             };
@@ -156,7 +174,12 @@ public sealed class RobustResNet50FeatureVisualisation : IExperiment
     public string Id => "claim-5-restricted-imagenet";
     string IExperiment.ArticleSays => FeatureVisualisationIsPerceptual.ArticleSays;
     public string Title => "Feature visualisation on MadryLab's robust ResNet50 is perceptual (Restricted ImageNet images)";
-    public int Images { get; init; } = 4;
+
+    /// <summary>Validation images per superclass and images used: quick 1 and 4, full 8 and 64. The figure shows the first 4.</summary>
+    public sealed record Sizes(int PerSuperclass, int Images)
+    {
+        public static Sizes For(Scale scale) => scale == Scale.Full ? new(8, 64) : new(1, 4);
+    }
     /// <summary>The representation component maximised on both models (the article picks components by hand).</summary>
     public int Component { get; init; } = 0;
 
@@ -164,14 +187,17 @@ public sealed class RobustResNet50FeatureVisualisation : IExperiment
     {
         var (path, standardPath) = RestrictedImageNet.RequireInputs(context.Paths, standard: true);
         var watch = Stopwatch.StartNew();
-        using var robust = MadryResNet50.Load(path);
-        using var standard = MadryResNet50.TorchVisionImageNet(standardPath!);
-        var (data, imageNetLabels) = RestrictedImageNet.Load(context.Paths, 1);
+        var size = Sizes.For(context.Scale);
+        using var robust = context.OnDevice(MadryResNet50.Load(path));
+        using var standard = context.OnDevice(MadryResNet50.TorchVisionImageNet(standardPath!));
+        var (onCpu, imageNetLabels) = RestrictedImageNet.Load(context.Paths, size.PerSuperclass);
         imageNetLabels.Dispose();
-        using (data)
+        using (onCpu)
+        using (var data = context.OnDevice(onCpu))
         using (var scope = NewDisposeScope())
         {
-            var images = data.Images[..Images];
+            int count = (int)Math.Min(size.Images, data.Count), shown = Math.Min(4, count);
+            var images = data.Images[..count];
             (double Rose, double Noise, Tensor Result) Run(MadryResNet50 model)
             {
                 var before = FeatureVisualisation.Component(model, images, Component);
@@ -185,9 +211,9 @@ public sealed class RobustResNet50FeatureVisualisation : IExperiment
             string figure = "claim5-restricted-imagenet.png";
             ImageGrid.Save(context.Figure(figure),
             [
-                CifarClaimSetup.Row("image", images, Enumerable.Repeat("", Images).ToArray()),
-                CifarClaimSetup.Row($"standard ResNet50, component {Component}", s.Result, Enumerable.Repeat("", Images).ToArray()),
-                CifarClaimSetup.Row($"robust ResNet50, component {Component}", r.Result, Enumerable.Repeat("", Images).ToArray()),
+                CifarClaimSetup.Row("image", images[..shown], Enumerable.Repeat("", shown).ToArray()),
+                CifarClaimSetup.Row($"standard ResNet50, component {Component}", s.Result[..shown], Enumerable.Repeat("", shown).ToArray()),
+                CifarClaimSetup.Row($"robust ResNet50, component {Component}", r.Result[..shown], Enumerable.Repeat("", shown).ToArray()),
             ]);
             return new ClaimOutcome
             {
@@ -198,7 +224,8 @@ public sealed class RobustResNet50FeatureVisualisation : IExperiment
                     FeatureVisualisationIsPerceptual.RobustRises.Measure(r.Rose, "the component is maximised"),
                     FeatureVisualisationIsPerceptual.ChangeNoisiness.Measure(r.Noise / s.Noise, "robust: object-like; standard: noise"),
                 ],
-                Measurements = [$"noisiness of the change: standard {s.Noise:F2}, robust {r.Noise:F2}"],
+                Measurements = [$"{count} images ({Scales.Name(context.Scale)} scale); noisiness of the change: standard {s.Noise:F2}, robust {r.Noise:F2}"],
+                Notes = Scales.Shortfall(context.Scale, size.Images, count, "Restricted ImageNet validation images") is string shortfall ? [shortfall] : [],
                 Figures = [figure],
                 Elapsed = watch.Elapsed,
             };

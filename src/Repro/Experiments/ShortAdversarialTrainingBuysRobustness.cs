@@ -29,7 +29,12 @@ public sealed class ShortAdversarialTrainingBuysRobustness : IExperiment
     public int TrainImages { get; init; } = 4000;
     public int Epochs { get; init; } = 1;
     public double LearningRate { get; init; } = 0.05;
-    public int TestImagesPerClass { get; init; } = 100;
+
+    /// <summary>Test images per class the two fine-tuned models are measured on: quick 100 + 100, full the whole split (1,000 + 1,000).</summary>
+    public sealed record Sizes(int TestImagesPerClass)
+    {
+        public static Sizes For(Scale scale) => new(scale == Scale.Full ? 1000 : 100);
+    }
 
     // Standard fine-tuning keeps the model non-robust (the committed standard model: 9.7% at eps 1.25).
     public static readonly Threshold StandardStaysFragile = Threshold.AtMost("short standard fine-tuning: accuracy at eps 1.25", 0.40, "%");
@@ -44,11 +49,12 @@ public sealed class ShortAdversarialTrainingBuysRobustness : IExperiment
     public ClaimOutcome Run(ExperimentContext context)
     {
         var watch = Stopwatch.StartNew();
-        using var start = CifarModels.Get(TrainingRecipe.Standard, context.Paths, context.Log);
+        using var start = context.OnDevice(CifarModels.Get(TrainingRecipe.Standard, context.Paths, context.Log, device: context.Device));
         string startSha = CifarModels.WeightsSha256(TrainingRecipe.Standard);
-        using var train = Cifar10.Load(context.Paths.DataRoot, Split.Train, Cifar10.CatVsAirplane);
+        using var trainOnCpu = Cifar10.Load(context.Paths.DataRoot, Split.Train, Cifar10.CatVsAirplane);
+        using var train = context.OnDevice(trainOnCpu);
         using var all = CifarClaimSetup.Test(context);
-        using var test = CifarClaimSetup.FirstPerClass(all, TestImagesPerClass);
+        using var test = CifarClaimSetup.FirstPerClass(all, Sizes.For(context.Scale).TestImagesPerClass);
         var measurements = new List<string>();
         (double Clean, double Robust) Measure(TrainingRecipe recipe)
         {

@@ -11,13 +11,20 @@ namespace Repro.Experiments;
 /// Claim 1. "With L2 PGD (eps 1.25, step size 0.5, 20 steps) toward class 1 (goldfish), a
 /// standard ImageNet ResNet18 classifies every attacked image as goldfish, while the attacked
 /// images look identical to the originals." Run on every ImageNet classifier whose weights are
-/// present. Images: the first <see cref="ImageCount"/> validation images, in sorted path order,
-/// that the model classifies correctly and that are not goldfish (a fixed rule, never picked by hand).
+/// present. Images: the first validation images, in sorted path order, that the model classifies
+/// correctly and that are not goldfish (a fixed rule, never picked by hand), as many as the scale's
+/// <see cref="Sizes"/> say (all there are where the data has fewer; the outcome says so).
 /// </summary>
 public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : IExperiment
 {
     public const int Goldfish = 1;
-    public const int ImageCount = 16;
+    /// <summary>Images attacked: quick 16, full 256. The figure shows the first 16.</summary>
+    public sealed record Sizes(int ImageCount)
+    {
+        public static Sizes For(Scale scale) => new(scale == Scale.Full ? 256 : 16);
+    }
+
+    const int Shown = 16, AttackChunk = 64;
     public const double Eps = 1.25, StepSize = 0.5;
     public const int Steps = 20;
 
@@ -36,17 +43,17 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
     public ClaimOutcome Run(ExperimentContext context)
     {
         var clock = Stopwatch.StartNew();
-        using var inputs = ImageNetSelection.Prepare(modelName, context, ImageCount, Goldfish);
+        using var inputs = ImageNetSelection.Prepare(modelName, context, Sizes.For(context.Scale).ImageCount, Goldfish);
 
         using var scope = NewDisposeScope();
         var (model, validation, chosen) = (inputs.Model, inputs.Validation, inputs.Images);
         var names = validation.Classes.Names;
         context.Log.WriteLine($"{modelName}: attacking {chosen.Count} images (first correctly classified non-goldfish images in sorted order)");
 
-        var targets = full(new long[] { chosen.Count }, Goldfish, dtype: ScalarType.Int64);
+        var targets = full(new long[] { chosen.Count }, Goldfish, dtype: ScalarType.Int64, device: context.Device);
         var threat = new L2Ball(Eps);
-        using var result = Pgd.Run(CrossEntropyObjective.Targeted(model, targets), threat, chosen.Images,
-            new PgdOptions { StepSize = StepSize, Steps = Steps, Seed = context.Seed, Progress = new ConsoleProgress($"PGD on {modelName}").Report });
+        using var result = ChunkedPgd.Run((start, length) => CrossEntropyObjective.Targeted(model, targets.narrow(0, start, length)), threat, chosen.Images,
+            new PgdOptions { StepSize = StepSize, Steps = Steps, Seed = context.Seed, Progress = new ConsoleProgress($"PGD on {modelName}").Report }, AttackChunk);
         // Every number and the figure describe the attacked images as 8-bit pixels (what a PNG holds),
         // projected onto the 8-bit grid inside the ball, and are measured again on them.
         var attacked = threat.OntoByteGrid(chosen.Images, result.Adversarial);
@@ -54,11 +61,12 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
         Tensor originalProbabilities, adversarialProbabilities;
         using (no_grad())
         {
-            originalProbabilities = softmax(model.forward(chosen.Images), 1);
-            adversarialProbabilities = softmax(model.forward(attacked), 1);
+            originalProbabilities = softmax(model.forward(chosen.Images), 1).cpu();
+            adversarialProbabilities = softmax(model.forward(attacked), 1).cpu();
         }
-        var psnr = ImageDistance.Psnr(attacked, chosen.Images);
-        var l2 = (attacked - chosen.Images).flatten(1).norm(1, p: 2);
+        var psnr = ImageDistance.Psnr(attacked, chosen.Images).cpu();
+        var l2 = (attacked - chosen.Images).flatten(1).norm(1, p: 2).cpu();
+        var labels = chosen.Labels.cpu();
         double successRate = adversarialProbabilities.argmax(1).eq(Goldfish).to_type(ScalarType.Float32).mean().item<float>();
 
         var rows = new List<string> { "image | true class | original prediction | adversarial prediction | L2 | PSNR (dB)" };
@@ -68,7 +76,8 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
         {
             var (op, oc) = Top(originalProbabilities[i]);
             var (ap, ac) = Top(adversarialProbabilities[i]);
-            rows.Add($"{i + 1} | {names[(int)chosen.Labels[i].item<long>()]} | {names[op]} {oc * 100:F1}% | {names[ap]} {ac * 100:F1}% | {l2[i].item<float>():F3} | {psnr[i].item<float>():F1}");
+            rows.Add($"{i + 1} | {names[(int)labels[i].item<long>()]} | {names[op]} {oc * 100:F1}% | {names[ap]} {ac * 100:F1}% | {l2[i].item<float>():F3} | {psnr[i].item<float>():F1}");
+            if (i >= Shown) continue;
             originalCells.Add(new GridCell(chosen.Images[i], $"{names[op]} {oc * 100:F0}%"));
             adversarialCells.Add(new GridCell(attacked[i], $"{names[ap]} {ac * 100:F0}%"));
         }
@@ -76,7 +85,7 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
 
         string figure = $"claim1-{modelName}-goldfish.png";
         var gridRows = new List<GridRow>();
-        int count = (int)chosen.Count;
+        int count = originalCells.Count;
         for (int start = 0; start < count; start += 8)
         {
             int end = Math.Min(count, start + 8);
@@ -96,7 +105,8 @@ public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : I
                 LargestL2.Measure(l2.max().item<float>(), "eps = 1.25"),
                 SmallestPsnr.Measure(psnr.min().item<float>(), "identical-looking images"),
             ],
-            Measurements = [$"mean PSNR {psnr.mean().item<float>():F1} dB, mean L2 {l2.mean().item<float>():F3} (8-bit images)", .. rows],
+            Measurements = [$"{chosen.Count} images ({Scales.Name(context.Scale)} scale); mean PSNR {psnr.mean().item<float>():F1} dB, mean L2 {l2.mean().item<float>():F3} (8-bit images)", .. rows],
+            Notes = inputs.Shortfall(context.Scale) is string shortfall ? [shortfall] : [],
             Figures = [figure],
             Elapsed = clock.Elapsed,
         };

@@ -17,6 +17,8 @@ public static class ClaimsJson
             ["command"] = run.Command,
             ["versions"] = new JsonObject { ["repro"] = run.ReproVersion, ["torchsharp"] = run.TorchSharpVersion, ["runtime"] = run.Runtime },
             ["machine"] = new JsonObject { ["os"] = run.Os, ["cpu"] = run.Machine, ["torchThreads"] = run.Threads },
+            ["device"] = new JsonObject { ["name"] = run.Device, ["gpu"] = run.Gpu, ["tf32"] = run.Tf32 },
+            ["scale"] = run.Scale,
             ["claims"] = new JsonArray(outcomes.Select(Claim).ToArray()),
             ["assets"] = new JsonArray(run.Assets.Select(a => (JsonNode)new JsonObject
             {

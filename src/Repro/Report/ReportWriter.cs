@@ -1,6 +1,8 @@
 using Repro.Data;
 using Repro.Data.Assets;
 using Repro.Experiments;
+using Repro.Runtime;
+using static TorchSharp.torch;
 
 namespace Repro.Report;
 
@@ -12,14 +14,19 @@ namespace Repro.Report;
 /// </summary>
 public static class ReportWriter
 {
-    public static IReadOnlyList<ClaimOutcome> RunAndPublish(IReadOnlyList<IExperiment> experiments, ReproPaths paths, string outputFolder, long seed, string command, TextWriter log)
+    /// <param name="device">Where the experiments' models and tensors live (default: the CPU).</param>
+    /// <param name="scale">How many images the claims use (default: quick); thresholds do not depend on it.</param>
+    public static IReadOnlyList<ClaimOutcome> RunAndPublish(IReadOnlyList<IExperiment> experiments, ReproPaths paths, string outputFolder, long seed, string command, TextWriter log,
+        Device? device = null, Scale scale = Scale.Quick)
     {
+        device ??= CPU;
         var started = DateTimeOffset.Now;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string staging = StagingFolder(outputFolder);
         try
         {
-            var context = new ExperimentContext(paths, staging, seed, log);
+            var context = new ExperimentContext(paths, staging, seed, log) { Device = device, Scale = scale };
+            log.WriteLine($"device {ComputeDevice.Name(device)}{(ComputeDevice.GpuName(device) is string gpu ? $" ({gpu})" : "")}, scale {Scales.Name(scale)}, TF32 {(ComputeDevice.Tf32Allowed ? "allowed" : "off")}");
             var outcomes = new List<ClaimOutcome>();
             foreach (var experiment in experiments)
             {
@@ -28,7 +35,7 @@ public static class ReportWriter
                 log.WriteLine(outcome.Describe());
                 outcomes.Add(outcome);
             }
-            var run = new RunInfo(seed, started, clock.Elapsed, command) { Assets = AssetCache.Statuses(paths) };
+            var run = new RunInfo(seed, started, clock.Elapsed, command) { Assets = AssetCache.Statuses(paths) }.On(device, scale);
             File.WriteAllText(Path.Combine(staging, "claims.json"), ClaimsJson.Render(outcomes, run));
             File.WriteAllText(Path.Combine(staging, "report.html"), HtmlReport.Render(outcomes, run, staging));
             Publish(staging, outputFolder);

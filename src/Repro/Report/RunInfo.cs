@@ -4,9 +4,28 @@ using Repro.Data.Assets;
 
 namespace Repro.Report;
 
-/// <summary>What a report must say about the run itself: seed, versions, machine, when and how long, which data and weights.</summary>
+/// <summary>What a report must say about the run itself: seed, versions, machine, device and scale, when and how long, which data and weights.</summary>
 public sealed record RunInfo(long Seed, DateTimeOffset Started, TimeSpan Elapsed, string Command)
 {
+    /// <summary>The device the experiments ran on: "cpu" or "cuda:N".</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>The GPU's name ("unknown" where the driver does not say); null on the CPU.</summary>
+    public string? Gpu { get; init; }
+    /// <summary>"quick" or "full" (sizes only: the thresholds are the same at both).</summary>
+    public string Scale { get; init; } = "quick";
+    /// <summary>Whether CUDA matrix products and convolutions were allowed TF32 (off unless --tf32).</summary>
+    public bool Tf32 { get; init; }
+
+    /// <summary>This record with the device (its GPU name), the scale and the TF32 setting now in force.</summary>
+    public RunInfo On(TorchSharp.torch.Device device, Repro.Experiments.Scale scale) => this with
+    {
+        Device = Repro.Runtime.ComputeDevice.Name(device), Gpu = Repro.Runtime.ComputeDevice.GpuName(device),
+        Scale = Repro.Experiments.Scales.Name(scale), Tf32 = Repro.Runtime.ComputeDevice.Tf32Allowed,
+    };
+
+    /// <summary>"cpu" or "cuda:0 (NVIDIA H100 80GB HBM3), TF32 off", as the report's header prints it.</summary>
+    public string DeviceDescription => Gpu is null ? Device : $"{Device} ({Gpu}), TF32 {(Tf32 ? "allowed" : "off")}";
+
     /// <summary>Every catalogue asset under the run's roots: present or not, how verified (with the sha256 recorded on first download).</summary>
     public IReadOnlyList<AssetStatus> Assets { get; init; } = [];
 

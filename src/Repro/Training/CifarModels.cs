@@ -19,7 +19,9 @@ public static class CifarModels
     public static string CommittedFolder => Path.Combine(ReproPaths.RepositoryRoot(), "data", "weights");
     public static string CommittedPath(TrainingRecipe recipe) => Path.Combine(CommittedFolder, $"smallresnet-{recipe.Name}.pt");
 
-    public static SmallResNet Get(TrainingRecipe recipe, ReproPaths paths, TextWriter log, ModelCache? cache = null)
+    /// <summary>The model for <paramref name="recipe"/> (on the CPU when loaded; on <paramref name="device"/> when it had to be trained there).</summary>
+    /// <param name="device">Where to train when neither the committed weights nor the cache have the model (default: the CPU).</param>
+    public static SmallResNet Get(TrainingRecipe recipe, ReproPaths paths, TextWriter log, ModelCache? cache = null, TorchSharp.torch.Device? device = null)
     {
         var committed = TryLoadCommitted(recipe, log);
         if (committed != null) return committed;
@@ -37,7 +39,10 @@ public static class CifarModels
         log.WriteLine(loud);
         var watch = Stopwatch.StartNew();
         using var test = Cifar10.Load(paths.DataRoot, Split.Test, Cifar10.CatVsAirplane);
-        var model = Trainer.Train(recipe, train, test, log);
+        device ??= TorchSharp.torch.CPU;
+        using var trainThere = new LabelledImages(Runtime.DevicePlacement.To(train.Images, device, "training images"), train.Labels.to(device), train.ClassNames);
+        using var testThere = new LabelledImages(test.Images.to(device), test.Labels.to(device), test.ClassNames);
+        var model = Trainer.Train(recipe, trainThere, testThere, log);
         cache.Save(model, recipe, Manifest(recipe, key, identity, paths, watch.Elapsed, new()));
         return model;
     }

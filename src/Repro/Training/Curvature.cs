@@ -16,7 +16,7 @@ public static class Curvature
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var v = ones(flatImages.shape[1], dtype: flatImages.dtype);
+        var v = ones(flatImages.shape[1], dtype: flatImages.dtype, device: flatImages.device);
         for (int i = 0; i < iterations; i++)
         {
             using var step = NewDisposeScope();

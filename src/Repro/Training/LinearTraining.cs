@@ -1,4 +1,5 @@
 using Repro.Models;
+using Repro.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,8 @@ public sealed record TrainedLinear(LinearClassifier Model, float[] Losses);
 /// article's full-batch SGD on cross-entropy) and adversarial training (full-batch Adam on the exact
 /// worst-case loss). Both start from PyTorch's default initialisation drawn from the seed, train in
 /// the margin form of <see cref="TwoClassLinear"/> (same trajectory, faster), and return the final
-/// parameters, weights and biases alike.
+/// parameters, weights and biases alike. They run on the images' device: the model is drawn on the
+/// CPU (so the same seed starts from the same parameters on every device) and moved there.
 /// </summary>
 public static class LinearTraining
 {
@@ -53,7 +55,7 @@ public static class LinearTraining
     static TrainedLinear Train(Tensor images, Tensor labels, long seed, Func<TwoClassLinear, optim.Optimizer> optimiser, bool decay, int iterations,
         Func<TwoClassLinear, Tensor, Tensor, Tensor> loss)
     {
-        using var initial = NewModel(images[0].numel(), 2, seed);
+        using var initial = DevicePlacement.To(NewModel(images[0].numel(), 2, seed), images.device);
         using var form = TwoClassLinear.From(initial);
         float[] losses;
         using (var scope = NewDisposeScope())
@@ -64,7 +66,7 @@ public static class LinearTraining
             var schedule = decay ? optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.0, iterations) : null;
             losses = FullBatchTraining.Run(optimizer, iterations, () => loss(form, flat, sign), schedule);
         }
-        return new TrainedLinear(form.ToClassifier(), losses);
+        return new TrainedLinear(DevicePlacement.To(form.ToClassifier(), images.device), losses);
     }
 
     /// <summary>Predicted classes of <paramref name="images"/>, evaluated in chunks without gradients.</summary>

@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Repro.Data;
@@ -17,6 +18,8 @@ public sealed record WeightManifest
     public required string WeightsSha256 { get; init; }
     public double TrainingMinutes { get; init; }
     public int Threads { get; init; }
+    /// <summary>The device it was trained on ("cpu", "cuda:0"); absent in manifests written before devices were recorded (the CPU).</summary>
+    public string? Device { get; init; }
     public string? Command { get; init; }
     public Dictionary<string, double> Measured { get; init; } = [];
 
@@ -64,18 +67,28 @@ public sealed class ModelCache(string folder)
         AtomicFile.WriteAllText(Path.ChangeExtension(weights, ".json"), (manifest with { WeightsSha256 = written }).ToJson());
     }
 
-    /// <summary>Saves the model's state to <paramref name="path"/> atomically; returns the file's sha256.</summary>
+    /// <summary>
+    /// Saves the model's state to <paramref name="path"/> atomically; returns the file's sha256. A
+    /// model on a GPU is saved from the CPU (moved there for the write and back), so the file is the
+    /// same whichever device trained it.
+    /// </summary>
     public static string SaveWeights(SmallResNet model, string path)
     {
         string full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         string temp = full + $".{Guid.NewGuid():N}.tmp";
+        var device = model.parameters().First().device;
         try
         {
+            if (device.type != TorchSharp.DeviceType.CPU) model.to(TorchSharp.torch.CPU);
             model.save(temp);
             File.Move(temp, full, overwrite: true);
         }
-        finally { if (File.Exists(temp)) File.Delete(temp); }
+        finally
+        {
+            if (device.type != TorchSharp.DeviceType.CPU) model.to(device);
+            if (File.Exists(temp)) File.Delete(temp);
+        }
         return Sha256(full);
     }
 

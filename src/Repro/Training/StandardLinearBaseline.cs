@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Repro.Data;
+using Repro.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Repro.Training;
@@ -9,6 +11,7 @@ namespace Repro.Training;
 /// trained on it, which claims 2 and 6 both start from. Built once per process for each data root,
 /// seed and recipe, and shared: loading and training cost about a minute on 2 cores, and the two
 /// claims then judge the very same model. Shared objects: callers read them and never dispose them.
+/// The data and the model live on the device asked for (one baseline per device).
 /// </summary>
 public sealed class StandardLinearBaseline
 {
@@ -23,17 +26,19 @@ public sealed class StandardLinearBaseline
     static readonly Dictionary<string, StandardLinearBaseline> Built = [];
     static readonly Lock Gate = new();
 
-    /// <summary>The baseline for this data root, seed and recipe; <paramref name="reused"/> says whether it was already built.</summary>
-    public static StandardLinearBaseline Get(string dataRoot, long seed, int iterations, double learningRate, out bool reused)
+    /// <summary>The baseline for this data root, seed, recipe and device; <paramref name="reused"/> says whether it was already built.</summary>
+    /// <param name="device">Where the data and the model live (default: the CPU).</param>
+    public static StandardLinearBaseline Get(string dataRoot, long seed, int iterations, double learningRate, out bool reused, Device? device = null)
     {
-        string key = $"{Path.GetFullPath(dataRoot)}|seed {seed}|SGD lr {learningRate} x {iterations}";
+        device ??= CPU;
+        string key = $"{Path.GetFullPath(dataRoot)}|seed {seed}|SGD lr {learningRate} x {iterations}|{ComputeDevice.Name(device)}";
         lock (Gate)
         {
             reused = Built.TryGetValue(key, out var baseline);
             if (baseline != null) return baseline;
             var clock = Stopwatch.StartNew();
-            var train = Cifar10.Load(dataRoot, Split.Train, Cifar10.CatVsAirplane);
-            var test = Cifar10.Load(dataRoot, Split.Test, Cifar10.CatVsAirplane);
+            var train = OnDevice(Cifar10.Load(dataRoot, Split.Train, Cifar10.CatVsAirplane), device);
+            var test = OnDevice(Cifar10.Load(dataRoot, Split.Test, Cifar10.CatVsAirplane), device);
             var standard = LinearTraining.Standard(train.Images, train.Labels, iterations, learningRate, seed);
             // Shared for the life of the process: no caller's dispose scope may free these.
             foreach (var t in new[] { train.Images, train.Labels, test.Images, test.Labels }.Concat(standard.Model.parameters()))
@@ -46,5 +51,11 @@ public sealed class StandardLinearBaseline
             Built[key] = baseline;
             return baseline;
         }
+    }
+
+    static LabelledImages OnDevice(LabelledImages set, Device device)
+    {
+        if (device.type == DeviceType.CPU) return set;
+        using (set) return new LabelledImages(DevicePlacement.To(set.Images, device, "images"), set.Labels.to(device), set.ClassNames);
     }
 }

@@ -1,11 +1,11 @@
 using System.Diagnostics;
-using Repro.Attacks;
 using Repro.Data;
+using Repro.Runtime;
 
 namespace Repro.Training;
 
 /// <summary>
-/// <c>train standard|robust [--commit] [--threads N]</c>: trains one of the claims' CIFAR models by its recipe
+/// <c>train standard|robust [--commit] [--threads N]</c>: trains one of the claims' CIFAR models by its recipe, on the given device
 /// (always, ignoring the caches), measures it on the whole cat/airplane test split (clean, and
 /// untargeted L2 PGD at eps 1.25: step 0.5, 20 steps), stores it in the weight cache, and with
 /// <c>--commit</c> writes <c>data/weights/smallresnet-{recipe}.pt</c>, its <c>.pt.sha256</c> and
@@ -13,8 +13,10 @@ namespace Repro.Training;
 /// </summary>
 public static class TrainCommand
 {
-    public static int Run(IReadOnlyList<string> args, ReproPaths paths, TextWriter log, string? commandLine = null)
+    /// <param name="device">Where to train and measure (default: the CPU); the weights are written from the CPU either way.</param>
+    public static int Run(IReadOnlyList<string> args, ReproPaths paths, TextWriter log, string? commandLine = null, TorchSharp.torch.Device? device = null)
     {
+        device ??= TorchSharp.torch.CPU;
         if (args.Count < 1) throw new ReproInputException("usage: train standard|robust [--commit] [--threads N]");
         var recipe = TrainingRecipe.ByName(args[0]);
         bool commit = args.Contains("--commit");
@@ -25,27 +27,20 @@ public static class TrainCommand
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
 
         var watch = Stopwatch.StartNew();
-        using var train = Cifar10.Load(paths.DataRoot, Split.Train, Cifar10.CatVsAirplane);
-        using var test = Cifar10.Load(paths.DataRoot, Split.Test, Cifar10.CatVsAirplane);
-        string identity = DataIdentity.Of(train);
+        using var trainOnCpu = Cifar10.Load(paths.DataRoot, Split.Train, Cifar10.CatVsAirplane);
+        using var testOnCpu = Cifar10.Load(paths.DataRoot, Split.Test, Cifar10.CatVsAirplane);
+        string identity = DataIdentity.Of(trainOnCpu);
+        using var train = new LabelledImages(DevicePlacement.To(trainOnCpu.Images, device, "training images"), trainOnCpu.Labels.to(device), trainOnCpu.ClassNames);
+        using var test = new LabelledImages(testOnCpu.Images.to(device), testOnCpu.Labels.to(device), testOnCpu.ClassNames);
         string key = recipe.Key(identity);
         log.WriteLine($"recipe key {key} (data identity {identity[..16]}…)");
         var trainWatch = Stopwatch.StartNew();
         var model = Trainer.Train(recipe, train, test, log);
         var trainTime = trainWatch.Elapsed;
 
-        var measured = new Dictionary<string, double> { ["clean_test_accuracy"] = ModelEvaluation.Accuracy(model, test.Images, test.Labels) };
-        log.WriteLine($"clean test accuracy ({test.Count} images): {measured["clean_test_accuracy"]:P2}");
-        var evalWatch = Stopwatch.StartNew();
-        using (var attack = AttackSummary.Run(model, test.Images, test.Labels, null, new L2Ball(1.25), new PgdOptions { StepSize = 0.5, Steps = 20 }))
-        {
-            measured["eps1.25_test_accuracy"] = attack.Accuracy;
-            measured["eps1.25_minutes"] = Math.Round(evalWatch.Elapsed.TotalMinutes, 2);
-            log.WriteLine($"eps 1.25 accuracy ({test.Count} images, L2 PGD step 0.5, 20 steps): {attack.Accuracy:P2} ({evalWatch.Elapsed.TotalMinutes:F1} min)");
-        }
-        log.Flush();
+        var measured = RecipeFigures.Measure(model, test, log);
 
-        var manifest = CifarModels.Manifest(recipe, key, identity, paths, trainTime, measured, commandLine);
+        var manifest = CifarModels.Manifest(recipe, key, identity, paths, trainTime, measured, commandLine) with { Device = ComputeDevice.Name(device) };
         var cache = ModelCache.Default();
         cache.Save(model, recipe, manifest);
         log.WriteLine($"cached as {cache.WeightsPath(recipe, key)}");

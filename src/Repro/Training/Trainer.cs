@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Repro.Attacks;
 using Repro.Data;
 using Repro.Models;
+using Repro.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,6 +14,10 @@ namespace Repro.Training;
 /// (Madry et al. 2018), every minibatch replaced by L2 PGD examples of the current model
 /// (random start). Seeded: the initial weights, the shuffling, the augmentation and every
 /// attack's random start come from the recipe's seed.
+///
+/// Runs on the training images' device (the model is initialised on the CPU from the seed, so the
+/// same seed starts from the same weights on every device, then moved there). The shuffling,
+/// augmentation and random starts come from seeded CPU generators on every device.
 ///
 /// While attacking, the model is in eval mode; while stepping, in train mode. Eval mode makes each
 /// example's attack independent of the rest of its batch (BatchNorm uses running statistics, not
@@ -33,8 +38,10 @@ public static class Trainer
         int batches = (int)((count + recipe.BatchSize - 1) / recipe.BatchSize);
         int totalSteps = batches * recipe.Epochs;
 
+        var device = images.device;
         manual_seed(recipe.Seed);
         var model = new SmallResNet(train.ClassNames.Count, recipe.Width);
+        DevicePlacement.To(model, device);
         if (start is not null) model.load_state_dict(start.state_dict());
         using var generator = new Generator((ulong)recipe.Seed + 1);
         var decay = model.parameters().Where(p => p.dim() > 1).ToList();
@@ -44,14 +51,16 @@ public static class Trainer
              new TorchSharp.Modules.SGD.ParamGroup(noDecay, new TorchSharp.Modules.SGD.Options { weight_decay = 0 })],
             recipe.LearningRate, recipe.Momentum, nesterov: recipe.Nesterov);
         log.WriteLine($"training {recipe.Describe()}");
-        log.WriteLine($"  {count} training images, {batches} batches per epoch, {model.ParameterCount():N0} parameters, {get_num_threads()} threads");
+        log.WriteLine($"  {count} training images, {batches} batches per epoch, {model.ParameterCount():N0} parameters, on {ComputeDevice.Name(device)}, {get_num_threads()} threads");
         log.Flush();
 
         int step = 0;
         for (int epoch = 0; epoch < recipe.Epochs; epoch++)
         {
             Tensor order;
-            using (no_grad()) order = randperm(count, generator: generator);
+            using (no_grad())
+            using (var cpuOrder = randperm(count, generator: generator))
+                order = cpuOrder.to(device);
             double lossSum = 0, correct = 0, seen = 0;
             for (int b = 0; b < batches; b++, step++)
             {

@@ -163,33 +163,72 @@ public class ReproCommandTests
         Assert.That(error, Does.Contain("nope"));
     }
 
-    /// <summary>--device is never silently ignored: the CPU-only commands refuse cuda, and an unknown device is named.</summary>
-    [TestCase("run", "attack")]
-    [TestCase("train", "standard")]
-    public void ACpuOnlyCommandRefusesCuda(string command, string argument)
-    {
-        string output = Path.Combine(TestData.TempFolder(), "out");
-        var (code, error) = Run([command, argument, .. Roots(output), "--device", "cuda"]);
-        Assert.That(code, Is.EqualTo(2));
-        Assert.That(error, Does.Contain("--device cuda"));
-        AssertNothingWritten(output);
-        Assert.That(Run(["eval", "--model", "mobilenet_v2", .. Roots(output), "--device", "tpu"]).Error, Does.Contain("tpu"));
-    }
-
     /// <summary>
-    /// Where no CUDA libtorch or GPU is present, --device cuda is refused by name; where one is, it is
-    /// accepted and the command goes on to its next check (here: an unknown model).
+    /// Every command takes --device cuda. Where no CUDA libtorch or GPU is present it is refused by
+    /// name (exit 2, one line, nothing written), never replaced by the CPU; where one is, it is
+    /// accepted and the command goes on to its next check (here: an unknown experiment, recipe or model).
     /// </summary>
-    [Test]
-    public void CudaIsRefusedByNameOnlyWhereItIsMissing()
+    [TestCase("run", "no-such-experiment")]
+    [TestCase("train", "no-such-recipe")]
+    [TestCase("eval", "--model", "vgg99")]
+    [TestCase("attack", "--model", "vgg99", "--images", ".")]
+    public void CudaIsAcceptedAndRefusedByNameOnlyWhereItIsMissing(string command, params string[] arguments)
     {
         string output = Path.Combine(TestData.TempFolder(), "out");
-        var (code, error) = Run(["eval", "--model", "vgg99", .. Roots(output), "--device", "cuda"]);
+        var (code, error) = Run([command, .. arguments, .. Roots(output), "--device", "cuda"]);
         Assert.That(code, Is.EqualTo(2));
+        Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
         if (TorchSharp.torch.cuda.is_available())
-            Assert.That(error, Does.Contain("vgg99").And.Not.Contain("--device"));
+            Assert.That(error, Does.Contain(arguments.First(a => a.Contains("no-such") || a == "vgg99")).And.Not.Contain("--device"));
         else
             Assert.That(error, Does.Contain("--device cuda").And.Contain("no CUDA"));
+        AssertNothingWritten(output);
+    }
+
+    /// <summary>An unknown device or scale is named, from the option or from the environment, before anything runs.</summary>
+    [Test]
+    public void AnUnknownDeviceOrScaleIsNamed()
+    {
+        string output = Path.Combine(TestData.TempFolder(), "out");
+        var (deviceCode, deviceError) = Run(["eval", "--model", "mobilenet_v2", .. Roots(output), "--device", "tpu"]);
+        Assert.That(deviceCode, Is.EqualTo(2));
+        Assert.That(deviceError, Does.Contain("--device").And.Contain("tpu"));
+        Assert.That(Run(["run", "attack", .. Roots(output), "--scale", "huge"]).Error, Does.Contain("--scale").And.Contain("huge"));
+        foreach (var (variable, value) in new[] { ("REPRO_DEVICE", "tpu"), ("REPRO_SCALE", "huge") })
+        {
+            string? previous = Environment.GetEnvironmentVariable(variable);
+            Environment.SetEnvironmentVariable(variable, value);
+            try
+            {
+                var (code, error) = Run(["run", "attack", .. Roots(output)]);
+                Assert.That(code, Is.EqualTo(2));
+                Assert.That(error, Does.Contain(variable).And.Contain(value));
+            }
+            finally { Environment.SetEnvironmentVariable(variable, previous); }
+        }
+        AssertNothingWritten(output);
+    }
+
+    /// <summary>The report and claims.json say on which device, at which scale and with which TF32 setting the run was made.</summary>
+    [TestCase(null)]
+    [TestCase("full")]
+    [TestCase("quick")]
+    public void TheReportStatesDeviceScaleAndTf32(string? scale)
+    {
+        // Without --scale: REPRO_SCALE, else quick on the CPU.
+        string? variable = Environment.GetEnvironmentVariable("REPRO_SCALE");
+        string expected = scale ?? (string.IsNullOrEmpty(variable) ? "quick" : variable);
+        string output = Path.Combine(TestData.TempFolder(), "out");
+        string missing = Path.Combine(TestData.TempFolder(), "no-data-here");
+        string[] scaleOption = scale is null ? [] : ["--scale", scale];
+        var (code, error) = Run(["run", "attack", "--offline", "--data", missing, "--models", missing, "--out", output, "--device", "cpu", .. scaleOption]);
+        Assert.That(code, Is.EqualTo(ExitCodes.NothingRan), error);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "claims.json")))!;
+        Assert.That(json["scale"]!.GetValue<string>(), Is.EqualTo(expected));
+        Assert.That(json["device"]!["name"]!.GetValue<string>(), Is.EqualTo("cpu"));
+        Assert.That(json["device"]!["gpu"], Is.Null, "no GPU name on the CPU");
+        Assert.That(json["device"]!["tf32"]!.GetValue<bool>(), Is.False, "TF32 is off unless --tf32");
+        Assert.That(File.ReadAllText(Path.Combine(output, "report.html")), Does.Contain("device <b>cpu</b>").And.Contain($"scale <b>{expected}</b>"));
     }
 
     [Test]

@@ -110,6 +110,23 @@ public class CudaEngineTests
         Assert.That(difference, Is.LessThan(1e-4f * scale));
     }
 
+    /// <summary>What the claims use: SmoothGrad's counter noise makes the CPU's map and the GPU's the same.</summary>
+    [Test]
+    public void SmoothGradWithDeviceIndependentNoiseIsTheSameMapOnBothDevices()
+    {
+        using var _ = NewDisposeScope();
+        var (cpuModel, gpuModel) = Models();
+        manual_seed(8);
+        var images = rand(4, 3, 32, 32);
+        var labels = tensor(new long[] { 2, 0, 1, 1 });
+        SmoothGrad Make(TinyNet model) => new(new VanillaGradient(model), 20, 0.3, 16, seed: 9);
+        var onCpu = Make(cpuModel).Attribute(images, AttributionTarget.Loss(labels));
+        var onGpu = Make(gpuModel).Attribute(images.cuda(), AttributionTarget.Loss(labels.cuda()));
+        float difference = MaxDifference(onCpu, onGpu), scale = onCpu.abs().max().item<float>();
+        TestContext.Out.WriteLine($"SmoothGrad, device-independent noise: max |gpu - cpu| {difference:E2} of a largest value {scale:E2}");
+        Assert.That(difference, Is.LessThan(1e-4f * scale));
+    }
+
     [Test]
     public void FeatureVisualisationOnTheGpuEqualsTheCpu()
     {
