@@ -16,6 +16,8 @@ public static class ReproCommand
     {
         // The benchmark measures with the malloc settings off, then on; everything else starts with them on.
         if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
+        try { OneDnnConfiguration.Apply(); } // before libtorch's first operation (see Runtime/OneDnnConfiguration)
+        catch (ReproInputException e) { Console.Error.WriteLine($"repro: {e.Message}"); return BadInput; }
         var options = new GlobalOptions();
         var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers");
         options.AddTo(root);
@@ -25,6 +27,7 @@ public static class ReproCommand
         root.Subcommands.Add(BenchCommand.Create(options));
         root.Subcommands.Add(DownloadCommand.Create(options));
         root.Subcommands.Add(TrainCommandLine.Create(options));
+        root.Subcommands.Add(DoctorCommand.Create(options));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

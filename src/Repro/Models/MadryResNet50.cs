@@ -96,6 +96,7 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
                 throw new ReproInputException($"{path}: {key} has shape [{string.Join(",", value.shape)}], ResNet50 needs [{string.Join(",", expected[key].shape)}]");
         model.network.load_state_dict(weights);
         model.eval();
+        Runtime.ArithmeticSelfCheck.Ensure(model, "madry_robust_resnet50", Runtime.ArithmeticSelfCheck.ImageNetInput);
         return model;
     }
 

@@ -19,12 +19,16 @@ public sealed record ModelEntry(
 {
     public bool IsPresent(string modelRoot) => FindWeights(modelRoot) != null;
 
-    /// <summary>Loads the model in eval mode, or throws saying exactly which file to place where.</summary>
+    /// <summary>
+    /// Loads the model in eval mode and runs the arithmetic self-check on its layers, or throws saying
+    /// exactly which file to place where (or which layer's float32 arithmetic is wrong here).
+    /// </summary>
     public nn.Module<Tensor, Tensor> Load(string modelRoot)
     {
         string weights = FindWeights(modelRoot) ?? throw new ReproInputException($"model '{Name}' is not available: {HowToGet(modelRoot)}");
         var model = LoadFrom(weights);
         model.eval();
+        Runtime.ArithmeticSelfCheck.Ensure(model, Name, Runtime.ArithmeticSelfCheck.ImageNetInput);
         return model;
     }
 }

@@ -60,15 +60,16 @@ public sealed class SmallResNet : Module<Tensor, Tensor>, IRepresentationModel
         if (images.dim() != 4 || images.shape[1] != 3)
             throw new ArgumentException($"SmallResNet expects images [N,3,H,W], got [{string.Join(",", images.shape)}]");
         using var scope = NewDisposeScope();
-        var x = functional.relu(stemNorm.forward(stem.forward(images)));
-        x = stage3.forward(stage2.forward(stage1.forward(x)));
+        var x = functional.relu(stemNorm.call(stem.call(images)));
+        x = stage3.call(stage2.call(stage1.call(x)));
         return x.mean([2, 3]).MoveToOuterDisposeScope();
     }
 
+    // Layers are invoked with call(), not forward(), so that hooks (the arithmetic self-check's trace) see them.
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        return head.forward(Representation(images)).MoveToOuterDisposeScope();
+        return head.call(Representation(images)).MoveToOuterDisposeScope();
     }
 
     static TorchSharp.Modules.Sequential Stage(int inputs, int outputs, int stride)
@@ -105,9 +106,9 @@ public sealed class SmallResNet : Module<Tensor, Tensor>, IRepresentationModel
         public override Tensor forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            var y = functional.relu(norm1.forward(conv1.forward(x)));
-            y = norm2.forward(conv2.forward(y));
-            var skip = shortcut is null ? x : shortcutNorm!.forward(shortcut.forward(x));
+            var y = functional.relu(norm1.call(conv1.call(x)));
+            y = norm2.call(conv2.call(y));
+            var skip = shortcut is null ? x : shortcutNorm!.call(shortcut.call(x));
             return functional.relu(y + skip).MoveToOuterDisposeScope();
         }
     }

@@ -17,6 +17,7 @@ public static class ClaimsJson
             ["command"] = run.Command,
             ["versions"] = new JsonObject { ["repro"] = run.ReproVersion, ["torchsharp"] = run.TorchSharpVersion, ["runtime"] = run.Runtime },
             ["machine"] = new JsonObject { ["os"] = run.Os, ["cpu"] = run.Machine, ["torchThreads"] = run.Threads },
+            ["arithmetic"] = new JsonObject { ["onednn"] = run.OneDnn, ["selfCheck"] = run.ArithmeticCheck },
             ["claims"] = new JsonArray(outcomes.Select(Claim).ToArray()),
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
