@@ -16,7 +16,7 @@ namespace Repro.Runtime;
 /// </summary>
 public sealed record LayerConfiguration
 {
-    /// <summary>conv2d, linear, or the pooling module's type name.</summary>
+    /// <summary>conv2d, linear, max_pool2d, adaptive_avg_pool2d, tf_avg_pool2d, or another pooling module's type name.</summary>
     public required string Kind { get; init; }
     /// <summary>Input shape without the batch dimension: [C,H,W] for images, [F] (or more) for linear layers.</summary>
     public required long[] Input { get; init; }
@@ -30,20 +30,25 @@ public sealed record LayerConfiguration
     public long Groups { get; init; } = 1;
     /// <summary>torch pad amounts [left, right, top, bottom] applied before the convolution, or null.</summary>
     public long[]? Pad { get; init; }
+    /// <summary>Pooling window [kH, kW] (max_pool2d, tf_avg_pool2d), or null.</summary>
+    public long[]? Kernel { get; init; }
+    public bool CeilMode { get; init; }
+    /// <summary>tf_avg_pool2d: TensorFlow SAME padding (only real pixels averaged) rather than VALID.</summary>
+    public bool SamePadding { get; init; }
     /// <summary>The per-example output shape seen while tracing (pooling is identified by it).</summary>
     public long[] Output { get; init; } = [];
     /// <summary>A parameter-free module run as it is (pooling); not part of the configuration's identity.</summary>
     public nn.Module<Tensor, Tensor>? Module { get; init; }
 
     /// <summary>Identity of the configuration: equal keys compute the same thing with the same kernels.</summary>
-    public string Key => $"{Kind}|{S(Input)}|{(ChannelsLast ? "cl" : "c")}|{S(Weight)}|{Bias}|{S(Stride)}|{S(Padding)}|{S(Dilation)}|{Groups}|{S(Pad)}|{S(Output)}";
+    public string Key => $"{Kind}|{S(Input)}|{(ChannelsLast ? "cl" : "c")}|{S(Weight)}|{Bias}|{S(Stride)}|{S(Padding)}|{S(Dilation)}|{Groups}|{S(Pad)}|{S(Kernel)}|{CeilMode}|{SamePadding}|{S(Output)}";
 
     /// <summary>A short human description, e.g. "conv 960→320 1x1 on 7x7, channels-last".</summary>
     public string Describe()
     {
         string layout = ChannelsLast ? ", channels-last" : "";
         if (Kind == "linear") return $"linear {Weight![1]}→{Weight[0]}";
-        if (Kind != "conv2d") return $"{Kind} [{S(Input)}]→[{S(Output)}]{layout}";
+        if (Kind != "conv2d") return $"{Kind}{(Kernel is null ? "" : $" {Kernel[0]}x{Kernel[1]}")} [{S(Input)}]→[{S(Output)}]{layout}";
         long o = Weight![0], i = Weight[1] * Groups;
         string groups = Groups == 1 ? "" : Groups == i && Groups == o ? " depthwise" : $" groups {Groups}";
         string extra = (Stride.Any(s => s != 1) ? $" stride {S(Stride)}" : "") + (Padding.Any(p => p != 0) ? $" pad {S(Padding)}" : "")
@@ -56,7 +61,9 @@ public sealed record LayerConfiguration
     {
         "conv2d" => nn.functional.conv2d(Pad is null ? input : nn.functional.pad(input, Pad), weight!, bias, strides: Stride, padding: Padding, dilation: Dilation, groups: Groups),
         "linear" => nn.functional.linear(input, weight!, bias),
-        _ => Module!.forward(input),
+        "max_pool2d" => nn.functional.max_pool2d(input, Kernel!, Stride, Padding, Dilation, CeilMode),
+        "adaptive_avg_pool2d" => nn.functional.adaptive_avg_pool2d(input, Output[1..]),
+        _ => (Module ?? throw new InvalidOperationException($"{Kind}: no module to run")).forward(input),
     };
 
     /// <summary>
@@ -149,6 +156,20 @@ public sealed record LayerConfiguration
             }
             case TorchSharp.Modules.Linear l:
                 return new() { Kind = "linear", Input = input, Weight = l.weight!.shape, Bias = l.bias is not null, Output = output };
+            case TorchSharp.Modules.MaxPool2d p:
+                return new()
+                {
+                    Kind = "max_pool2d", Input = input, ChannelsLast = channelsLast, Kernel = p.kernel_size, Stride = p.stride ?? p.kernel_size,
+                    Padding = p.padding ?? [0, 0], Dilation = p.dilation ?? [1, 1], CeilMode = p.ceil_mode, Output = output,
+                };
+            case TorchSharp.Modules.AdaptiveAvgPool2d:
+                return new() { Kind = "adaptive_avg_pool2d", Input = input, ChannelsLast = channelsLast, Output = output };
+            case TfAveragePool2d a:
+                return new()
+                {
+                    Kind = "tf_avg_pool2d", Input = input, ChannelsLast = channelsLast, Kernel = [a.Filter.H, a.Filter.W], Stride = [a.Stride.H, a.Stride.W],
+                    SamePadding = a.Padding == TflitePadding.SAME, Output = output, Module = a,
+                };
             default:
                 return new() { Kind = module.GetType().Name, Input = input, ChannelsLast = channelsLast, Output = output, Module = module };
         }

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Globalization;
+using Repro.Runtime;
+
+namespace Repro.Bench;
+
+/// <summary>
+/// What the oneDNN configuration costs: the same bare forward+input-backward and marginal PGD step,
+/// timed under other <c>REPRO_ONEDNN</c> values. The configuration is fixed per process, so each runs
+/// in a child process (<c>repro bench --serve-rounds</c>) that times one round whenever asked; the
+/// benchmark asks after each of its own rounds, so that a busy machine slows every side alike.
+/// The children skip the arithmetic self-check: "as-shipped" computes wrong convolutions on an
+/// affected CPU, and only its speed is wanted here.
+/// </summary>
+public sealed class OneDnnComparison : IDisposable
+{
+    sealed record Child(string Configuration, Process Process, List<double> Bare, List<double> Step);
+    readonly List<Child> children = [];
+
+    OneDnnComparison() { }
+
+    /// <summary>Starts one child per configuration (ResNet18, random weights, <paramref name="batch"/> at 224x224, <paramref name="threads"/> threads) and waits until each is warm.</summary>
+    public static OneDnnComparison Start(IEnumerable<string> configurations, int batch, int threads)
+    {
+        var comparison = new OneDnnComparison();
+        try
+        {
+            foreach (string configuration in configurations)
+            {
+                string exe = Environment.ProcessPath ?? "dotnet";
+                var start = new ProcessStartInfo(exe) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                // Under `dotnet repro.dll` or a test host the process is dotnet itself: name the assembly.
+                if (Path.GetFileNameWithoutExtension(exe) == "dotnet") start.ArgumentList.Add(typeof(OneDnnComparison).Assembly.Location);
+                foreach (string a in new[] { "bench", "--serve-rounds", "--batch", batch.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture) })
+                    start.ArgumentList.Add(a);
+                start.Environment[OneDnnConfiguration.Variable] = configuration;
+                var process = Process.Start(start) ?? throw new ReproEnvironmentException($"cannot start {exe} for the oneDNN comparison");
+                process.ErrorDataReceived += (_, _) => { }; // libtorch's warnings: drained, not shown
+                process.BeginErrorReadLine();
+                var child = new Child(configuration, process, [], []);
+                comparison.children.Add(child);
+                string? ready = process.StandardOutput.ReadLine();
+                if (ready != "ready")
+                    throw new ReproEnvironmentException($"the oneDNN comparison's child process ({OneDnnConfiguration.Variable}={configuration}) did not start: {ready ?? "no output"}");
+            }
+            return comparison;
+        }
+        catch
+        {
+            comparison.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One round in every child, one after the other.</summary>
+    public void Round()
+    {
+        foreach (var child in children)
+        {
+            child.Process.StandardInput.WriteLine("round");
+            child.Process.StandardInput.Flush();
+            string line = child.Process.StandardOutput.ReadLine()
+                          ?? throw new ReproEnvironmentException($"the oneDNN comparison's child process ({child.Configuration}) stopped");
+            var parts = line.Split(' ');
+            child.Bare.Add(double.Parse(parts[0], CultureInfo.InvariantCulture));
+            child.Step.Add(double.Parse(parts[1], CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>Each child's medians in ms, and this process's PGD step and bare pass as a ratio of each.</summary>
+    public IEnumerable<BenchFigure> Figures(double bareMs, double stepMs)
+    {
+        foreach (var child in children.Where(c => c.Bare.Count > 0))
+        {
+            double bare = Median(child.Bare) * 1000, step = Median(child.Step) * 1000;
+            yield return new($"bare forward+input-backward, {OneDnnConfiguration.Variable}={child.Configuration}", bare, "ms", "(reported)", true);
+            yield return new($"PGD step (marginal), {OneDnnConfiguration.Variable}={child.Configuration}", step, "ms", "(reported)", true);
+            yield return new($"PGD step, {OneDnnConfiguration.Mode} / {child.Configuration}", stepMs / step, "x", "(reported)", true);
+            yield return new($"bare forward+backward, {OneDnnConfiguration.Mode} / {child.Configuration}", bareMs / bare, "x", "(reported)", true);
+        }
+    }
+
+    static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    public void Dispose()
+    {
+        foreach (var child in children)
+        {
+            try
+            {
+                child.Process.StandardInput.Close();
+                if (!child.Process.WaitForExit(30_000)) child.Process.Kill();
+            }
+            catch (InvalidOperationException) { }
+            child.Process.Dispose();
+        }
+        children.Clear();
+    }
+}
