@@ -18,7 +18,8 @@ public static class DoctorCommand
     public static Command Create(GlobalOptions options)
     {
         var probesOnly = new Option<bool>("--probes-only") { Description = "run only the known-fault probes (no models)" };
-        var command = new Command("doctor", "check libtorch's float32 arithmetic on this machine against float64: known-fault probes and every model's layer configurations") { probesOnly };
+        var only = new Option<string?>("--model") { Description = $"check only this model ({string.Join(", ", ModelRegistry.Names)}, or cifar)" };
+        var command = new Command("doctor", "check libtorch's float32 arithmetic on this machine against float64: known-fault probes and every model's layer configurations") { probesOnly, only };
         command.SetAction(ReproCommand.Guarded(r =>
         {
             options.Apply(r, cpuOnlyCommand: "doctor");
@@ -36,7 +37,7 @@ public static class DoctorCommand
             }
 
             if (!r.GetValue(probesOnly))
-                foreach (var (name, load) in Models(paths.ModelRoot))
+                foreach (var (name, load) in Models(paths.ModelRoot).Where(m => r.GetValue(only) is not { } o || m.Name.StartsWith(o == "cifar" ? "CIFAR" : o, StringComparison.OrdinalIgnoreCase)))
                 {
                     Console.WriteLine();
                     using var model = load();
@@ -48,10 +49,10 @@ public static class DoctorCommand
                     var input = model is SmallResNet ? [3, SmallResNet.Side, SmallResNet.Side] : ArithmeticSelfCheck.ImageNetInput;
                     var check = ArithmeticSelfCheck.Run(model, name, input);
                     Console.WriteLine(check.Describe());
-                    Console.WriteLine($"  {"first layer",-28} {"configuration",-58} {"layers",6} " + string.Join(" ", ArithmeticSelfCheck.Batches.Select(b => $"{"fwd b" + b,8} {"grad b" + b,8}")) + "  verdict");
+                    Console.WriteLine($"  {"first layer",-28} {"configuration",-58} {"layers",6} " + string.Join(" ", ArithmeticSelfCheck.Batches.Select(b => $"{"fwd b" + b,8} {"grad b" + b,8}")) + $" {"s",5}  verdict");
                     foreach (var l in check.Layers)
                         Console.WriteLine($"  {Clip(l.Layer, 28),-28} {Clip(l.Configuration.Describe(), 58),-58} {l.Layers,6} "
-                                          + string.Join(" ", l.Errors.Select(e => $"{E(e.Forward),8} {E(e.InputGradient),8}")) + $"  {(l.Passed ? "ok" : "WRONG")}");
+                                          + string.Join(" ", l.Errors.Select(e => $"{E(e.Forward),8} {E(e.InputGradient),8}")) + $" {l.Seconds,5:F1}  {(l.Passed ? "ok" : "WRONG")}");
                     if (check.Layers.FirstOrDefault(l => !l.Passed) is { } failed)
                         failures.Add($"{name}, layer '{failed.Layer}' ({failed.Configuration.Describe()}): float32 {failed.FirstFailure()}");
                     if (check.Unseen.Count > 0) failures.Add($"{name}: layers not checked: {string.Join(", ", check.Unseen)}");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Repro.Runtime;
+using Repro.Tests.Unit.Models.Tflite;
 using Repro.Tests.Unit.Support;
 
 namespace Repro.Tests.Unit.Runtime;
@@ -18,13 +19,7 @@ public class KnownFaultTests
     [Test, Category("KnownFault")]
     public void WithTheWorkaroundOffEveryProbedConvolutionIsWrong()
     {
-        var leaves = OneDnnCacheRepair.ReadCacheLeaves();
-        if (leaves?.Affected != true)
-        {
-            string reason = $"this CPU does not show the known oneDNN fault: {leaves?.Describe() ?? "not an x86 CPU"}";
-            TestContext.Out.WriteLine(reason);
-            Assert.Ignore(reason);
-        }
+        IgnoreWhereTheCpuDoesNotShowTheFault();
         var (code, output, error) = ReproProcess.Run(new Dictionary<string, string> { [OneDnnConfiguration.Variable] = "as-shipped" }, "doctor", "--probes-only");
         TestContext.Out.WriteLine(output);
         Assert.That(code, Is.EqualTo(2), "doctor exits 2 when the arithmetic is wrong");
@@ -41,6 +36,19 @@ public class KnownFaultTests
                     $"{probe.Name}: {probe.Watches} error {watched:0.0e+00} as shipped (issue: {probe.MeasuredInIssue})");
             }
         });
+    }
+
+    [Test, Category("KnownFault")]
+    public void WithTheWorkaroundOffACommandThatLoadsMobileNetV2StopsNamingTheWrongLayer()
+    {
+        IgnoreWhereTheCpuDoesNotShowTheFault();
+        MobileNetV2File.Require();
+        var (code, output, error) = ReproProcess.Run(new Dictionary<string, string> { [OneDnnConfiguration.Variable] = "as-shipped" },
+            "eval", "--model", "mobilenet_v2", "--data", TestData.Paths.DataRoot, "--models", TestData.Paths.ModelRoot);
+        TestContext.Out.WriteLine(error);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Match(@"arithmetic self-check failed for mobilenet_v2: layer 'layers\.[0-9]+' \(conv [^)]*\), float32 (forward|input gradient) at batch [12]: "));
+        Assert.That(output, Does.Not.Contain("top-1"), "no result computed on wrong arithmetic");
     }
 
     [Test]
@@ -60,6 +68,15 @@ public class KnownFaultTests
         if (OneDnnConfiguration.Mode != "repair") Assert.Ignore($"REPRO_ONEDNN={OneDnnConfiguration.Mode} chosen for this run: the repair is not in force by choice");
         if (leaves?.Affected == true) Assert.That(OneDnnConfiguration.Summary, Does.Contain("cache sizes repaired").And.Not.Contain("late"));
         else Assert.That(OneDnnConfiguration.Summary, Does.Contain("nothing to repair"));
+    }
+
+    static void IgnoreWhereTheCpuDoesNotShowTheFault()
+    {
+        var leaves = OneDnnCacheRepair.ReadCacheLeaves();
+        if (leaves?.Affected == true) return;
+        string reason = $"this CPU does not show the known oneDNN fault: {leaves?.Describe() ?? "not an x86 CPU"}";
+        TestContext.Out.WriteLine(reason);
+        Assert.Ignore(reason);
     }
 
     /// <summary>Probe name → (forward, input gradient) from the doctor's probe table.</summary>
