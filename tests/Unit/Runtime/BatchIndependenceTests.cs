@@ -59,7 +59,9 @@ public class BatchIndependenceTests
             {
                 var (alone, aloneGradient) = LogitsAndGradients(model, batch[i..(i + 1)]);
                 double logitError = Relative(alone, logits[i..(i + 1)]), gradientError = Relative(aloneGradient, gradients[i..(i + 1)]);
-                TestContext.Out.WriteLine($"image {i}: logits {logitError:0.0e+00}, input gradient {gradientError:0.0e+00} of their scale (alone vs in the batch of {batch.shape[0]})");
+                TestContext.Out.WriteLine($"image {i}: logits {logitError:0.0e+00}, input gradient {gradientError:0.0e+00} of their scale " +
+                                          $"(largest {logits[i].abs().max().item<float>():0.0e+00} and {gradients[i].abs().max().item<float>():0.0e+00}; alone vs in the batch of {batch.shape[0]})");
+                Assert.That(gradients[i].abs().max().item<float>(), Is.GreaterThan(0), "a zero gradient would compare trivially");
                 Assert.That(logitError, Is.LessThanOrEqualTo(Tolerance), $"logits of image {i}");
                 Assert.That(gradientError, Is.LessThanOrEqualTo(Tolerance), $"input gradient of image {i}");
             }
