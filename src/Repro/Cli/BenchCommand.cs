@@ -17,11 +17,13 @@ public static class BenchCommand
             DefaultValueFactory = _ => "as-shipped",
             Description = $"other {OneDnnConfiguration.Variable} values to time the same bare pass and PGD step under, in child processes, comma-separated (e.g. as-shipped,isa:AVX2,isa:AVX,no-mkldnn), or none",
         };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5, Description = "measurement rounds (each figure is the median over rounds)" };
         var serveRounds = new Option<bool>("--serve-rounds") { Hidden = true, Description = "child process of --compare: time one round per input line" };
-        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18, random weights, 224x224, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, serveRounds };
+        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18, random weights, 224x224, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, rounds, serveRounds };
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
+            if (r.GetValue(rounds) < 1) throw new ReproInputException($"--rounds must be >= 1, got {r.GetValue(rounds)}");
             var model = TorchvisionResNet.Create("resnet18");
             if (r.GetValue(serveRounds))
             {
@@ -35,7 +37,7 @@ public static class BenchCommand
             var others = device.type == TorchSharp.DeviceType.CPU && r.GetValue(compare) is { } list && list != "none"
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
             using var comparison = others.Length > 0 ? OneDnnComparison.Start(others, r.GetValue(batch), TorchSharp.torch.get_num_threads()) : null;
-            var figures = new AttackBenchmark(model, r.GetValue(batch), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: comparison is null ? null : comparison.Round).Run().ToList();
+            var figures = new AttackBenchmark(model, r.GetValue(batch), rounds: r.GetValue(rounds), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: comparison is null ? null : comparison.Round).Run().ToList();
             if (comparison is not null)
                 figures.AddRange(comparison.Figures(figures.First(f => f.Name.StartsWith("bare forward", StringComparison.Ordinal)).Value, figures.First(f => f.Name.StartsWith("PGD step (marginal)", StringComparison.Ordinal)).Value));
             Console.WriteLine($"{"figure",-58} {"value",10}  target");

@@ -18,6 +18,7 @@ public static class ReproCommand
         if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
         try { OneDnnConfiguration.Apply(); } // before libtorch's first operation (see Runtime/OneDnnConfiguration)
         catch (ReproInputException e) { Console.Error.WriteLine($"repro: {e.Message}"); return BadInput; }
+        catch (ReproEnvironmentException e) { Console.Error.WriteLine($"repro: {e.Message}"); return ExitCodes.EnvironmentFault; }
         var options = new GlobalOptions();
         var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers");
         options.AddTo(root);

@@ -26,14 +26,14 @@ public sealed record LayerCheck(LayerConfiguration Configuration, string Layer, 
 }
 
 /// <summary>A model's check: every distinct configuration, the layers that could not be traced, the time it took here.</summary>
-public sealed record ModelCheck(string Model, IReadOnlyList<LayerCheck> Layers, IReadOnlyList<string> Unseen, double Seconds)
+public sealed record ModelCheck(string Model, IReadOnlyList<LayerCheck> Layers, IReadOnlyList<string> Unseen, double Seconds, double CpuSeconds)
 {
     public bool Passed => Layers.All(l => l.Passed) && Unseen.Count == 0;
     public double Worst => Layers.Count == 0 ? 0 : Layers.Select(l => l.Worst).Aggregate((a, e) => double.IsNaN(a) || double.IsNaN(e) ? double.NaN : Math.Max(a, e));
 
     public string Describe() =>
         $"{Model}: {Layers.Count} configurations ({Layers.Sum(l => l.Layers)} layers) at batch {string.Join(" and ", ArithmeticSelfCheck.Batches)}, " +
-        $"worst float32 error {Worst:0.0e+00} of scale (tolerance {ArithmeticSelfCheck.Tolerance:0e+00}), {Seconds:F1} s" +
+        $"worst float32 error {Worst:0.0e+00} of scale (tolerance {ArithmeticSelfCheck.Tolerance:0e+00}), {Seconds:F1} s ({CpuSeconds:F1} s CPU)" +
         (Unseen.Count > 0 ? $"; NOT CHECKED (not reached through call()): {string.Join(", ", Unseen)}" : "");
 }
 
@@ -86,7 +86,7 @@ public static class ArithmeticSelfCheck
             lock (gate) configurations = verdicts.Count;
             double worst = checkedModels.Select(m => m.Worst).Aggregate((a, e) => double.IsNaN(a) || double.IsNaN(e) ? double.NaN : Math.Max(a, e));
             return $"arithmetic self-check: {configurations} configurations of {string.Join(", ", checkedModels.Select(m => m.Model).Distinct())} " +
-                   $"checked in {checkedModels.Sum(m => m.Seconds):F1} s, worst float32 error {worst:0.0e+00} of scale (tolerance {Tolerance:0e+00})" +
+                   $"checked in {checkedModels.Sum(m => m.Seconds):F1} s ({checkedModels.Sum(m => m.CpuSeconds):F1} s CPU), worst float32 error {worst:0.0e+00} of scale (tolerance {Tolerance:0e+00})" +
                    (checkedModels.All(m => m.Passed) ? "" : " — FAILED");
         }
     }
@@ -101,6 +101,7 @@ public static class ArithmeticSelfCheck
         lock (gate)
         {
             var clock = Stopwatch.StartNew();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var traced = LayerConfiguration.Trace(model, input, Batches, out var unseen);
             var layers = new List<LayerCheck>();
             foreach (var (configuration, layer, count) in traced)
@@ -113,7 +114,7 @@ public static class ArithmeticSelfCheck
                 }
                 layers.Add(new LayerCheck(configuration, layer, count, verdict.Errors, verdict.Seconds));
             }
-            var check = new ModelCheck(name, layers, unseen, clock.Elapsed.TotalSeconds);
+            var check = new ModelCheck(name, layers, unseen, clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
             models.Add(check);
             return check;
         }
