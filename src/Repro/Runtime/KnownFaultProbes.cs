@@ -38,7 +38,7 @@ public static class KnownFaultProbes
     ];
 
     /// <summary>Runs every probe <paramref name="repeats"/> times; each error is the worst repeat's (NaN wins).</summary>
-    public static IReadOnlyList<ProbeResult> Run(int repeats = 3) => All.Select(p =>
+    public static IReadOnlyList<ProbeResult> Run(int repeats = 5) => All.Select(p =>
     {
         double forward = 0, gradient = 0;
         for (int r = 0; r < repeats; r++)
