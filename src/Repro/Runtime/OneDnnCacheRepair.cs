@@ -78,13 +78,18 @@ public static class OneDnnCacheRepair
         if (!leaves.Affected) return Outcome.NotNeeded;
         if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || RuntimeInformation.ProcessArchitecture != Architecture.X64) return Outcome.Unsupported;
         uint[] expected = ExpectedSignature(leaves);
-        // Constructed before us means oneDNN already created primitives with 1-byte caches.
-        if (Find(expected).Count > 0) return Outcome.AlreadyUsed;
-        ConstructOneDnnCpuDescription();
+        // Already constructed means oneDNN already ran, and may have cached primitives made with
+        // 1-byte caches: repaired all the same, but reported as late.
         var found = Find(expected);
+        bool late = found.Count > 0;
+        if (!late)
+        {
+            ConstructOneDnnCpuDescription();
+            found = Find(expected);
+        }
         if (found.Count != 1) return Outcome.NotFound;
         unsafe { ((uint*)found[0])[LevelsOffset] = 0; }
-        return Outcome.Repaired;
+        return late ? Outcome.AlreadyUsed : Outcome.Repaired;
     }
 
     // Layout of Xbyak 7.05's Cpu after its 128-bit type mask and x2APIC flag, in 32-bit words from
