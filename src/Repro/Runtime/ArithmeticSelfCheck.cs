@@ -138,6 +138,22 @@ public static class ArithmeticSelfCheck
         throw new ReproInputException($"arithmetic self-check for {name}: layers not reached through call() cannot be checked: {string.Join(", ", check.Unseen)}");
     }
 
+    /// <summary>
+    /// <see cref="Ensure"/> on a throwaway instance of an architecture (the check depends on layer
+    /// configurations, not weights), so that it can run before weights are loaded or trained. The
+    /// instance's random initialisation does not move the caller's global random stream.
+    /// </summary>
+    public static ModelCheck EnsureArchitecture(Func<nn.Module<Tensor, Tensor>> build, string name, long[] input)
+    {
+        nn.Module<Tensor, Tensor> model;
+        using (var state = random.get_rng_state())
+        {
+            model = build();
+            random.set_rng_state(state);
+        }
+        using (model) return Ensure(model, name, input);
+    }
+
     /// <summary>float32 against float64 on random data, at each batch size, forward and input gradient (not cached).</summary>
     public static IReadOnlyList<BatchError> Measure(LayerConfiguration c, IReadOnlyList<int> batches)
     {

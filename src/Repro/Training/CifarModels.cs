@@ -22,7 +22,7 @@ public static class CifarModels
     public static SmallResNet Get(TrainingRecipe recipe, ReproPaths paths, TextWriter log, ModelCache? cache = null)
     {
         // The check depends on the layers' configurations only, so the architecture is checked before any weights are loaded or trained.
-        using (var architecture = new SmallResNet(2, recipe.Width)) Runtime.ArithmeticSelfCheck.Ensure(architecture, $"SmallResNet (width {recipe.Width})", [3, SmallResNet.Side, SmallResNet.Side]);
+        Runtime.ArithmeticSelfCheck.EnsureArchitecture(() => new SmallResNet(2, recipe.Width), $"SmallResNet (width {recipe.Width})", [3, SmallResNet.Side, SmallResNet.Side]);
         var committed = TryLoadCommitted(recipe, log);
         if (committed != null) return committed;
 

@@ -79,6 +79,17 @@ public class ArithmeticSelfCheckTests
         Assert.That(model.training, Is.True);
     }
 
+    [Test]
+    public void CheckingAnArchitectureLeavesTheGlobalRandomStreamAlone()
+    {
+        manual_seed(11);
+        float expected = rand(1).item<float>();
+        manual_seed(11);
+        var check = ArithmeticSelfCheck.EnsureArchitecture(() => new SmallResNet(), "SmallResNet", [3, 32, 32]);
+        Assert.That(check.Passed, Is.True);
+        Assert.That(rand(1).item<float>(), Is.EqualTo(expected));
+    }
+
     /// <summary>A parameter-free "pooling" layer whose float32 result is off by a relative <paramref name="drift"/> (float64 exact).</summary>
     sealed class DriftingPool(double drift) : nn.Module<Tensor, Tensor>("DriftingPool")
     {
