@@ -19,11 +19,13 @@ public static class DoctorCommand
     {
         var probesOnly = new Option<bool>("--probes-only") { Description = "run only the known-fault probes (no models)" };
         var only = new Option<string?>("--model") { Description = $"check only this model ({string.Join(", ", ModelRegistry.Names)}, or cifar)" };
-        var command = new Command("doctor", "check libtorch's float32 arithmetic on this machine against float64: known-fault probes and every model's layer configurations") { probesOnly, only };
+        var command = new Command("doctor", "check libtorch's float32 arithmetic on this machine against float64: known-fault probes and every model's layer configurations " +
+                                  $"(under {OneDnnConfiguration.Variable}: repair (default), as-shipped, isa:NAME or no-mkldnn)") { probesOnly, only };
         command.SetAction(ReproCommand.Guarded(r =>
         {
             options.Apply(r, cpuOnlyCommand: "doctor");
             var paths = options.Paths(r);
+            if (r.GetValue(only) is { } wanted && wanted != "cifar") ModelRegistry.Get(wanted); // names an unknown model (exit 2)
             Console.WriteLine($"float32 against float64, error relative to the float64 result's largest magnitude; tolerance {ArithmeticSelfCheck.Tolerance:0e+00}");
             Console.WriteLine($"libtorch: TorchSharp {Repro.Report.RunInfo.TorchSharpVersionOf()}, {get_num_threads()} threads; {OneDnnConfiguration.Summary}");
             var failures = new List<string>();
