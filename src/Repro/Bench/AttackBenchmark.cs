@@ -17,10 +17,10 @@ public sealed record BenchFigure(string Name, double Value, string Unit, string 
 /// throughput; resident memory growth between 50 and 500 PGD steps (a native leak shows here);
 /// and the effect of freezing parameters and of the glibc malloc settings. The model and the
 /// batch live on <c>device</c> (CPU unless given); on CUDA every timing waits for the GPU.
-/// <paramref name="eachRound"/> runs after each round (the oneDNN comparison times its child processes there,
-/// so that both sides see the same load).
+/// <paramref name="eachRound"/> runs after each round with that round's bare pass and PGD step in seconds
+/// (the oneDNN comparison times its child processes there, so that both sides see the same load).
 /// </summary>
-public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch = 8, int side = 224, int repeats = 3, int rounds = 5, int leakSteps = 500, TextWriter? log = null, Device? device = null, Action? eachRound = null)
+public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch = 8, int side = 224, int repeats = 3, int rounds = 5, int leakSteps = 500, TextWriter? log = null, Device? device = null, Action<double, double>? eachRound = null)
 {
     readonly Device device = device ?? CPU;
 
@@ -68,7 +68,7 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
             pgdTimes.Add(amortised);
             bareTimes.Add(bare);
             stepTimes.Add(step);
-            eachRound?.Invoke();
+            eachRound?.Invoke(bare, step);
         }
         double pgd = Median(pgdTimes);
 

@@ -16,6 +16,7 @@ public sealed class OneDnnComparison : IDisposable
 {
     sealed record Child(string Configuration, Process Process, List<double> Bare, List<double> Step);
     readonly List<Child> children = [];
+    readonly List<double> parentBare = [], parentStep = [];
 
     OneDnnComparison() { }
 
@@ -52,9 +53,11 @@ public sealed class OneDnnComparison : IDisposable
         }
     }
 
-    /// <summary>One round in every child, one after the other.</summary>
-    public void Round()
+    /// <summary>One round in every child, one after the other, after this process's round (its bare pass and PGD step, seconds).</summary>
+    public void Round(double bare, double step)
     {
+        parentBare.Add(bare);
+        parentStep.Add(step);
         foreach (var child in children)
         {
             child.Process.StandardInput.WriteLine("round");
@@ -67,16 +70,15 @@ public sealed class OneDnnComparison : IDisposable
         }
     }
 
-    /// <summary>Each child's medians in ms, and this process's PGD step and bare pass as a ratio of each.</summary>
-    public IEnumerable<BenchFigure> Figures(double bareMs, double stepMs)
+    /// <summary>Each child's medians in ms, and this process's PGD step and bare pass over the child's: the median of per-round ratios.</summary>
+    public IEnumerable<BenchFigure> Figures()
     {
         foreach (var child in children.Where(c => c.Bare.Count > 0))
         {
-            double bare = Median(child.Bare) * 1000, step = Median(child.Step) * 1000;
-            yield return new($"bare forward+input-backward, {OneDnnConfiguration.Variable}={child.Configuration}", bare, "ms", "(reported)", true);
-            yield return new($"PGD step (marginal), {OneDnnConfiguration.Variable}={child.Configuration}", step, "ms", "(reported)", true);
-            yield return new($"PGD step, {OneDnnConfiguration.Mode} / {child.Configuration}", stepMs / step, "x", "(reported)", true);
-            yield return new($"bare forward+backward, {OneDnnConfiguration.Mode} / {child.Configuration}", bareMs / bare, "x", "(reported)", true);
+            yield return new($"bare forward+input-backward, {OneDnnConfiguration.Variable}={child.Configuration}", Median(child.Bare) * 1000, "ms", "(reported)", true);
+            yield return new($"PGD step (marginal), {OneDnnConfiguration.Variable}={child.Configuration}", Median(child.Step) * 1000, "ms", "(reported)", true);
+            yield return new($"PGD step, {OneDnnConfiguration.Mode} / {child.Configuration}", Median(parentStep.Zip(child.Step, (p, c) => p / c).ToList()), "x", "(reported)", true);
+            yield return new($"bare forward+backward, {OneDnnConfiguration.Mode} / {child.Configuration}", Median(parentBare.Zip(child.Bare, (p, c) => p / c).ToList()), "x", "(reported)", true);
         }
     }
 

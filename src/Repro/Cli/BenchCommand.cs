@@ -38,8 +38,7 @@ public static class BenchCommand
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
             using var comparison = others.Length > 0 ? OneDnnComparison.Start(others, r.GetValue(batch), TorchSharp.torch.get_num_threads()) : null;
             var figures = new AttackBenchmark(model, r.GetValue(batch), rounds: r.GetValue(rounds), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: comparison is null ? null : comparison.Round).Run().ToList();
-            if (comparison is not null)
-                figures.AddRange(comparison.Figures(figures.First(f => f.Name.StartsWith("bare forward", StringComparison.Ordinal)).Value, figures.First(f => f.Name.StartsWith("PGD step (marginal)", StringComparison.Ordinal)).Value));
+            if (comparison is not null) figures.AddRange(comparison.Figures());
             Console.WriteLine($"{"figure",-58} {"value",10}  target");
             foreach (var f in figures)
                 Console.WriteLine($"{f.Name,-58} {f.Value,9:F3}{f.Unit,-3} {f.Target,-14} {(f.Meets ? "ok" : "MISSED")}");
