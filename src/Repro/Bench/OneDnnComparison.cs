@@ -17,13 +17,14 @@ public sealed class OneDnnComparison : IDisposable
     sealed record Child(string Configuration, Process Process, List<double> Bare, List<double> Step);
     readonly List<Child> children = [];
     readonly List<double> parentBare = [], parentStep = [];
+    readonly TextWriter? log;
 
-    OneDnnComparison() { }
+    OneDnnComparison(TextWriter? log) => this.log = log;
 
     /// <summary>Starts one child per configuration (ResNet18, random weights, <paramref name="batch"/> at 224x224, <paramref name="threads"/> threads) and waits until each is warm.</summary>
-    public static OneDnnComparison Start(IEnumerable<string> configurations, int batch, int threads)
+    public static OneDnnComparison Start(IEnumerable<string> configurations, int batch, int threads, TextWriter? log = null)
     {
-        var comparison = new OneDnnComparison();
+        var comparison = new OneDnnComparison(log);
         try
         {
             foreach (string configuration in configurations)
@@ -67,6 +68,7 @@ public sealed class OneDnnComparison : IDisposable
             var parts = line.Split(' ');
             child.Bare.Add(double.Parse(parts[0], CultureInfo.InvariantCulture));
             child.Step.Add(double.Parse(parts[1], CultureInfo.InvariantCulture));
+            log?.WriteLine($"  {OneDnnConfiguration.Variable}={child.Configuration}: bare forward+input-backward {child.Bare[^1] * 1000:F1} ms; PGD step {child.Step[^1] * 1000:F1} ms");
         }
     }
 

@@ -36,7 +36,7 @@ public static class BenchCommand
             Console.WriteLine($"arithmetic self-check: {check.Describe()}");
             var others = device.type == TorchSharp.DeviceType.CPU && r.GetValue(compare) is { } list && list != "none"
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
-            using var comparison = others.Length > 0 ? OneDnnComparison.Start(others, r.GetValue(batch), TorchSharp.torch.get_num_threads()) : null;
+            using var comparison = others.Length > 0 ? OneDnnComparison.Start(others, r.GetValue(batch), TorchSharp.torch.get_num_threads(), Console.Out) : null;
             var figures = new AttackBenchmark(model, r.GetValue(batch), rounds: r.GetValue(rounds), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: comparison is null ? null : comparison.Round).Run().ToList();
             if (comparison is not null) figures.AddRange(comparison.Figures());
             Console.WriteLine($"{"figure",-58} {"value",10}  target");
