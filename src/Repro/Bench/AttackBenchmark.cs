@@ -17,8 +17,10 @@ public sealed record BenchFigure(string Name, double Value, string Unit, string 
 /// throughput; resident memory growth between 50 and 500 PGD steps (a native leak shows here);
 /// and the effect of freezing parameters and of the glibc malloc settings. The model and the
 /// batch live on <c>device</c> (CPU unless given); on CUDA every timing waits for the GPU.
+/// <paramref name="eachRound"/> runs after each round with that round's bare pass and PGD step in seconds
+/// (the oneDNN comparison times its child processes there, so that both sides see the same load).
 /// </summary>
-public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch = 8, int side = 224, int repeats = 3, int rounds = 5, int leakSteps = 500, TextWriter? log = null, Device? device = null)
+public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch = 8, int side = 224, int repeats = 3, int rounds = 5, int leakSteps = 500, TextWriter? log = null, Device? device = null, Action<double, double>? eachRound = null)
 {
     readonly Device device = device ?? CPU;
 
@@ -49,6 +51,8 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
         var smoothRatios = new List<double>();
         var freezeRatios = new List<double>();
         var pgdTimes = new List<double>();
+        var bareTimes = new List<double>();
+        var stepTimes = new List<double>();
         for (int round = 0; round < rounds; round++)
         {
             double bare = Time(() => BareForwardBackward(images, labels, freeze: true));
@@ -62,9 +66,14 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
             smoothRatios.Add(bare / smooth);
             freezeRatios.Add(bare / bareAllGradients);
             pgdTimes.Add(amortised);
+            bareTimes.Add(bare);
+            stepTimes.Add(step);
+            eachRound?.Invoke(bare, step);
         }
         double pgd = Median(pgdTimes);
 
+        figures.Add(new("bare forward+input-backward", Median(bareTimes) * 1000, "ms", "(reported)", true));
+        figures.Add(new("PGD step (marginal)", Median(stepTimes) * 1000, "ms", "(reported)", true));
         figures.Add(new("PGD step / bare forward+backward", Median(pgdRatios), "x", "<= 1.05", Median(pgdRatios) <= 1.05));
         figures.Add(new($"{AttackSteps}-step attack / {AttackSteps} bare (set-up, final forward)", Median(attackRatios), "x", "(reported)", true));
         figures.Add(new("SmoothGrad throughput / bare throughput", Median(smoothRatios), "x", ">= 0.95", Median(smoothRatios) >= 0.95));
@@ -166,6 +175,32 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
         using var scope = NewDisposeScope();
         var objective = new CustomObjective(x => model.forward(x)[.., 0], Direction.Ascend, model);
         using var result = Square.Run(objective, threat, images, new SquareOptions { Queries = queries, ExampleIds = ExampleIds.Range(0, images.shape[0]) });
+    }
+
+    /// <summary>
+    /// For the oneDNN comparison's child process: after a warm-up, prints "ready"; then for each line
+    /// read, times one bare forward+input-backward (median of <c>repeats</c>) and one marginal PGD step
+    /// and prints both in seconds; stops at the end of the input.
+    /// </summary>
+    public void ServeRounds(TextReader input, TextWriter output)
+    {
+        model.eval();
+        model.to(device);
+        manual_seed(0);
+        using var images = rand(batch, 3, side, side).to(device);
+        long classes;
+        using (no_grad()) using (var logits = model.forward(images[..1])) classes = logits.shape[1];
+        using var labels = randint(0, classes, new long[] { batch }).to(device);
+        BareForwardBackward(images, labels, freeze: true);
+        output.WriteLine("ready");
+        output.Flush();
+        while (input.ReadLine() is not null)
+        {
+            double bare = Time(() => BareForwardBackward(images, labels, freeze: true));
+            var (step, _) = PgdStepTime(images, labels);
+            output.WriteLine(FormattableString.Invariant($"{bare} {step}"));
+            output.Flush();
+        }
     }
 
     static double Median(IEnumerable<double> values)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Repro.Bench;
 using Repro.Models;
+using Repro.Runtime;
 
 namespace Repro.Cli;
 
@@ -11,17 +12,45 @@ public static class BenchCommand
     {
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8, Description = "batch size" };
         var leakSteps = new Option<int>("--leak-steps") { DefaultValueFactory = _ => 500, Description = "PGD steps for the memory-growth figure (0 to skip)" };
-        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18, random weights, 224x224, on --device)") { batch, leakSteps };
+        var compare = new Option<string>("--compare")
+        {
+            DefaultValueFactory = _ => "as-shipped",
+            Description = $"other {OneDnnConfiguration.Variable} values to time the same bare pass and PGD step under, in child processes, comma-separated (e.g. as-shipped,isa:AVX2,isa:AVX,no-mkldnn), or none",
+        };
+        var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5, Description = "measurement rounds (each figure is the median over rounds)" };
+        var serveRounds = new Option<bool>("--serve-rounds") { Hidden = true, Description = "child process of --compare: time one round per input line" };
+        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18, random weights, 224x224, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, rounds, serveRounds };
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
+            if (r.GetValue(rounds) < 1) throw new ReproInputException($"--rounds must be >= 1, got {r.GetValue(rounds)}");
             var model = TorchvisionResNet.Create("resnet18");
-            var figures = new AttackBenchmark(model, r.GetValue(batch), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device).Run();
+            if (r.GetValue(serveRounds))
+            {
+                Runtime.GlibcMallocTuning.Apply(); // the parent's rounds run with the malloc settings
+                new AttackBenchmark(model, r.GetValue(batch), device: device).ServeRounds(Console.In, Console.Out);
+                return ReproCommand.Ok;
+            }
+            Console.WriteLine(OneDnnConfiguration.Summary);
+            var check = ArithmeticSelfCheck.Ensure(model, "resnet18 (random weights)", ArithmeticSelfCheck.ImageNetInput);
+            Console.WriteLine($"arithmetic self-check: {check.Describe()}");
+            var others = device.type == TorchSharp.DeviceType.CPU && r.GetValue(compare) is { } list && list != "none"
+                ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
+            using var comparison = others.Length > 0 ? OneDnnComparison.Start(others, r.GetValue(batch), TorchSharp.torch.get_num_threads(), Console.Out) : null;
+            var figures = new AttackBenchmark(model, r.GetValue(batch), rounds: r.GetValue(rounds), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: comparison is null ? null : comparison.Round).Run().ToList();
+            if (comparison is not null) figures.AddRange(comparison.Figures());
             Console.WriteLine($"{"figure",-58} {"value",10}  target");
             foreach (var f in figures)
                 Console.WriteLine($"{f.Name,-58} {f.Value,9:F3}{f.Unit,-3} {f.Target,-14} {(f.Meets ? "ok" : "MISSED")}");
+            Console.WriteLine($"({OneDnnConfiguration.Summary}; {TorchSharp.torch.get_num_threads()} threads, batch {r.GetValue(batch)}; load average {LoadAverage()})");
             return ReproCommand.Ok;
         }));
         return command;
+    }
+
+    static string LoadAverage()
+    {
+        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
     }
 }

@@ -25,6 +25,9 @@ public static class ReproCommand
     {
         // The benchmark measures with the malloc settings off, then on; everything else starts with them on.
         if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
+        try { OneDnnConfiguration.Apply(); } // before libtorch's first operation (see Runtime/OneDnnConfiguration)
+        catch (ReproInputException e) { Console.Error.WriteLine($"repro: {e.Message}"); return BadInput; }
+        catch (ReproEnvironmentException e) { Console.Error.WriteLine($"repro: {e.Message}"); return ExitCodes.EnvironmentFault; }
         var options = new GlobalOptions();
         var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +
                                    "Exit codes: 0 ok, 1 a claim failed, 2 bad usage or input, 3 no claim could run, 4 environment fault " +
@@ -37,6 +40,7 @@ public static class ReproCommand
         root.Subcommands.Add(FetchCommand.Create(options));
         root.Subcommands.Add(TrainCommandLine.Create(options));
         root.Subcommands.Add(RobustnessCommand.Create(options));
+        root.Subcommands.Add(DoctorCommand.Create(options));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

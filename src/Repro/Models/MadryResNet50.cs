@@ -128,6 +128,7 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
             throw;
         }
         model.eval();
+        Runtime.ArithmeticSelfCheck.Ensure(model, "madry_robust_resnet50", Runtime.ArithmeticSelfCheck.ImageNetInput);
         return model;
     }
 

@@ -22,16 +22,18 @@ public sealed record ModelEntry(
     public bool IsPresent(string modelRoot) => FindWeights(modelRoot) != null;
 
     /// <summary>
-    /// Loads the model in eval mode. Absent weights are fetched from the catalogue when fetching is on
-    /// (<see cref="AssetStore.OnDemand"/>).
+    /// Loads the model in eval mode and runs the arithmetic self-check on its layers. Absent weights
+    /// are fetched from the catalogue when fetching is on (<see cref="AssetStore.OnDemand"/>).
     /// </summary>
     /// <exception cref="MissingInputsException">The weights are absent (saying exactly which file to place where, or which command gets it).</exception>
+    /// <exception cref="ReproEnvironmentException">A layer's float32 arithmetic is wrong here (naming the layer).</exception>
     public nn.Module<Tensor, Tensor> Load(string modelRoot)
     {
         string weights = FindWeights(modelRoot)
             ?? (Asset != null ? AssetStore.Require(Asset, modelRoot) : throw new MissingInputsException($"model '{Name}' is not available under {modelRoot}", HowToGet(modelRoot)));
         var model = LoadFrom(weights);
         model.eval();
+        Runtime.ArithmeticSelfCheck.Ensure(model, Name, Runtime.ArithmeticSelfCheck.ImageNetInput);
         return model;
     }
 }

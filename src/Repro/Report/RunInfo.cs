@@ -30,7 +30,11 @@ public sealed record RunInfo(long Seed, DateTimeOffset Started, TimeSpan Elapsed
     public IReadOnlyList<AssetStatus> Assets { get; init; } = [];
 
     public string ReproVersion => Version(typeof(RunInfo).Assembly);
-    public string TorchSharpVersion => Version(typeof(TorchSharp.torch).Assembly);
+    public string TorchSharpVersion => TorchSharpVersionOf();
+    public static string TorchSharpVersionOf() => Version(typeof(TorchSharp.torch).Assembly);
+    /// <summary>How libtorch's oneDNN is configured (REPRO_ONEDNN) and what the arithmetic self-check found in this process.</summary>
+    public string OneDnn => Repro.Runtime.OneDnnConfiguration.Summary;
+    public string ArithmeticCheck => Repro.Runtime.ArithmeticSelfCheck.Summary;
     public string Runtime => RuntimeInformation.FrameworkDescription;
     public string Os => RuntimeInformation.OSDescription;
     public int Threads => TorchSharp.torch.get_num_threads();

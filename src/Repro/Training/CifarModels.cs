@@ -23,6 +23,8 @@ public static class CifarModels
     /// <param name="device">Where to train when neither the committed weights nor the cache have the model (default: the CPU).</param>
     public static SmallResNet Get(TrainingRecipe recipe, ReproPaths paths, TextWriter log, ModelCache? cache = null, TorchSharp.torch.Device? device = null)
     {
+        // The check depends on the layers' configurations only, so the architecture is checked before any weights are loaded or trained.
+        Runtime.ArithmeticSelfCheck.EnsureArchitecture(() => new SmallResNet(2, recipe.Width), $"SmallResNet (width {recipe.Width})", [3, SmallResNet.Side, SmallResNet.Side]);
         var committed = TryLoadCommitted(recipe, log);
         if (committed != null) return committed;
 

@@ -43,6 +43,7 @@ public static class Trainer
         var model = new SmallResNet(train.ClassNames.Count, recipe.Width);
         DevicePlacement.To(model, device);
         if (start is not null) model.load_state_dict(start.state_dict());
+        Runtime.ArithmeticSelfCheck.Ensure(model, $"SmallResNet (width {recipe.Width})", [3, SmallResNet.Side, SmallResNet.Side]); // never train on wrong arithmetic
         using var generator = new Generator((ulong)recipe.Seed + 1);
         var decay = model.parameters().Where(p => p.dim() > 1).ToList();
         var noDecay = model.parameters().Where(p => p.dim() <= 1).ToList();

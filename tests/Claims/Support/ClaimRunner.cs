@@ -71,6 +71,7 @@ public static class ClaimRunner
     public static void Report(ClaimOutcome outcome)
     {
         TestContext.Out.WriteLine(outcome.Describe());
+        TestContext.Out.WriteLine(Repro.Runtime.ArithmeticSelfCheck.Summary);
         if (outcome.Verdict == Verdict.NotRun)
         {
             TestContext.Error.WriteLine($"NOT RUN: {outcome.Id}: {outcome.NotRunReason}");

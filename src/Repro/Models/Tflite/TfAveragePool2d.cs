@@ -12,6 +12,9 @@ public sealed class TfAveragePool2d : nn.Module<Tensor, Tensor>
     readonly TflitePadding padding;
     readonly int filterH, filterW, strideH, strideW;
     public TfliteActivation Activation { get; }
+    public TflitePadding Padding => padding;
+    public (int H, int W) Filter => (filterH, filterW);
+    public (int H, int W) Stride => (strideH, strideW);
 
     public TfAveragePool2d(string name, TflitePadding padding, int filterH, int filterW, int strideH, int strideW, TfliteActivation activation) : base(name)
     {

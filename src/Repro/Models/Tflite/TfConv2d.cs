@@ -20,6 +20,7 @@ public sealed class TfConv2d : nn.Module<Tensor, Tensor>
 
     public TflitePadding Padding => padding;
     public (int H, int W) Stride => (strideH, strideW);
+    public (int H, int W) Dilation => (dilationH, dilationW);
     public long Groups => groups;
     public TfliteActivation Activation { get; }
     public Parameter Weight => weight;

@@ -1,0 +1,29 @@
+using System.Diagnostics;
+
+namespace Repro.Tests.Unit.Support;
+
+/// <summary>
+/// Runs the <c>repro</c> command built beside the tests in a child process, with extra environment
+/// variables (a null value removes one): for what is fixed per process (the oneDNN configuration must
+/// precede libtorch's first use).
+/// </summary>
+public static class ReproProcess
+{
+    public static (int Code, string Output, string Error) Run(IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
+        string dll = typeof(Repro.Runtime.OneDnnConfiguration).Assembly.Location;
+        string host = Path.Combine(Path.GetDirectoryName(dll)!, "repro");
+        var start = File.Exists(host) ? new ProcessStartInfo(host) : new ProcessStartInfo("dotnet") { ArgumentList = { dll } };
+        foreach (string a in args) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment)
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        start.RedirectStandardOutput = start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output, error.Result);
+    }
+}
