@@ -66,7 +66,7 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
     /// <summary>The TorchVision network (its state_dict keys are what <see cref="MapKeys"/> produces); takes normalised images.</summary>
     public Module<Tensor, Tensor> Network => network;
 
-    public override Tensor forward(Tensor images) => normalized.forward(images);
+    public override Tensor forward(Tensor images) => normalized.call(images);
 
     public Tensor Representation(Tensor images)
     {

@@ -46,7 +46,7 @@ public sealed class Normalized : Module<Tensor, Tensor>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
-        return inner.forward(Normalize(images)).MoveToOuterDisposeScope();
+        return inner.call(Normalize(images)).MoveToOuterDisposeScope();
     }
 
     (Tensor Mean, Tensor Std) ConstantsLike(Tensor images)

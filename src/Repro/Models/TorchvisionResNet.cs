@@ -65,7 +65,7 @@ public sealed class TorchvisionResNet : nn.Module<Tensor, Tensor>, IRepresentati
     /// <summary>The network holding the torchvision parameter names (conv1.weight, layer1.0.bn1.running_mean, fc.bias, ...); takes normalised images.</summary>
     public nn.Module<Tensor, Tensor> Network => resnet;
 
-    public override Tensor forward(Tensor images) => network.forward(images);
+    public override Tensor forward(Tensor images) => network.call(images);
 
     /// <summary>[0,1] images [N,3,H,W] to the representation [N,512] (resnet18) or [N,2048] (resnet50): the input of <c>fc</c>.</summary>
     public Tensor Representation(Tensor images)

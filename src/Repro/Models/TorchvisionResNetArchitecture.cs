@@ -78,15 +78,15 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
     public Tensor Features(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = maxpool.forward(functional.relu(bn1.forward(conv1.forward(x))));
-        x = layer4.forward(layer3.forward(layer2.forward(layer1.forward(x))));
+        x = maxpool.call(functional.relu(bn1.call(conv1.call(x))));
+        x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
         return x.mean([2, 3]).MoveToOuterDisposeScope();
     }
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return fc.forward(Features(x)).MoveToOuterDisposeScope();
+        return fc.call(Features(x)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -149,9 +149,9 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
         public override Tensor forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            var y = functional.relu(bn1.forward(conv1.forward(x)));
-            y = bn2.forward(conv2.forward(y));
-            var identity = downsample is null ? x : downsample.forward(x);
+            var y = functional.relu(bn1.call(conv1.call(x)));
+            y = bn2.call(conv2.call(y));
+            var identity = downsample is null ? x : downsample.call(x);
             return functional.relu(y + identity).MoveToOuterDisposeScope();
         }
     }
@@ -177,10 +177,10 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
         public override Tensor forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            var y = functional.relu(bn1.forward(conv1.forward(x)));
-            y = functional.relu(bn2.forward(conv2.forward(y)));
-            y = bn3.forward(conv3.forward(y));
-            var identity = downsample is null ? x : downsample.forward(x);
+            var y = functional.relu(bn1.call(conv1.call(x)));
+            y = functional.relu(bn2.call(conv2.call(y)));
+            y = bn3.call(conv3.call(y));
+            var identity = downsample is null ? x : downsample.call(x);
             return functional.relu(y + identity).MoveToOuterDisposeScope();
         }
     }

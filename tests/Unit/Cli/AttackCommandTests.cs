@@ -36,7 +36,7 @@ public class AttackCommandTests
     {
         var mobilenet = Repro.Models.ModelRegistry.Get("mobilenet_v2");
         if (!mobilenet.IsPresent(TestData.Paths.ModelRoot))
-            Assert.Fail($"MobileNetV2 absent: {mobilenet.HowToGet(TestData.Paths.ModelRoot)} (set {ReproPaths.ModelVariable} to the offline model root)");
+            TestData.NotRun($"MobileNetV2 not present: {mobilenet.HowToGet(TestData.Paths.ModelRoot)} (or set {ReproPaths.ModelVariable} to a model root that has it)");
         TestData.Require("imagenet/synset_words.txt");
         return ["--data", TestData.Paths.DataRoot, "--models", TestData.Paths.ModelRoot, "--out", output];
     }
