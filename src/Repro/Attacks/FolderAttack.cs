@@ -19,7 +19,7 @@ public static class FolderAttack
     static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"];
 
     public static IReadOnlyList<FolderAttackRow> Run(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, string imageFolder,
-        int? target, ThreatModel threat, PgdOptions options, string outputFolder, int batchSize = 8, Action<long, long>? progress = null)
+        int? target, ThreatModel threat, PgdOptions options, string outputFolder, int batchSize = 8, Action<long, long>? progress = null, int imageSize = 224)
     {
         if (!Directory.Exists(imageFolder)) throw new ReproInputException($"image folder not found: {imageFolder}");
         var files = Directory.EnumerateFiles(imageFolder).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
@@ -37,7 +37,7 @@ public static class FolderAttack
             {
                 using var scope = NewDisposeScope();
                 var batch = files.Skip(start).Take(batchSize).ToList();
-                var images = stack(batch.Select(f => ImageFile.LoadResizedCentreCrop(f)).ToArray()).to(device);
+                var images = stack(batch.Select(f => ImageFile.LoadResizedCentreCrop(f, resize: imageSize * 256 / 224, crop: imageSize)).ToArray()).to(device);
                 Tensor clean;
                 using (no_grad()) clean = softmax(model.forward(images), 1);
                 var predicted = clean.argmax(1);

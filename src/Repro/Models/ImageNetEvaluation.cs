@@ -20,7 +20,8 @@ public sealed record ImageNetAccuracy(int Count, int Top1Correct, int Top5Correc
 public static class ImageNetEvaluation
 {
     /// <param name="progress">Called after each batch with (images done, total).</param>
-    public static ImageNetAccuracy Evaluate(nn.Module<Tensor, Tensor> model, IReadOnlyList<ImageNetSample> samples, int batchSize = 32, Action<int, int>? progress = null)
+    /// <param name="imageSize">The square side the model takes (the transform resizes to 256/224 of it, then crops).</param>
+    public static ImageNetAccuracy Evaluate(nn.Module<Tensor, Tensor> model, IReadOnlyList<ImageNetSample> samples, int batchSize = 32, Action<int, int>? progress = null, int imageSize = 224)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be positive");
         var device = model.parameters().FirstOrDefault()?.device ?? CPU;
@@ -34,7 +35,7 @@ public static class ImageNetEvaluation
             {
                 using var scope = NewDisposeScope();
                 var batchSamples = samples.Skip(start).Take(batchSize).ToList();
-                using var batch = ImageNetValidation.Load(batchSamples, []);
+                using var batch = ImageNetValidation.Load(batchSamples, [], resize: imageSize * 256 / 224, crop: imageSize);
                 var logits = model.call(batch.Images.to(device));
                 if (logits.dim() != 2 || logits.shape[1] < 5)
                     throw new ArgumentException($"expected logits [N,1000] from the model, got [{string.Join(",", logits.shape)}]");

@@ -89,7 +89,7 @@ public static class OnnxImporter
         if (images.Count != 1)
             throw new ReproInputException($"{source}: the graph takes {images.Count} inputs besides its initialisers ({string.Join(", ", images.Select(i => $"'{i.Name}'"))}); the importer takes one image input");
         var input = images[0];
-        var (inputShape, declaredBatch) = InputShape(input, options, source, notes);
+        var (inputShape, declaredBatch, channelsLast) = InputShape(input, options, source, notes);
 
         var opsets = model.OpsetImport.GroupBy(o => o.Domain is "" or "ai.onnx" ? "" : o.Domain).ToDictionary(g => g.Key, g => g.Max(o => o.Version));
         var nodes = graph.Node.Select((n, i) =>
@@ -241,7 +241,7 @@ public static class OnnxImporter
 
         return new OnnxImportResult
         {
-            Source = source, Opset = opset, InputName = input.Name, InputShape = inputShape, OutputName = output,
+            Source = source, Opset = opset, InputName = input.Name, InputShape = inputShape, ChannelsLast = channelsLast, OutputName = output,
             ClassCount = classes, PerExample = perExample, FlattensOutput = flattens, Notes = notes, Metadata = metadata,
             Slots = slots.ToArray(), Steps = steps, InputSlot = 0, OutputSlot = outputSlot,
             RepresentationSlot = representationSlot, HeadStart = steps.Length - head.Count,
@@ -253,7 +253,7 @@ public static class OnnxImporter
     /// The image input's shape without the batch axis, in the graph's own layout. Symbolic height and
     /// width take <see cref="OnnxImportOptions.InputSize"/> (else 224); a symbolic channel count is 3.
     /// </summary>
-    static (long[] Shape, long? DeclaredBatch) InputShape(OnnxProto.ValueInfoProto input, OnnxImportOptions options, string source, List<string> notes)
+    static (long[] Shape, long? DeclaredBatch, bool ChannelsLast) InputShape(OnnxProto.ValueInfoProto input, OnnxImportOptions options, string source, List<string> notes)
     {
         var tensorType = input.Type?.TensorType ?? throw new ReproInputException($"{source}: input '{input.Name}' is not a tensor");
         var elementType = (OnnxProto.TensorProto.Types.DataType)tensorType.ElemType;
@@ -283,7 +283,7 @@ public static class OnnxImporter
         if (c > 64 || h > 8192 || w > 8192 || c * h * w > 1L << 26)
             throw new ReproInputException($"{source}: input '{input.Name}' is {c}x{h}x{w}: larger than an image the importer takes");
         long[] shape = channelsLast ? [h.Value, w.Value, c.Value] : [c.Value, h.Value, w.Value];
-        return (shape, dims[0]);
+        return (shape, dims[0], channelsLast);
     }
 
     static Trace RunTrace(List<(OnnxNode Node, OnnxOp Op)> runtime, Dictionary<string, Tensor> constants, string inputName, long[] inputShape, long batch, string source)
@@ -453,6 +453,7 @@ internal sealed class OnnxImportResult
     public required long Opset { get; init; }
     public required string InputName { get; init; }
     public required long[] InputShape { get; init; }
+    public required bool ChannelsLast { get; init; }
     public required string OutputName { get; init; }
     public required int ClassCount { get; init; }
     public required bool PerExample { get; init; }

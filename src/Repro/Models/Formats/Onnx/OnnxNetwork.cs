@@ -33,6 +33,7 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor>
         Opset = r.Opset;
         InputName = r.InputName;
         InputShape = r.InputShape;
+        ChannelsLast = r.ChannelsLast;
         OutputName = r.OutputName;
         ClassCount = r.ClassCount;
         PerExample = r.PerExample;
@@ -57,6 +58,8 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor>
     public string InputName { get; }
     /// <summary>The input the graph takes, without the batch axis ([C,H,W], or [H,W,C] for a channels-last graph).</summary>
     public long[] InputShape { get; }
+    /// <summary>True when the graph takes images channels-last ([N,H,W,C]).</summary>
+    public bool ChannelsLast { get; }
     public string OutputName { get; }
     public int ClassCount { get; }
     /// <summary>True where the file fixes a batch of one: images run one at a time.</summary>
