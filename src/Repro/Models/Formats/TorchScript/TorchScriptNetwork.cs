@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Repro.Models.Formats.TorchScript;
@@ -15,14 +16,65 @@ namespace Repro.Models.Formats.TorchScript;
 /// </summary>
 public sealed class TorchScriptNetwork : nn.Module<Tensor, Tensor>
 {
-    readonly jit.ScriptModule script;
+    /// <summary>
+    /// The script module sits in a holder rather than a field of module type: TorchSharp registers
+    /// module fields as children, and disposing a parent walks its children's submodules while
+    /// disposing them, which for a script module reads its native handle after it was freed
+    /// (ObjectDisposedException on every disposal, measured with TorchSharp 0.107). Parameters,
+    /// buffers, mode and device moves are forwarded to it instead.
+    /// </summary>
+    sealed class Holder(jit.ScriptModule module)
+    {
+        public jit.ScriptModule Module { get; } = module;
+    }
+
+    readonly Holder holder;
     int outputIndex = -1;
+
+    jit.ScriptModule script => holder.Module;
 
     TorchScriptNetwork(string source, jit.ScriptModule script) : base("TorchScriptNetwork")
     {
         Source = source;
-        this.script = script;
-        register_module("script", script);
+        holder = new Holder(script);
+    }
+
+    public override IEnumerable<(string name, Parameter parameter)> named_parameters(bool recurse = true) => script.named_parameters(recurse);
+
+    public override IEnumerable<Parameter> parameters(bool recurse = true) => script.parameters(recurse);
+
+    public override IEnumerable<(string name, Tensor buffer)> named_buffers(bool recurse = true, bool include_nonpersistent = true) => script.named_buffers(recurse, include_nonpersistent);
+
+    public override IEnumerable<Tensor> buffers(bool recurse = true, bool include_nonpersistent = true) => script.buffers(recurse, include_nonpersistent);
+
+    protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
+    {
+        script.to(device, dtype, non_blocking);
+        return this;
+    }
+
+    protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
+    {
+        script.to(deviceType, deviceIndex, non_blocking);
+        return this;
+    }
+
+    protected override nn.Module _to(ScalarType dtype, bool non_blocking)
+    {
+        script.to(dtype, non_blocking);
+        return this;
+    }
+
+    public override void train(bool train = true)
+    {
+        script.train(train);
+        base.train(train);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) script.Dispose();
+        base.Dispose(disposing);
     }
 
     public string Source { get; }
