@@ -46,8 +46,11 @@ public static class ModelFormatDetector
             throw WeightsOnly(path, "a safetensors file");
         if (read >= 8 && head[0] == 0x89 && Encoding.Latin1.GetString(head, 1, 3) == "HDF")
             throw new ReproInputException($"{path}: a Keras/HDF5 file, which Repro does not read: convert it to ONNX (tf2onnx) or TFLite (tf.lite.TFLiteConverter)");
-        if (info.Length <= OnnxFile.MaxFileBytes && OnnxFile.TryParse(File.ReadAllBytes(path), out _) is not null) return ModelFormat.Onnx;
-        throw new ReproInputException($"{path}: not a model format Repro recognises (TensorFlow Lite, ONNX, TorchScript); it starts with bytes {Convert.ToHexString(head[..Math.Min(8, read)])}");
+        string? why = null;
+        if (info.Length <= OnnxFile.MaxFileBytes && OnnxFile.TryParse(File.ReadAllBytes(path), out why) is not null) return ModelFormat.Onnx;
+        // An ONNX file starts with field 1 (ir_version, a varint): say what reading it as ONNX found.
+        string asOnnx = head[0] == 0x08 && why is not null ? $"; read as ONNX: {why}" : "";
+        throw new ReproInputException($"{path}: not a model format Repro recognises (TensorFlow Lite, ONNX, TorchScript); it starts with bytes {Convert.ToHexString(head[..Math.Min(8, read)])}{asOnnx}");
     }
 
     static ModelFormat Zip(string path)
