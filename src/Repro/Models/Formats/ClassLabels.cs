@@ -39,7 +39,7 @@ public sealed class ClassLabels
         return lines;
     }
 
-    /// <summary>Finds a class by index ("3"), name, or (ImageNet) wnid, or throws naming it.</summary>
+    /// <summary>Finds a class by index ("3"), name (a label line, or one of its comma-separated synonyms), or (ImageNet) wnid, or throws naming it.</summary>
     public int Resolve(string nameOrIndex)
     {
         if (int.TryParse(nameOrIndex, out int index))
@@ -49,7 +49,9 @@ public sealed class ClassLabels
         }
         if (imageNet is not null) return imageNet.Resolve(nameOrIndex);
         for (int i = 0; i < Count; i++)
-            if (string.Equals(Names[i], nameOrIndex, StringComparison.OrdinalIgnoreCase)) return i;
+            if (string.Equals(Names[i], nameOrIndex, StringComparison.OrdinalIgnoreCase)
+                || Names[i].Split(',').Any(n => string.Equals(n.Trim(), nameOrIndex, StringComparison.OrdinalIgnoreCase)))
+                return i;
         throw new ReproInputException($"unknown class '{nameOrIndex}' (give an index 0-{Count - 1} or a name from the labels: {string.Join(", ", Names.Take(5))}{(Count > 5 ? ", ..." : "")})");
     }
 }

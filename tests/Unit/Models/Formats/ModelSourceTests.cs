@@ -174,6 +174,25 @@ public class ModelSourceTests
     }
 
     [Test]
+    public void TheMobileNetV2FileByPathGivesTheBuiltInModelsLogitsAndItsOwnLabels()
+    {
+        string path = MobileNetV2File.Require();
+        string labels = Path.Combine(Path.GetDirectoryName(path)!, "imagenet_labels.txt");
+        using var byPath = ModelSource.Load(path, NoData, new ModelImportOptions { LabelsPath = labels });
+        var builtIn = MobileNetV2File.Network;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var images = rand(2, 3, 224, 224);
+
+        Assert.That(byPath.Classes.Count, Is.EqualTo(1000));
+        Assert.That(byPath.Classes.Names[1], Does.StartWith("goldfish"), "imagenet_labels.txt names output 0 'background': dropped");
+        Assert.That(byPath.Classes.Resolve("goldfish"), Is.EqualTo(1));
+        Assert.That(byPath.Notes, Has.Some.Contains("background"));
+        Assert.That(byPath.Preprocessing, Does.Contain("input quantisation"));
+        Assert.That(Compare.RelativeError(byPath.Module.call(images), builtIn.call(images)), Is.LessThan(1e-6));
+    }
+
+    [Test]
     public void BuiltInModelsRefuseFileOptions()
     {
         var error = Assert.Throws<ReproInputException>(() => ModelSource.Load("mobilenet_v2", NoData, new ModelImportOptions { Mean = [0.5f] }));

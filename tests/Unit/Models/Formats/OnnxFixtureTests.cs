@@ -93,4 +93,22 @@ public class OnnxFixtureTests
         Assert.That(representation.shape, Is.EqualTo(new long[] { 3, 16 }));
         Assert.That(Compare.RelativeError(network.Head(representation), network.call(x)), Is.LessThan(1e-6));
     }
+
+    [Test]
+    public void OfSeveralOutputsTheOnlyClassScoresAreChosenOrTheUserNamesOne()
+    {
+        var model = OnnxBuilder.Classifier();
+        model.Graph.Output.Add(OnnxBuilder.Output("c"));
+        using (var chosen = OnnxImporter.Load(OnnxBuilder.Write(model)))
+        {
+            Assert.That(chosen.OutputName, Is.EqualTo("y"));
+            Assert.That(chosen.Notes, Has.Some.Contains("using 'y' [1,5]"));
+        }
+        model.Graph.Output.Add(OnnxBuilder.Output("f"));
+        string ambiguous = OnnxBuilder.Write(model);
+        var error = Assert.Throws<ReproInputException>(() => OnnxImporter.Load(ambiguous));
+        Assert.That(error!.Message, Does.Contain("'y' [1,5]").And.Contain("'f' [1,4]").And.Contain("--output"));
+        using var named = OnnxImporter.Load(ambiguous, new OnnxImportOptions { OutputName = "f" });
+        Assert.That(named.ClassCount, Is.EqualTo(4));
+    }
 }
