@@ -111,4 +111,15 @@ public class OnnxFixtureTests
         using var named = OnnxImporter.Load(ambiguous, new OnnxImportOptions { OutputName = "f" });
         Assert.That(named.ClassCount, Is.EqualTo(4));
     }
+
+    [Test]
+    public void AnOutputThatNeedsAnUnsupportedOperatorIsSetAsideWithANote()
+    {
+        var model = OnnxBuilder.Classifier();
+        model.Graph.Node.Add(OnnxBuilder.Node("ArgMax", ["y"], ["label"], "predicted_label", ("axis", 1L)));
+        model.Graph.Output.Add(OnnxBuilder.Output("label"));
+        using var network = OnnxImporter.Load(OnnxBuilder.Write(model));
+        Assert.That(network.OutputName, Is.EqualTo("y"));
+        Assert.That(network.Notes, Has.Some.Contains("'label' is not read").And.Some.Contains("ArgMax"));
+    }
 }

@@ -100,6 +100,7 @@ public static class OnnxImporter
         }).ToList();
         string[] outputs = graph.Output.Select(o => o.Name).ToArray();
         if (outputs.Length == 0) throw new ReproInputException($"{source}: the graph has no outputs");
+        (nodes, outputs) = Reachable(nodes, outputs, options.OutputName, source, notes);
         var given = new HashSet<string>(constants.Keys, StringComparer.Ordinal) { input.Name };
         var sorted = OnnxGraph.Sort(nodes, given, outputs, source);
 
@@ -247,6 +248,44 @@ public static class OnnxImporter
             RepresentationSlot = representationSlot, HeadStart = steps.Length - head.Count,
             RepresentationShape = representation is null ? [] : one.Shapes.TryGetValue(representation, out var rs) ? rs[1..] : inputShape,
         };
+    }
+
+    /// <summary>
+    /// The nodes the outputs need. A chosen output (--output-name) keeps only its own nodes; without
+    /// one, outputs that need an operator the importer lacks (an ArgMax label beside the scores, say)
+    /// are set aside with a note, as long as another output remains.
+    /// </summary>
+    static (List<OnnxNode> Nodes, string[] Outputs) Reachable(List<OnnxNode> nodes, string[] outputs, string? wanted, string source, List<string> notes)
+    {
+        var producer = new Dictionary<string, OnnxNode>(StringComparer.Ordinal);
+        foreach (var node in nodes)
+            foreach (string o in node.Outputs.Where(o => o.Length > 0)) producer.TryAdd(o, node);
+        HashSet<OnnxNode> Upstream(string output)
+        {
+            var found = new HashSet<OnnxNode>();
+            var stack = new Stack<string>([output]);
+            while (stack.Count > 0)
+                if (producer.TryGetValue(stack.Pop(), out var node) && found.Add(node))
+                    foreach (string i in node.Inputs.Where(i => i.Length > 0)) stack.Push(i);
+            return found;
+        }
+        if (wanted is not null)
+        {
+            if (!outputs.Contains(wanted)) throw new ReproInputException($"{source}: no output named '{wanted}' (outputs: {string.Join(", ", outputs.Select(o => $"'{o}'"))})");
+            var mine = Upstream(wanted);
+            return (nodes.Where(mine.Contains).ToList(), [wanted]);
+        }
+        if (outputs.Length == 1) return (nodes, outputs);
+        var upstream = outputs.ToDictionary(o => o, Upstream);
+        var usable = outputs.Where(o => upstream[o].All(OnnxOperators.IsSupported)).ToArray();
+        if (usable.Length == 0 || usable.Length == outputs.Length) return (nodes, outputs);
+        foreach (string o in outputs.Except(usable))
+        {
+            var missing = upstream[o].Where(n => !OnnxOperators.IsSupported(n)).Select(n => n.OpType).Distinct();
+            notes.Add($"output '{o}' is not read: it needs {string.Join(", ", missing)}, which the importer does not implement");
+        }
+        var kept = usable.SelectMany(o => upstream[o]).ToHashSet();
+        return (nodes.Where(kept.Contains).ToList(), usable);
     }
 
     /// <summary>

@@ -53,6 +53,8 @@ public static class OnnxOperators
 
     public static string SupportedList => string.Join(", ", Supported);
 
+    public static bool IsSupported(OnnxNode node) => node.Domain is "" or "ai.onnx" && Factories.ContainsKey(node.OpType);
+
     public static OnnxOp Create(OnnxNode node, IOnnxConstants constants)
     {
         if (node.Domain is not ("" or "ai.onnx"))
