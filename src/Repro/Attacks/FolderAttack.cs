@@ -29,6 +29,8 @@ public sealed record FolderAttackSettings
     /// <summary>Replace an earlier attack's results in the output folder (never other files).</summary>
     public bool Overwrite { get; init; }
     public int BatchSize { get; init; } = 8;
+    /// <summary>The square side the model takes, in pixels: images are resized to 256/224 of it (short side) and centre-cropped to it, as torchvision's evaluation transform does for 224.</summary>
+    public int ImageSize { get; init; } = 224;
 }
 
 /// <summary>
@@ -141,7 +143,7 @@ public static class FolderAttack
             try
             {
                 var decoded = ImageDecoder.Decode(path, settings.Decode);
-                results[i] = (new Input(path, name, EvaluationTransform.ResizeCentreCrop(decoded.Image, Resize, Crop)), null, decoded.Note, null);
+                results[i] = (new Input(path, name, EvaluationTransform.ResizeCentreCrop(decoded.Image, settings.ImageSize * Resize / Crop, settings.ImageSize)), null, decoded.Note, null);
             }
             catch (ReproInputException e) when (settings.SkipBad)
             {

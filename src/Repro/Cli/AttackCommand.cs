@@ -12,7 +12,7 @@ public static class AttackCommand
 {
     public static Command Create(GlobalOptions options)
     {
-        var model = new Option<string>("--model") { Description = $"one of: {string.Join(", ", ModelRegistry.Names)}", Required = true };
+        var model = new ModelOptions();
         var images = new Option<string>("--images")
         {
             Description = "folder of images to attack (JPEG, PNG, BMP, WebP, GIF; top level only). EXIF orientation is applied; transparent " +
@@ -34,12 +34,13 @@ public static class AttackCommand
             DefaultValueFactory = _ => ImageDecodeOptions.DefaultMaxPixels,
         };
         var command = new Command("attack",
-            "attack your own images with PGD against an ImageNet model. Each image gets torchvision's evaluation crop (shorter side 256, " +
-            "centre 224x224); the adversarial crop is written as NAME.EXT.adv.png, rounded to 8 bits inside the budget, and every number in " +
+            "attack your own images with PGD against an image classifier (built in, or your TFLite, ONNX or TorchScript file). Each image gets " +
+            "torchvision's evaluation crop (shorter side 256/224 of the model's input size, centre crop of that size, 224 for the built-in models); the adversarial crop is written as NAME.EXT.adv.png, rounded to 8 bits inside the budget, and every number in " +
             "attack.tsv (tab-separated; tab, newline and backslash in names escaped as \\t, \\n, \\\\) is measured on the written PNG")
         {
-            model, images, target, eps, steps, stepSize, norm, randomStart, skipBad, overwrite, maxPixels,
+            images, target, eps, steps, stepSize, norm, randomStart, skipBad, overwrite, maxPixels,
         };
+        model.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
@@ -64,10 +65,15 @@ public static class AttackCommand
                 Overwrite = r.GetValue(overwrite),
             };
             settings.Decode.Validate();
-            var classes = ImageNetClasses.Standard;
+            using var loaded = model.Load(r, paths);
+            var classes = loaded.Classes;
             int? targetClass = r.GetValue(target) is string t ? classes.Resolve(t) : null;
-            var network = ModelRegistry.Get(r.GetValue(model)!).Load(paths.ModelRoot);
+            if (loaded.Input.C != 3 || loaded.Input.H != loaded.Input.W)
+                throw new ReproInputException($"--model: attack takes square RGB models; {loaded.Name} takes {loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}");
+            settings = settings with { ImageSize = loaded.Input.H };
+            var network = loaded.Module;
             network.to(device);
+            foreach (var line in loaded.Describe()) Console.WriteLine(line);
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
             Console.WriteLine(unbounded
                 ? $"threat model: unconstrained (--eps inf): no budget, only the [0,1] pixel range bounds the change ({(threat is Unconstrained { SignSteps: true } ? "sign" : "L2-normalised")} steps of {step})"

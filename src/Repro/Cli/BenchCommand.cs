@@ -19,25 +19,33 @@ public static class BenchCommand
         };
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5, Description = "measurement rounds (each figure is the median over rounds)" };
         var serveRounds = new Option<bool>("--serve-rounds") { Hidden = true, Description = "child process of --compare: time one round per input line" };
-        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18, random weights, 224x224, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, rounds, serveRounds };
+        var model = new ModelOptions(required: false, defaultDescription: "ResNet18 with random weights");
+        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18 with random weights, or --model, at its input size, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, rounds, serveRounds };
+        model.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
             if (r.GetValue(rounds) < 1) throw new ReproInputException($"--rounds must be >= 1, got {r.GetValue(rounds)}");
-            var model = TorchvisionResNet.Create("resnet18");
+            using var loaded = r.GetValue(model.Model) is null ? null : model.Load(r, options.Paths(r));
+            if (loaded is not null && (loaded.Input.C != 3 || loaded.Input.H != loaded.Input.W))
+                throw new ReproInputException($"--model: bench takes square RGB models; {loaded.Name} takes {loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}");
+            var network = loaded?.Module ?? TorchvisionResNet.Create("resnet18");
+            int side = (int)(loaded?.Input.H ?? 224);
             if (r.GetValue(serveRounds))
             {
                 Runtime.GlibcMallocTuning.Apply(); // the parent's rounds run with the malloc settings
-                new AttackBenchmark(model, r.GetValue(batch), device: device).ServeRounds(Console.In, Console.Out);
+                new AttackBenchmark(network, r.GetValue(batch), side: side, device: device).ServeRounds(Console.In, Console.Out);
                 return ReproCommand.Ok;
             }
             Console.WriteLine(OneDnnConfiguration.Summary);
-            var check = ArithmeticSelfCheck.Ensure(model, "resnet18 (random weights)", ArithmeticSelfCheck.ImageNetInput);
+            foreach (var line in loaded?.Describe() ?? []) Console.WriteLine(line);
+            var check = ArithmeticSelfCheck.Ensure(network, loaded?.Name ?? "resnet18 (random weights)", [3, side, side]);
             Console.WriteLine($"arithmetic self-check: {check.Describe()}");
-            var others = device.type == TorchSharp.DeviceType.CPU && r.GetValue(compare) is { } list && list != "none"
+            // The comparison children bench the built-in ResNet18, so it runs only without --model.
+            var others = loaded is null && device.type == TorchSharp.DeviceType.CPU && r.GetValue(compare) is { } list && list != "none"
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
             using var comparison = others.Length > 0 ? OneDnnComparison.Start(others, r.GetValue(batch), TorchSharp.torch.get_num_threads(), Console.Out) : null;
-            var figures = new AttackBenchmark(model, r.GetValue(batch), rounds: r.GetValue(rounds), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: comparison is null ? null : comparison.Round).Run().ToList();
+            var figures = new AttackBenchmark(network, r.GetValue(batch), side: side, rounds: r.GetValue(rounds), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: comparison is null ? null : comparison.Round).Run().ToList();
             if (comparison is not null) figures.AddRange(comparison.Figures());
             Console.WriteLine($"{"figure",-58} {"value",10}  target");
             foreach (var f in figures)

@@ -36,6 +36,7 @@ public static class ReproCommand
         root.Subcommands.Add(RunCommand.Create(options));
         root.Subcommands.Add(EvalCommand.Create(options));
         root.Subcommands.Add(AttackCommand.Create(options));
+        root.Subcommands.Add(ExplainCommand.Create(options));
         root.Subcommands.Add(BenchCommand.Create(options));
         root.Subcommands.Add(FetchCommand.Create(options));
         root.Subcommands.Add(TrainCommandLine.Create(options));

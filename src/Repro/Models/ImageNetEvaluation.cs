@@ -20,9 +20,10 @@ public sealed record ImageNetAccuracy(int Count, int Top1Correct, int Top5Correc
 public static class ImageNetEvaluation
 {
     /// <param name="progress">Called after each batch with (images done, total).</param>
+    /// <param name="imageSize">The square side the model takes (the transform resizes to 256/224 of it, then crops).</param>
     /// <param name="decode">Decoding limits (<see cref="ImageDecoder"/>); a bad image throws <see cref="ReproInputException"/> naming it.</param>
     public static ImageNetAccuracy Evaluate(nn.Module<Tensor, Tensor> model, IReadOnlyList<ImageNetSample> samples, int batchSize = 32, Action<int, int>? progress = null,
-        ImageDecodeOptions? decode = null)
+        ImageDecodeOptions? decode = null, int imageSize = 224)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batch size must be positive");
         var device = model.parameters().FirstOrDefault()?.device ?? CPU;
@@ -36,7 +37,7 @@ public static class ImageNetEvaluation
             {
                 using var scope = NewDisposeScope();
                 var batchSamples = samples.Skip(start).Take(batchSize).ToList();
-                using var batch = ImageNetValidation.Load(batchSamples, [], decode: decode);
+                using var batch = ImageNetValidation.Load(batchSamples, [], resize: imageSize * 256 / 224, crop: imageSize, decode: decode);
                 var logits = model.call(batch.Images.to(device));
                 if (logits.dim() != 2 || logits.shape[1] < 5)
                     throw new ArgumentException($"expected logits [N,1000] from the model, got [{string.Join(",", logits.shape)}]");

@@ -24,6 +24,8 @@ public enum TfliteOperatorCode
     CUSTOM = 32,
     PAD = 34,
     MEAN = 40,
+    SUB = 41,
+    SQUEEZE = 43,
     QUANTIZE = 114,
     HARD_SWISH = 117,
 }

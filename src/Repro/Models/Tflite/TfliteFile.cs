@@ -17,8 +17,9 @@ public static class TfliteFile
     public const string Identifier = "TFL3";
 
     // BuiltinOptions union member numbers of the options tables read here.
-    const byte Conv2DOptionsType = 1, DepthwiseConv2DOptionsType = 2, Pool2DOptionsType = 5,
-        SoftmaxOptionsType = 9, AddOptionsType = 11, ReshapeOptionsType = 17;
+    const byte Conv2DOptionsType = 1, DepthwiseConv2DOptionsType = 2, Pool2DOptionsType = 5, FullyConnectedOptionsType = 8,
+        SoftmaxOptionsType = 9, ConcatenationOptionsType = 10, AddOptionsType = 11, ReshapeOptionsType = 17, MulOptionsType = 21,
+        ReducerOptionsType = 27, SubOptionsType = 28, SqueezeOptionsType = 30;
 
     public static TfliteModel Read(string path)
     {
@@ -107,8 +108,14 @@ public static class TfliteFile
             TfliteOperatorCode.DEPTHWISE_CONV_2D => DepthwiseConv2DOptionsType,
             TfliteOperatorCode.AVERAGE_POOL_2D or TfliteOperatorCode.MAX_POOL_2D => Pool2DOptionsType,
             TfliteOperatorCode.ADD => AddOptionsType,
+            TfliteOperatorCode.MUL => MulOptionsType,
+            TfliteOperatorCode.SUB => SubOptionsType,
             TfliteOperatorCode.RESHAPE => ReshapeOptionsType,
             TfliteOperatorCode.SOFTMAX => SoftmaxOptionsType,
+            TfliteOperatorCode.FULLY_CONNECTED => FullyConnectedOptionsType,
+            TfliteOperatorCode.CONCATENATION => ConcatenationOptionsType,
+            TfliteOperatorCode.MEAN => ReducerOptionsType,
+            TfliteOperatorCode.SQUEEZE => SqueezeOptionsType,
             _ => 0,
         };
         if (expected == 0) return null;
@@ -116,12 +123,16 @@ public static class TfliteFile
         var table = o.Table(4);
         if (table is null)
         {
-            // Absent options mean all defaults; only ADD, RESHAPE and SOFTMAX have usable defaults.
+            // Absent options mean all defaults; convolutions and pooling have none usable (no strides).
             return code switch
             {
-                TfliteOperatorCode.ADD => new TfliteAddOptions(TfliteActivation.NONE),
+                TfliteOperatorCode.ADD or TfliteOperatorCode.MUL or TfliteOperatorCode.SUB => new TfliteAddOptions(TfliteActivation.NONE),
                 TfliteOperatorCode.RESHAPE => new TfliteReshapeOptions([]),
                 TfliteOperatorCode.SOFTMAX => new TfliteSoftmaxOptions(0),
+                TfliteOperatorCode.FULLY_CONNECTED => new TfliteFullyConnectedOptions(TfliteActivation.NONE, 0, false),
+                TfliteOperatorCode.CONCATENATION => new TfliteConcatenationOptions(0, TfliteActivation.NONE),
+                TfliteOperatorCode.MEAN => new TfliteReducerOptions(false),
+                TfliteOperatorCode.SQUEEZE => new TfliteSqueezeOptions([]),
                 _ => throw new ReproInputException($"{source}: operator {index} ({TfliteNames.Of(code)}) has no options (strides, padding)"),
             };
         }
@@ -133,9 +144,13 @@ public static class TfliteFile
             TfliteOperatorCode.CONV_2D => new TfliteConvOptions((TflitePadding)t.Int8(0), t.Int32(2), t.Int32(1), t.Int32(5, 1), t.Int32(4, 1), (TfliteActivation)t.Int8(3)),
             TfliteOperatorCode.DEPTHWISE_CONV_2D => new TfliteDepthwiseConvOptions((TflitePadding)t.Int8(0), t.Int32(2), t.Int32(1), t.Int32(3), t.Int32(6, 1), t.Int32(5, 1), (TfliteActivation)t.Int8(4)),
             TfliteOperatorCode.AVERAGE_POOL_2D or TfliteOperatorCode.MAX_POOL_2D => new TflitePoolOptions((TflitePadding)t.Int8(0), t.Int32(2), t.Int32(1), t.Int32(4), t.Int32(3), (TfliteActivation)t.Int8(5)),
-            TfliteOperatorCode.ADD => new TfliteAddOptions((TfliteActivation)t.Int8(0)),
+            TfliteOperatorCode.ADD or TfliteOperatorCode.MUL or TfliteOperatorCode.SUB => new TfliteAddOptions((TfliteActivation)t.Int8(0)),
             TfliteOperatorCode.RESHAPE => new TfliteReshapeOptions(t.Int32s(0)),
             TfliteOperatorCode.SOFTMAX => new TfliteSoftmaxOptions(t.Float32(0)),
+            TfliteOperatorCode.FULLY_CONNECTED => new TfliteFullyConnectedOptions((TfliteActivation)t.Int8(0), t.Int8(1), t.UInt8(2) != 0),
+            TfliteOperatorCode.CONCATENATION => new TfliteConcatenationOptions(t.Int32(0), (TfliteActivation)t.Int8(1)),
+            TfliteOperatorCode.MEAN => new TfliteReducerOptions(t.UInt8(0) != 0),
+            TfliteOperatorCode.SQUEEZE => new TfliteSqueezeOptions(t.Int32s(0)),
             _ => null,
         };
     }

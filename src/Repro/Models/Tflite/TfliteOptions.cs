@@ -15,8 +15,20 @@ public sealed record TfliteDepthwiseConvOptions(TflitePadding Padding, int Strid
 /// <summary>Pool2DOptions (AVERAGE_POOL_2D, MAX_POOL_2D).</summary>
 public sealed record TflitePoolOptions(TflitePadding Padding, int StrideH, int StrideW, int FilterH, int FilterW, TfliteActivation Activation) : TfliteOptions;
 
-/// <summary>AddOptions.</summary>
+/// <summary>AddOptions, MulOptions, SubOptions: the fused activation.</summary>
 public sealed record TfliteAddOptions(TfliteActivation Activation) : TfliteOptions;
+
+/// <summary>FullyConnectedOptions: fused activation, weights format (only DEFAULT = 0 is read), keep_num_dims.</summary>
+public sealed record TfliteFullyConnectedOptions(TfliteActivation Activation, int WeightsFormat, bool KeepNumDims) : TfliteOptions;
+
+/// <summary>ConcatenationOptions: the axis (TensorFlow's NHWC numbering) and the fused activation.</summary>
+public sealed record TfliteConcatenationOptions(int Axis, TfliteActivation Activation) : TfliteOptions;
+
+/// <summary>ReducerOptions (MEAN): whether reduced axes are kept with size 1.</summary>
+public sealed record TfliteReducerOptions(bool KeepDims) : TfliteOptions;
+
+/// <summary>SqueezeOptions: the axes to remove (empty: every size-1 axis).</summary>
+public sealed record TfliteSqueezeOptions(int[] Dims) : TfliteOptions;
 
 /// <summary>ReshapeOptions (newer files give the shape as a second input tensor instead).</summary>
 public sealed record TfliteReshapeOptions(int[] NewShape) : TfliteOptions;

@@ -19,7 +19,20 @@ public sealed record TfliteTensor(int Index, string Name, int[] Shape, TfliteTen
     /// <summary>Weights and biases carry data; activations are computed, so their buffer is empty.</summary>
     public bool IsConstant => !Data.IsEmpty;
 
-    public long ElementCount => Shape.Aggregate(1L, (n, d) => n * d);
+    /// <summary>The product of the shape, or -1 for a negative dimension or a product past 2^40 (a damaged file).</summary>
+    public long ElementCount
+    {
+        get
+        {
+            long n = 1;
+            foreach (int d in Shape)
+            {
+                if (d < 0 || d > 0 && n > (1L << 40) / d) return -1;
+                n *= d;
+            }
+            return n;
+        }
+    }
 
     public string Describe() => $"tensor {Index} '{Name}' {TfliteNames.Of(Type)} [{string.Join(",", Shape)}]";
 }

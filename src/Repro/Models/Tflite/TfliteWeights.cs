@@ -18,8 +18,9 @@ public static class TfliteWeights
         int elementSize = t.Type switch
         {
             TfliteTensorType.FLOAT32 or TfliteTensorType.INT32 => 4,
+            TfliteTensorType.FLOAT16 => 2,
             TfliteTensorType.UINT8 or TfliteTensorType.INT8 => 1,
-            _ => throw new ReproInputException($"{source}: {t.Describe()}: weights of type {TfliteNames.Of(t.Type)} are not supported (expected UINT8, INT8, INT32 or FLOAT32)"),
+            _ => throw new ReproInputException($"{source}: {t.Describe()}: weights of type {TfliteNames.Of(t.Type)} are not supported (expected UINT8, INT8, INT32, FLOAT16 or FLOAT32)"),
         };
         if (t.Data.Length != count * elementSize)
             throw new ReproInputException($"{source}: {t.Describe()} should hold {count * elementSize} bytes but its buffer has {t.Data.Length}");
@@ -32,15 +33,36 @@ public static class TfliteWeights
                 TfliteTensorType.UINT8 => span[i],
                 TfliteTensorType.INT8 => (sbyte)span[i],
                 TfliteTensorType.INT32 => BinaryPrimitives.ReadInt32LittleEndian(span[(4 * i)..]),
+                TfliteTensorType.FLOAT16 => (float)BinaryPrimitives.ReadHalfLittleEndian(span[(2 * i)..]),
                 _ => BinaryPrimitives.ReadSingleLittleEndian(span[(4 * i)..]),
             };
 
-        if (t.Type != TfliteTensorType.FLOAT32)
+        if (t.Type is not (TfliteTensorType.FLOAT32 or TfliteTensorType.FLOAT16))
         {
             var q = t.Quantization ?? throw new ReproInputException($"{source}: {t.Describe()} is an integer tensor without quantisation parameters");
             Dequantize(raw, t.Shape, q, source, t);
         }
         return tensor(raw, t.Shape.Select(d => (long)d).ToArray());
+    }
+
+    /// <summary>A constant INT32 or INT64 tensor (shapes, axes, paddings) as longs.</summary>
+    public static long[] Integers(TfliteTensor t, string source)
+    {
+        if (!t.IsConstant) throw new ReproInputException($"{source}: {t.Describe()} should be a constant (shape, axes or paddings) but has no data");
+        int size = t.Type switch
+        {
+            TfliteTensorType.INT32 => 4,
+            TfliteTensorType.INT64 => 8,
+            _ => throw new ReproInputException($"{source}: {t.Describe()} should hold INT32 or INT64 values"),
+        };
+        long count = t.ElementCount;
+        if (count > 1 << 16 || t.Data.Length != count * size)
+            throw new ReproInputException($"{source}: {t.Describe()} should hold {count * size} bytes but its buffer has {t.Data.Length}");
+        var span = t.Data.Span;
+        var values = new long[count];
+        for (int i = 0; i < count; i++)
+            values[i] = size == 4 ? BinaryPrimitives.ReadInt32LittleEndian(span[(4 * i)..]) : BinaryPrimitives.ReadInt64LittleEndian(span[(8 * i)..]);
+        return values;
     }
 
     static void Dequantize(float[] values, int[] shape, TfliteQuantization q, string source, TfliteTensor t)

@@ -32,7 +32,7 @@ public static class TinyTflite
     public static byte[] ClsWeights(int classes) => Enumerable.Range(0, classes * 2).Select(i => (byte)((i * 37 + 11) % 256)).ToArray();
     public static int[] ClsBiases(int classes) => Enumerable.Range(0, classes).Select(i => i * 13 % 200 - 100).ToArray();
 
-    /// <param name="poolCode">The builtin code of the pooling operator (17 = MAX_POOL_2D makes the file unsupported).</param>
+    /// <param name="poolCode">The builtin code of the pooling operator (12 = L2_POOL_2D makes the file unsupported).</param>
     public static byte[] Build(int classes = 1001, int poolCode = 1, string identifier = "TFL3")
     {
         var b = new FlatBufferBuilder(1024);
