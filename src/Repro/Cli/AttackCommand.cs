@@ -86,7 +86,9 @@ public static class AttackCommand
             foreach (var row in report.Rows)
                 Console.WriteLine($"{Tsv.Escape(row.File)}\t{row.Original} {row.OriginalConfidence * 100:F1}%\t{row.Adversarial} {row.AdversarialConfidence * 100:F1}%\t" +
                                   $"{(row.Success ? "yes" : "no")}\t{row.L2:F4}\t{row.Linf:F4}\t{(double.IsPositiveInfinity(row.Psnr) ? "inf" : $"{row.Psnr:F1} dB")}");
-            Console.WriteLine($"{report.Rows.Count(r => r.Success)} of {report.Rows.Count} written images reach the attack's goal; adversarial images and {FolderAttack.Table} written to {report.OutputFolder}");
+            int succeeded = report.Rows.Count(row => row.Success);
+            Console.WriteLine($"success rate: {succeeded}/{report.Rows.Count} ({100.0 * succeeded / Math.Max(1, report.Rows.Count):F1}%) of the written images " +
+                              $"{(targetClass is int goal ? $"classified as '{classes.Names[goal]}'" : "moved off the clean prediction")}; adversarial images and {FolderAttack.Table} written to {report.OutputFolder}");
             return ReproCommand.Ok;
         }));
         return command;
