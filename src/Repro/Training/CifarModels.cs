@@ -7,7 +7,8 @@ namespace Repro.Training;
 /// <summary>
 /// The claims' pair of CIFAR-10 cat-vs-airplane models, found in this order:
 /// <list type="number">
-/// <item>the committed weights <c>data/weights/smallresnet-{recipe}.pt</c>, if the sha256 in the
+/// <item>the committed weights <c>data/weights/smallresnet-{recipe}.pt</c> (shipped inside the assembly:
+/// <see cref="CommittedWeights"/>), if the sha256 in the
 /// <c>.pt.sha256</c> file beside them matches and their manifest's recipe hash is the current recipe's;</item>
 /// <item>the weight cache (<see cref="ModelCache"/>), keyed by the recipe and the training data;</item>
 /// <item>training now — announced loudly on stderr and in the log, since it takes minutes — and
@@ -16,7 +17,7 @@ namespace Repro.Training;
 /// </summary>
 public static class CifarModels
 {
-    public static string CommittedFolder => Path.Combine(ReproPaths.RepositoryRoot(), "data", "weights");
+    public static string CommittedFolder => CommittedWeights.Folder;
     public static string CommittedPath(TrainingRecipe recipe) => Path.Combine(CommittedFolder, $"smallresnet-{recipe.Name}.pt");
 
     /// <summary>The model for <paramref name="recipe"/> (on the CPU when loaded; on <paramref name="device"/> when it had to be trained there).</summary>

@@ -40,8 +40,8 @@ public sealed class ModelCache(string folder)
 {
     public string Folder { get; } = folder;
 
-    /// <summary>The default cache: <c>out/weight-cache/</c> in the repository (ignored by git).</summary>
-    public static ModelCache Default() => new(Path.Combine(ReproPaths.RepositoryRoot(), "out", "weight-cache"));
+    /// <summary>The default cache: <c>weight-cache/</c> in the per-user cache (<see cref="ReproPaths.CacheRoot"/>), wherever the command runs.</summary>
+    public static ModelCache Default() => new(Path.Combine(ReproPaths.CacheRoot(), "weight-cache"));
 
     public string WeightsPath(TrainingRecipe recipe, string key) => Path.Combine(Folder, $"{recipe.Name}-{key[..16]}.pt");
 

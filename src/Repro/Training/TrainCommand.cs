@@ -46,7 +46,7 @@ public static class TrainCommand
         log.WriteLine($"cached as {cache.WeightsPath(recipe, key)}");
         if (commit)
         {
-            string path = CifarModels.CommittedPath(recipe);
+            string path = Path.Combine(CommittedWeights.RepositoryFolder, $"smallresnet-{recipe.Name}.pt");
             string sha = ModelCache.SaveWeights(model, path);
             AtomicFile.WriteAllText(path + ".sha256", $"{sha}  {Path.GetFileName(path)}\n");
             AtomicFile.WriteAllText(Path.ChangeExtension(path, ".json"), (manifest with { WeightsSha256 = sha }).ToJson() + "\n");

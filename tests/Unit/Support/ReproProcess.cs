@@ -11,8 +11,8 @@ public static class ReproProcess
 {
     public static (int Code, string Output, string Error) Run(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        string dll = typeof(Repro.Runtime.OneDnnConfiguration).Assembly.Location;
-        string host = Path.Combine(Path.GetDirectoryName(dll)!, "repro");
+        string dll = typeof(Repro.Cli.ReproCommand).Assembly.Location; // Repro.Cli.dll: the command (the library is Repro.dll)
+        string host = Path.Combine(Path.GetDirectoryName(dll)!, Path.GetFileNameWithoutExtension(dll));
         var start = File.Exists(host) ? new ProcessStartInfo(host) : new ProcessStartInfo("dotnet") { ArgumentList = { dll } };
         foreach (string a in args) start.ArgumentList.Add(a);
         foreach (var (name, value) in environment)

@@ -9,7 +9,7 @@ namespace Repro.Tests.Unit.Models.Formats;
 /// valid little classifier: x [N,3,8,8] -> Conv 3x3 (4 channels) -> Relu -> GlobalAveragePool ->
 /// Flatten -> Gemm (5 classes).
 /// </summary>
-public static class OnnxBuilder
+internal static class OnnxBuilder
 {
     public static ModelProto Classifier(int opset = 13, int classes = 5)
     {

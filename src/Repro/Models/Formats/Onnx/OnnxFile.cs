@@ -11,7 +11,7 @@ namespace Repro.Models.Formats.Onnx;
 /// a model — raises <see cref="ReproInputException"/> naming the file. Google.Protobuf reads from
 /// the file's bytes, so no length declared inside the file can make it read or allocate past them.
 /// </summary>
-public static class OnnxFile
+internal static class OnnxFile
 {
     public const int MinOpset = 7, MaxOpset = 21;
 

@@ -8,7 +8,7 @@ namespace Repro.Models.Formats.Onnx;
 /// topological order (Kahn's algorithm) — a cycle is refused naming nodes on it. ONNX requires files
 /// to list nodes in that order already; sorting costs nothing and makes a damaged order harmless.
 /// </summary>
-public sealed class OnnxGraph
+internal sealed class OnnxGraph
 {
     /// <summary>Nodes in an order where every node comes after the producers of its inputs.</summary>
     public IReadOnlyList<OnnxNode> Nodes { get; }

@@ -70,7 +70,7 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor>
     public IReadOnlyList<string> Notes { get; }
     /// <summary>The model's metadata_props.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
-    public IReadOnlyList<OnnxStep> Steps => steps;
+    internal IReadOnlyList<OnnxStep> Steps => steps;
 
     /// <summary>True when the graph ends in a linear classifier (Gemm or MatMul) whose input is the representation.</summary>
     public bool HasRepresentation => representationSlot >= 0;

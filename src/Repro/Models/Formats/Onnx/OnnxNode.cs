@@ -9,7 +9,7 @@ namespace Repro.Models.Formats.Onnx;
 /// optional input) and writes, and typed access to its attributes. Every error about a node names
 /// the file, the node and the operator.
 /// </summary>
-public sealed class OnnxNode
+internal sealed class OnnxNode
 {
     readonly Dictionary<string, OnnxProto.AttributeProto> attributes;
 

@@ -7,7 +7,7 @@ namespace Repro.Models.Formats.Onnx;
 /// the node), and <see cref="Run"/> computes its outputs with differentiable torch operations. The
 /// same code folds constant subgraphs at import (on CPU constants) and runs the network.
 /// </summary>
-public abstract class OnnxOp(OnnxNode node)
+internal abstract class OnnxOp(OnnxNode node)
 {
     public OnnxNode Node { get; } = node;
 
@@ -45,7 +45,7 @@ public abstract class OnnxOp(OnnxNode node)
 }
 
 /// <summary>What an operator can know about its inputs when it is built: constant values (initialisers, Constant nodes, folded subgraphs), on the CPU.</summary>
-public interface IOnnxConstants
+internal interface IOnnxConstants
 {
     /// <summary>The constant value named <paramref name="name"/>, or null when it is computed at run time.</summary>
     Tensor? Constant(string name);
@@ -59,7 +59,7 @@ public interface IOnnxConstants
 /// make those runs allocate without bound; ops that can create large tensors from small inputs
 /// (Conv, Pad, broadcasting, Gemm/MatMul, ConstantOfShape) check the size they are about to make.
 /// </summary>
-public static class OnnxLimits
+internal static class OnnxLimits
 {
     /// <summary>Elements of one tensor while the importer probes the graph (1 GB of float32).</summary>
     public const long ImportElements = 1L << 28;

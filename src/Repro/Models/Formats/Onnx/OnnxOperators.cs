@@ -6,7 +6,7 @@ namespace Repro.Models.Formats.Onnx;
 /// The ONNX operators the importer implements (default domain, opsets 7-21), by name. A node whose
 /// operator is not here, or of another domain, is refused naming the node, its operator and this list.
 /// </summary>
-public static class OnnxOperators
+internal static class OnnxOperators
 {
     static readonly Dictionary<string, Func<OnnxNode, IOnnxConstants, OnnxOp>> Factories = new(StringComparer.Ordinal)
     {

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Repro.Models.Formats.Onnx;
 
 /// <summary>Where a value of the imported program comes from.</summary>
-public enum OnnxSlotKind
+internal enum OnnxSlotKind
 {
     /// <summary>The image batch.</summary>
     Input,
@@ -20,7 +20,7 @@ public enum OnnxSlotKind
 }
 
 /// <summary>One value of the program: its ONNX name, kind, and the registered name or constant behind it.</summary>
-public sealed class OnnxSlot(string name, OnnxSlotKind kind)
+internal sealed class OnnxSlot(string name, OnnxSlotKind kind)
 {
     public string Name { get; } = name;
     public OnnxSlotKind Kind { get; } = kind;
@@ -35,7 +35,7 @@ public sealed class OnnxSlot(string name, OnnxSlotKind kind)
 /// at import for batches of 1 and 2, it is intercept + slope * N for a batch of N (a flatten's
 /// [N, -1] is intercept [0,-1], slope [1,0]). Folding it removes the shape arithmetic from every run.
 /// </summary>
-public sealed class ShapeTemplate(Tensor intercept, Tensor slope)
+internal sealed class ShapeTemplate(Tensor intercept, Tensor slope)
 {
     public Tensor Intercept { get; } = intercept;
     public Tensor Slope { get; } = slope;
@@ -44,4 +44,4 @@ public sealed class ShapeTemplate(Tensor intercept, Tensor slope)
 }
 
 /// <summary>One step of the program: an operator, the slots it reads (-1 for an omitted input) and those it writes (-1 for an unused output).</summary>
-public sealed record OnnxStep(OnnxOp Op, int[] Inputs, int[] Outputs);
+internal sealed record OnnxStep(OnnxOp Op, int[] Inputs, int[] Outputs);

@@ -13,7 +13,7 @@ namespace Repro.Models.Formats.Onnx;
 /// allocated, so a crafted size cannot make the importer allocate more than the file holds.
 /// External data (weights in a separate file) is read only from files inside the model's folder.
 /// </summary>
-public static class OnnxTensors
+internal static class OnnxTensors
 {
     /// <summary>At most 2^31 elements in one tensor (8 GB of float32).</summary>
     public const long MaxElements = 1L << 31;

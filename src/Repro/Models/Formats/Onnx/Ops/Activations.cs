@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Repro.Models.Formats.Onnx.Ops;
 
 /// <summary>Elementwise activations with their ONNX parameters: Relu, LeakyRelu (alpha 0.01), Sigmoid, HardSigmoid (alpha 0.2, beta 0.5), HardSwish.</summary>
-public sealed class ActivationOp : OnnxOp
+internal sealed class ActivationOp : OnnxOp
 {
     readonly Func<Tensor, Tensor> apply;
 
@@ -34,7 +34,7 @@ public sealed class ActivationOp : OnnxOp
 /// ONNX Clip: min and max as attributes before opset 11, as optional scalar inputs from opset 11
 /// (either may be omitted). Constant bounds are read once, when the network is built.
 /// </summary>
-public sealed class ClipOp : OnnxOp
+internal sealed class ClipOp : OnnxOp
 {
     readonly double? min, max;
     readonly bool boundsAreInputs;
@@ -82,7 +82,7 @@ public sealed class ClipOp : OnnxOp
 /// [prod(shape[..axis]), prod(shape[axis..])] (axis 1 by default) and normalised over its rows;
 /// from opset 13 the normalisation is along one axis (-1 by default).
 /// </summary>
-public sealed class SoftmaxOp : OnnxOp
+internal sealed class SoftmaxOp : OnnxOp
 {
     readonly long axis;
     readonly bool log;

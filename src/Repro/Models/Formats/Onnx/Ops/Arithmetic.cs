@@ -6,7 +6,7 @@ namespace Repro.Models.Formats.Onnx.Ops;
 /// ONNX Add, Sub, Mul, Div with multidirectional (numpy) broadcasting, as torch broadcasts.
 /// Integer Div truncates (shape arithmetic); floating Div is true division.
 /// </summary>
-public sealed class BinaryOp(OnnxNode node) : OnnxOp(node)
+internal sealed class BinaryOp(OnnxNode node) : OnnxOp(node)
 {
     public override Tensor[] Run(Tensor?[] inputs)
     {
@@ -42,7 +42,7 @@ public sealed class BinaryOp(OnnxNode node) : OnnxOp(node)
 /// C (optional from opset 11) broadcasts to [M,N]. The common case (B transposed, alpha = beta = 1)
 /// is one torch linear call.
 /// </summary>
-public sealed class GemmOp : OnnxOp
+internal sealed class GemmOp : OnnxOp
 {
     readonly double alpha, beta;
     readonly bool transA, transB;
@@ -76,7 +76,7 @@ public sealed class GemmOp : OnnxOp
 }
 
 /// <summary>ONNX MatMul: numpy matrix multiplication (batched, broadcasting), as torch.matmul.</summary>
-public sealed class MatMulOp(OnnxNode node) : OnnxOp(node)
+internal sealed class MatMulOp(OnnxNode node) : OnnxOp(node)
 {
     public override Tensor[] Run(Tensor?[] inputs)
     {
@@ -94,7 +94,7 @@ public sealed class MatMulOp(OnnxNode node) : OnnxOp(node)
 /// (axis 1). The per-activation form of opsets before 9 (spatial = 0) and training mode (opset 14)
 /// are refused.
 /// </summary>
-public sealed class BatchNormalizationOp : OnnxOp
+internal sealed class BatchNormalizationOp : OnnxOp
 {
     readonly double epsilon;
 

@@ -7,7 +7,7 @@ namespace Repro.Models.Formats.Onnx.Ops;
 /// optional bias [M]; group, dilations, strides, explicit or automatic padding. Symmetric padding is
 /// passed to conv2d; asymmetric padding pads the input first.
 /// </summary>
-public sealed class ConvOp : OnnxOp
+internal sealed class ConvOp : OnnxOp
 {
     readonly SpatialPadding window;
     readonly long group;

@@ -7,7 +7,7 @@ namespace Repro.Models.Formats.Onnx.Ops;
 /// auto_pad, dilations and ceil_mode (opset 10+). Padding never wins the max: asymmetric or large
 /// padding is applied as -inf before pooling. The Indices output is not computed (refused if read).
 /// </summary>
-public sealed class MaxPoolOp : OnnxOp
+internal sealed class MaxPoolOp : OnnxOp
 {
     readonly SpatialPadding window;
     readonly bool ceil;
@@ -39,7 +39,7 @@ public sealed class MaxPoolOp : OnnxOp
 /// Asymmetric or large padding is applied explicitly; without count_include_pad the padded sum is
 /// divided by the pooled count of real pixels. Dilations other than 1 (opset 19) are refused.
 /// </summary>
-public sealed class AveragePoolOp : OnnxOp
+internal sealed class AveragePoolOp : OnnxOp
 {
     readonly SpatialPadding window;
     readonly bool ceil, countPadding;
@@ -74,7 +74,7 @@ public sealed class AveragePoolOp : OnnxOp
 }
 
 /// <summary>ONNX GlobalAveragePool: the mean over all spatial axes, kept as size-1 axes ([N,C,H,W] to [N,C,1,1]).</summary>
-public sealed class GlobalAveragePoolOp(OnnxNode node) : OnnxOp(node)
+internal sealed class GlobalAveragePoolOp(OnnxNode node) : OnnxOp(node)
 {
     public override Tensor[] Run(Tensor?[] inputs)
     {

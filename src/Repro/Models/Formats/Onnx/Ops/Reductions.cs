@@ -7,7 +7,7 @@ namespace Repro.Models.Formats.Onnx.Ops;
 /// ONNX ReduceMean: axes as an attribute before opset 18, as an optional input from 18; keepdims
 /// (default 1); no axes means all axes, or the identity when noop_with_empty_axes = 1 (opset 18).
 /// </summary>
-public sealed class ReduceMeanOp(OnnxNode node) : OnnxOp(node)
+internal sealed class ReduceMeanOp(OnnxNode node) : OnnxOp(node)
 {
     readonly bool keepDims = node.Int("keepdims", 1) != 0;
     readonly bool noopWithoutAxes = node.Int("noop_with_empty_axes", 0) != 0;
@@ -32,7 +32,7 @@ public sealed class ReduceMeanOp(OnnxNode node) : OnnxOp(node)
 /// crop (constant mode). Modes: constant, reflect, edge, wrap (opset 19); the last three only on the
 /// two spatial axes of [N,C,H,W], which is what torch implements them for.
 /// </summary>
-public sealed class PadOp : OnnxOp
+internal sealed class PadOp : OnnxOp
 {
     readonly string mode;
 

@@ -3,13 +3,13 @@ using static TorchSharp.torch;
 namespace Repro.Models.Formats.Onnx.Ops;
 
 /// <summary>ONNX Identity, and Dropout in inference (the identity; its mask output is not computed).</summary>
-public sealed class IdentityOp(OnnxNode node) : OnnxOp(node)
+internal sealed class IdentityOp(OnnxNode node) : OnnxOp(node)
 {
     public override Tensor[] Run(Tensor?[] inputs) => [Input(inputs, 0, "input").alias()];
 }
 
 /// <summary>ONNX Flatten: [d0..dn] to [d0*..*d(axis-1), d(axis)*..*dn]; axis 1 by default, negative from opset 11.</summary>
-public sealed class FlattenOp(OnnxNode node) : OnnxOp(node)
+internal sealed class FlattenOp(OnnxNode node) : OnnxOp(node)
 {
     readonly long axis = node.Int("axis", 1);
 
@@ -29,7 +29,7 @@ public sealed class FlattenOp(OnnxNode node) : OnnxOp(node)
 /// ONNX Reshape (shape as an input from opset 5): 0 copies the input's dimension at that position
 /// (unless allowzero = 1, opset 14), -1 is inferred from the element count.
 /// </summary>
-public sealed class ReshapeOp(OnnxNode node) : OnnxOp(node)
+internal sealed class ReshapeOp(OnnxNode node) : OnnxOp(node)
 {
     readonly bool allowZero = node.Int("allowzero", 0) != 0;
 
@@ -56,7 +56,7 @@ public sealed class ReshapeOp(OnnxNode node) : OnnxOp(node)
 }
 
 /// <summary>ONNX Transpose: permute the axes by perm (reversed by default).</summary>
-public sealed class TransposeOp(OnnxNode node) : OnnxOp(node)
+internal sealed class TransposeOp(OnnxNode node) : OnnxOp(node)
 {
     readonly long[]? perm = node.Ints("perm");
 
@@ -71,7 +71,7 @@ public sealed class TransposeOp(OnnxNode node) : OnnxOp(node)
 }
 
 /// <summary>ONNX Concat along axis (negative from opset 11).</summary>
-public sealed class ConcatOp : OnnxOp
+internal sealed class ConcatOp : OnnxOp
 {
     readonly long axis;
 
@@ -97,7 +97,7 @@ public sealed class ConcatOp : OnnxOp
 /// ONNX Split along axis: sizes from the split attribute (before opset 13) or input (13+), else
 /// num_outputs (18+, the last part may be smaller), else equal parts, one per output.
 /// </summary>
-public sealed class SplitOp(OnnxNode node) : OnnxOp(node)
+internal sealed class SplitOp(OnnxNode node) : OnnxOp(node)
 {
     readonly long axis = node.Int("axis", 0);
 
@@ -130,7 +130,7 @@ public sealed class SplitOp(OnnxNode node) : OnnxOp(node)
 }
 
 /// <summary>ONNX Squeeze (axes attribute before opset 13, input after; all size-1 axes when absent) and Unsqueeze (axes of the output).</summary>
-public sealed class SqueezeOp(OnnxNode node) : OnnxOp(node)
+internal sealed class SqueezeOp(OnnxNode node) : OnnxOp(node)
 {
     readonly bool unsqueeze = node.OpType == "Unsqueeze";
 
@@ -157,7 +157,7 @@ public sealed class SqueezeOp(OnnxNode node) : OnnxOp(node)
 }
 
 /// <summary>ONNX Shape: the input's dimensions as an int64 vector on the CPU (start/end from opset 15).</summary>
-public sealed class ShapeOp(OnnxNode node) : OnnxOp(node)
+internal sealed class ShapeOp(OnnxNode node) : OnnxOp(node)
 {
     public override Tensor[] Run(Tensor?[] inputs)
     {
@@ -170,7 +170,7 @@ public sealed class ShapeOp(OnnxNode node) : OnnxOp(node)
 }
 
 /// <summary>ONNX Gather along axis, numpy take: negative indices count from the end.</summary>
-public sealed class GatherOp(OnnxNode node) : OnnxOp(node)
+internal sealed class GatherOp(OnnxNode node) : OnnxOp(node)
 {
     readonly long axis = node.Int("axis", 0);
 
@@ -196,7 +196,7 @@ public sealed class GatherOp(OnnxNode node) : OnnxOp(node)
 /// ONNX Slice: starts, ends, axes as attributes before opset 10, as inputs (with steps) after;
 /// starts and ends are clamped as the operator specifies, negative steps walk backwards.
 /// </summary>
-public sealed class SliceOp(OnnxNode node) : OnnxOp(node)
+internal sealed class SliceOp(OnnxNode node) : OnnxOp(node)
 {
     public override Tensor[] Run(Tensor?[] inputs)
     {
@@ -252,7 +252,7 @@ public sealed class SliceOp(OnnxNode node) : OnnxOp(node)
 /// ONNX Cast. Floating targets (float, double, float16, bfloat16) stay float32, the arithmetic the
 /// network runs in; integer targets become int64 (shape arithmetic), bool stays bool.
 /// </summary>
-public sealed class CastOp : OnnxOp
+internal sealed class CastOp : OnnxOp
 {
     readonly ScalarType target;
 
@@ -282,7 +282,7 @@ public sealed class CastOp : OnnxOp
 }
 
 /// <summary>ONNX ConstantOfShape: a tensor of the given shape filled with value (float 0 by default).</summary>
-public sealed class ConstantOfShapeOp : OnnxOp
+internal sealed class ConstantOfShapeOp : OnnxOp
 {
     readonly Tensor value;
 
@@ -304,7 +304,7 @@ public sealed class ConstantOfShapeOp : OnnxOp
 /// ONNX Constant: value (a tensor), or value_float / value_floats / value_int / value_ints (opset 12);
 /// sparse and string constants are refused.
 /// </summary>
-public sealed class ConstantOp : OnnxOp
+internal sealed class ConstantOp : OnnxOp
 {
     readonly Tensor value;
 

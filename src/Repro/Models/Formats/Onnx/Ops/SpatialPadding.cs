@@ -7,7 +7,7 @@ namespace Repro.Models.Formats.Onnx.Ops;
 /// total puts the extra pixel at the end for UPPER, at the start for LOWER). CNTK and TensorFlow
 /// exports use asymmetric padding, which torch's symmetric padding argument cannot express.
 /// </summary>
-public sealed class SpatialPadding
+internal sealed class SpatialPadding
 {
     readonly string autoPad;
     readonly long[] pads;

@@ -6,19 +6,20 @@ using Microsoft.Build.Utilities;
 
 // Marks one symbol-version requirement (an entry of .gnu.version_r) weak in an ELF64
 // little-endian shared library, so the loader only warns instead of refusing to load.
-// Compiled by RoslynCodeTaskFactory against netstandard2.0, hence no spans. Used by build/WeakenGlibcxxNeed.targets; see the comment there for why.
+// Compiled by RoslynCodeTaskFactory against netstandard2.0, hence no spans. Used by Repro.targets beside this file; see the comment there for why.
 public class WeakenElfVersionNeed : Task
 {
     [Required] public string Library { get; set; } = "";
     [Required] public string Version { get; set; } = "";
-    [Required] public string SystemLibraries { get; set; } = "";
+    /// <summary>libstdc++ files to look in first ("a;b"): when one provides <see cref="Version"/>, nothing is changed. Empty: always mark.</summary>
+    public string SystemLibraries { get; set; } = "";
 
     const uint ShtGnuVerneed = 0x6ffffffe;
     const ushort VerFlgWeak = 0x2;
 
     public override bool Execute()
     {
-        foreach (var candidate in SystemLibraries.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var candidate in (SystemLibraries ?? "").Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries))
         {
             if (File.Exists(candidate) && Contains(File.ReadAllBytes(candidate), Encoding.ASCII.GetBytes(Version + "\0")))
             {
@@ -39,7 +40,7 @@ public class WeakenElfVersionNeed : Task
         File.SetLastWriteTimeUtc(temp, stamp); // same stamp as the package's copy: incremental builds skip re-copying it
         File.Delete(Library); // a fresh inode: never writes through a hard link into the NuGet cache
         File.Move(temp, Library);
-        Log.LogMessage(MessageImportance.High, $"Marked {Version} weak in {Library} (the system libstdc++ lacks it).");
+        Log.LogMessage(MessageImportance.High, $"Marked {Version} weak in {Library} (the loader only notes it when the system libstdc++ lacks it).");
         return true;
     }
 

@@ -29,9 +29,12 @@ public static class ReproCommand
         catch (ReproInputException e) { Console.Error.WriteLine($"repro: {e.Message}"); return BadInput; }
         catch (ReproEnvironmentException e) { Console.Error.WriteLine($"repro: {e.Message}"); return ExitCodes.EnvironmentFault; }
         var options = new GlobalOptions();
-        var root = new RootCommand("Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +
+        // A plain Command named "repro" rather than RootCommand, whose name is the entry assembly's (Repro.Cli, not the tool's command name).
+        var root = new Command("repro", "Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +
                                    "Exit codes: 0 ok, 1 a claim failed, 2 bad usage or input, 3 no claim could run, 4 environment fault " +
                                    "(disk full, not writable, out of memory, native library), 70 internal error; every failure is one line on stderr");
+        root.Options.Add(new System.CommandLine.Help.HelpOption());
+        root.Options.Add(new VersionOption());
         options.AddTo(root);
         root.Subcommands.Add(RunCommand.Create(options));
         root.Subcommands.Add(EvalCommand.Create(options));
