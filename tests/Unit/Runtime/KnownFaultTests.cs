@@ -16,6 +16,12 @@ namespace Repro.Tests.Unit.Runtime;
 [NonParallelizable]
 public class KnownFaultTests
 {
+    /// <summary>
+    /// Probes whose fault shows in some child processes and not in others (measured 2026-11-29: the
+    /// [4,3,8,8] input gradient was 0.24–1.03 off in the issue and in most runs, 2e-7 in one CI-length run).
+    /// </summary>
+    static readonly HashSet<string> Intermittent = ["3→6 3x3 on 8x8, batch 4"];
+
     [Test, Category("KnownFault")]
     public void WithTheWorkaroundOffEveryProbedConvolutionIsWrong()
     {
@@ -32,6 +38,12 @@ public class KnownFaultTests
             {
                 var (forward, gradient) = rows[probe.Name];
                 double watched = probe.Watches == "forward" ? forward : gradient;
+                if (Intermittent.Contains(probe.Name))
+                {
+                    // Wrong in some runs only (even with the worst of 5 repeats): printed, not asserted.
+                    TestContext.Out.WriteLine($"intermittent probe {probe.Name}: {probe.Watches} error {watched:0.0e+00} in this run (issue: {probe.MeasuredInIssue})");
+                    continue;
+                }
                 Assert.That(double.IsNaN(watched) || watched > ArithmeticSelfCheck.Tolerance, Is.True,
                     $"{probe.Name}: {probe.Watches} error {watched:0.0e+00} as shipped (issue: {probe.MeasuredInIssue})");
             }
