@@ -29,13 +29,8 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
 
     public IReadOnlyList<BenchFigure> Run()
     {
-        model.eval();
-        model.to(device);
-        manual_seed(0);
-        using var images = rand(batch, 3, side, side).to(device);
-        long classes;
-        using (no_grad()) using (var logits = model.forward(images[..1])) classes = logits.shape[1];
-        using var labels = randint(0, classes, new long[] { batch }).to(device);
+        using var inputs = Inputs();
+        var (images, labels) = (inputs.Images, inputs.Labels);
         var figures = new List<BenchFigure>();
 
         // Without the malloc settings first (they cannot be undone within the process), then with them.
@@ -102,13 +97,8 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
     /// <summary>Only the figures of <see cref="NewAttackFigures"/> (APGD and Square), with the same model, batch and device set-up as <see cref="Run"/>.</summary>
     public IReadOnlyList<BenchFigure> RunNewAttacks()
     {
-        model.eval();
-        model.to(device);
-        manual_seed(0);
-        using var images = rand(batch, 3, side, side).to(device);
-        long classes;
-        using (no_grad()) using (var logits = model.forward(images[..1])) classes = logits.shape[1];
-        using var labels = randint(0, classes, new long[] { batch }).to(device);
+        using var inputs = Inputs();
+        var (images, labels) = (inputs.Images, inputs.Labels);
         GlibcMallocTuning.Apply();
         return NewAttackFigures(images, labels).ToList();
     }
@@ -184,13 +174,8 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
     /// </summary>
     public void ServeRounds(TextReader input, TextWriter output)
     {
-        model.eval();
-        model.to(device);
-        manual_seed(0);
-        using var images = rand(batch, 3, side, side).to(device);
-        long classes;
-        using (no_grad()) using (var logits = model.forward(images[..1])) classes = logits.shape[1];
-        using var labels = randint(0, classes, new long[] { batch }).to(device);
+        using var inputs = Inputs();
+        var (images, labels) = (inputs.Images, inputs.Labels);
         BareForwardBackward(images, labels, freeze: true);
         output.WriteLine("ready");
         output.Flush();
@@ -200,6 +185,27 @@ public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch =
             var (step, _) = PgdStepTime(images, labels);
             output.WriteLine(FormattableString.Invariant($"{bare} {step}"));
             output.Flush();
+        }
+    }
+
+    /// <summary>The model in eval mode on the device, and a seeded batch of random images with random labels there (the same in every figure).</summary>
+    BenchInputs Inputs()
+    {
+        model.eval();
+        model.to(device);
+        manual_seed(0);
+        var images = rand(batch, 3, side, side).to(device);
+        long classes;
+        using (no_grad()) using (var logits = model.forward(images[..1])) classes = logits.shape[1];
+        return new BenchInputs(images, randint(0, classes, new long[] { batch }).to(device));
+    }
+
+    sealed record BenchInputs(Tensor Images, Tensor Labels) : IDisposable
+    {
+        public void Dispose()
+        {
+            Images.Dispose();
+            Labels.Dispose();
         }
     }
 

@@ -56,16 +56,16 @@ public sealed class RobustModelResistsSmallPerturbations : IExperiment
 
     // Beside the article's PGD-20: the robust model's accuracy at eps 1.25 under the worst-case
     // ensemble (APGD-CE, APGD on the logit margin — DLR is undefined for two classes — and Square,
-    // Croce & Hein 2020). To be calibrated ONCE from a measurement of this very ensemble on these
-    // 200 images, never by tuning the attack. PROVISIONAL: the calibration run did not finish on the
-    // saturated machine of issue 15's session. The nearest measurements: PGD-20 71.2% on the first
-    // 250 + 250 images; PGD-20 and APGD-CE both 84.0% on the first 50 + 50. 65% sits 6 points under the
-    // first; after one full run, set it to the measured ensemble figure minus 5 points (README, claim 4).
-    public static readonly Threshold RobustEnsembleAccuracy = Threshold.AtLeast("robust model: accuracy under the eps-1.25 worst-case ensemble (APGD-CE, APGD-margin, Square)", 0.65, "%");
+    // Croce & Hein 2020). Calibrated ONCE from a measurement of this very ensemble on these 200 images,
+    // never by tuning the attack, by the rule written down before the run (issue 15's session: "the
+    // measured ensemble figure minus 5 points"): measured 2026-11-29, 78.5% (APGD-CE took it from the
+    // clean 86.0% to 78.5%; APGD-margin and Square fooled none of the rest), so 73.5%.
+    public static readonly Threshold RobustEnsembleAccuracy = Threshold.AtLeast("robust model: accuracy under the eps-1.25 worst-case ensemble (APGD-CE, APGD-margin, Square)", 0.735, "%");
     // The standard model must still fall under the ensemble. Issue 15 asked <= 5%; measured: 7.0% of
     // the first 50 + 50 images stay correct under PGD-20, APGD-CE and APGD-margin alike (they resist
     // eps 1.25 on this two-class task), so 5% would fail a correct attack. Calibrated once from that
-    // measurement: <= 10%.
+    // measurement: <= 10%. The claim's own run (2026-11-29, 100 + 100 images): 7.0% again — above the
+    // issue's 5%, said in the README.
     public static readonly Threshold StandardEnsembleAccuracy = Threshold.AtMost("standard model: accuracy under the eps-1.25 worst-case ensemble", 0.10, "%");
 
     /// <summary>The ensemble claim 4 runs (for a two-class model): APGD-CE and APGD-margin with the published 100 iterations, Square with <paramref name="squareQueries"/>.</summary>
