@@ -19,8 +19,10 @@ public sealed record RunInfo(long Seed, DateTimeOffset Started, TimeSpan Elapsed
     /// <summary>This record with the device (its GPU name), the scale and the TF32 setting now in force.</summary>
     public RunInfo On(TorchSharp.torch.Device device, Repro.Experiments.Scale scale) => this with
     {
-        Device = Repro.Runtime.ComputeDevice.Name(device), Gpu = Repro.Runtime.ComputeDevice.GpuName(device),
-        Scale = Repro.Experiments.Scales.Name(scale), Tf32 = Repro.Runtime.ComputeDevice.Tf32Allowed,
+        Device = Repro.Runtime.ComputeDevice.Name(device),
+        Gpu = Repro.Runtime.ComputeDevice.GpuName(device),
+        Scale = Repro.Experiments.Scales.Name(scale),
+        Tf32 = Repro.Runtime.ComputeDevice.Tf32Allowed,
     };
 
     /// <summary>"cpu" or "cuda:0 (NVIDIA H100 80GB HBM3), TF32 off", as the report's header prints it.</summary>

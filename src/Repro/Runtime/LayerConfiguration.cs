@@ -141,19 +141,19 @@ public sealed record LayerConfiguration
                     Stride = c.stride ?? [1, 1], Padding = padding, Dilation = c.dilation ?? [1, 1], Groups = c.groups, Output = output,
                 };
             case TfConv2d t:
-            {
-                var (kh, kw) = ((int)t.Weight.shape[2], (int)t.Weight.shape[3]);
-                long[] pad = t.Padding == TflitePadding.SAME
-                    ? TfSamePadding.ForTorch(x.shape[2], x.shape[3], kh, kw, t.Stride.H, t.Stride.W, t.Dilation.H, t.Dilation.W)
-                    : [0, 0, 0, 0];
-                bool symmetric = pad[0] == pad[1] && pad[2] == pad[3];
-                return new()
                 {
-                    Kind = "conv2d", Input = input, ChannelsLast = channelsLast, Weight = t.Weight.shape, Bias = t.Bias is not null,
-                    Stride = [t.Stride.H, t.Stride.W], Padding = symmetric ? [pad[2], pad[0]] : [0, 0], Dilation = [t.Dilation.H, t.Dilation.W],
-                    Groups = t.Groups, Pad = symmetric ? null : pad, Output = output,
-                };
-            }
+                    var (kh, kw) = ((int)t.Weight.shape[2], (int)t.Weight.shape[3]);
+                    long[] pad = t.Padding == TflitePadding.SAME
+                        ? TfSamePadding.ForTorch(x.shape[2], x.shape[3], kh, kw, t.Stride.H, t.Stride.W, t.Dilation.H, t.Dilation.W)
+                        : [0, 0, 0, 0];
+                    bool symmetric = pad[0] == pad[1] && pad[2] == pad[3];
+                    return new()
+                    {
+                        Kind = "conv2d", Input = input, ChannelsLast = channelsLast, Weight = t.Weight.shape, Bias = t.Bias is not null,
+                        Stride = [t.Stride.H, t.Stride.W], Padding = symmetric ? [pad[2], pad[0]] : [0, 0], Dilation = [t.Dilation.H, t.Dilation.W],
+                        Groups = t.Groups, Pad = symmetric ? null : pad, Output = output,
+                    };
+                }
             case TorchSharp.Modules.Linear l:
                 return new() { Kind = "linear", Input = input, Weight = l.weight!.shape, Bias = l.bias is not null, Output = output };
             case TorchSharp.Modules.MaxPool2d p:

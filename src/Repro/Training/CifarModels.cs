@@ -94,19 +94,19 @@ public static class CifarModels
 
     public static WeightManifest Manifest(TrainingRecipe recipe, string key, string identity, ReproPaths paths, TimeSpan elapsed,
                                           Dictionary<string, double> measured, string? command = null) => new()
-    {
-        Recipe = recipe.Describe(),
-        RecipeCanonical = recipe.Canonical(),
-        RecipeHash = recipe.RecipeHash(),
-        Key = key,
-        DataIdentity = identity,
-        DataDescription = $"CIFAR-10 cat (label 0) vs airplane (label 1) training split, 10,000 images, data identity sha256 {identity[..16]}…",
-        WeightsSha256 = "",
-        TrainingMinutes = Math.Round(elapsed.TotalMinutes, 2),
-        Threads = TorchSharp.torch.get_num_threads(),
-        Command = command,
-        Measured = measured,
-    };
+                                          {
+                                              Recipe = recipe.Describe(),
+                                              RecipeCanonical = recipe.Canonical(),
+                                              RecipeHash = recipe.RecipeHash(),
+                                              Key = key,
+                                              DataIdentity = identity,
+                                              DataDescription = $"CIFAR-10 cat (label 0) vs airplane (label 1) training split, 10,000 images, data identity sha256 {identity[..16]}…",
+                                              WeightsSha256 = "",
+                                              TrainingMinutes = Math.Round(elapsed.TotalMinutes, 2),
+                                              Threads = TorchSharp.torch.get_num_threads(),
+                                              Command = command,
+                                              Measured = measured,
+                                          };
 
     static void Warn(TextWriter log, string message)
     {

@@ -245,26 +245,26 @@ public static class TfliteImporter
                 case TfliteOperatorCode.DEPTHWISE_CONV_2D:
                 case TfliteOperatorCode.AVERAGE_POOL_2D:
                 case TfliteOperatorCode.MAX_POOL_2D:
-                {
-                    int x = Data();
-                    if (Shape(x).Length != 4) throw new ReproInputException($"{source}: {op.Describe()} input {model.Tensors[x].Describe()} is not NHWC");
-                    var layer = op.Code switch
                     {
-                        TfliteOperatorCode.AVERAGE_POOL_2D or TfliteOperatorCode.MAX_POOL_2D => Pool(op),
-                        _ => (nn.Module<Tensor, Tensor>)Convolution(op, inputs),
-                    };
-                    layers.Add(layer);
-                    var from = layouts[x]!.Value;
-                    return Make([x], TfLayout.Nchw, v => layer.call(Nchw(v[0], from)));
-                }
+                        int x = Data();
+                        if (Shape(x).Length != 4) throw new ReproInputException($"{source}: {op.Describe()} input {model.Tensors[x].Describe()} is not NHWC");
+                        var layer = op.Code switch
+                        {
+                            TfliteOperatorCode.AVERAGE_POOL_2D or TfliteOperatorCode.MAX_POOL_2D => Pool(op),
+                            _ => (nn.Module<Tensor, Tensor>)Convolution(op, inputs),
+                        };
+                        layers.Add(layer);
+                        var from = layouts[x]!.Value;
+                        return Make([x], TfLayout.Nchw, v => layer.call(Nchw(v[0], from)));
+                    }
                 case TfliteOperatorCode.FULLY_CONNECTED:
-                {
-                    int x = Data();
-                    var layer = FullyConnected(op, inputs);
-                    layers.Add(layer);
-                    var from = layouts[x]!.Value;
-                    return Make([x], TfLayout.Native, v => layer.call(Native(v[0], from)));
-                }
+                    {
+                        int x = Data();
+                        var layer = FullyConnected(op, inputs);
+                        layers.Add(layer);
+                        var from = layouts[x]!.Value;
+                        return Make([x], TfLayout.Native, v => layer.call(Native(v[0], from)));
+                    }
                 case TfliteOperatorCode.ADD:
                 case TfliteOperatorCode.SUB:
                 case TfliteOperatorCode.MUL:
@@ -275,110 +275,110 @@ public static class TfliteImporter
                 case TfliteOperatorCode.HARD_SWISH:
                 case TfliteOperatorCode.QUANTIZE:
                 case TfliteOperatorCode.DEQUANTIZE:
-                {
-                    int x = Data();
-                    Func<Tensor, Tensor> f = op.Code switch
                     {
-                        TfliteOperatorCode.RELU => t => nn.functional.relu(t),
-                        TfliteOperatorCode.RELU6 => t => nn.functional.relu6(t),
-                        TfliteOperatorCode.LOGISTIC => t => t.sigmoid(),
-                        TfliteOperatorCode.HARD_SWISH => t => nn.functional.hardswish(t),
-                        // Float simulation: (de)quantisation passes values through.
-                        _ => t => t.alias(),
-                    };
-                    return Make([x], layouts[x]!.Value, v => f(v[0]));
-                }
-                case TfliteOperatorCode.SOFTMAX:
-                {
-                    int x = Data();
-                    float beta = ((TfliteSoftmaxOptions)op.Options!).Beta;
-                    var from = layouts[x]!.Value;
-                    return Make([x], TfLayout.Native, v => (Native(v[0], from) * (beta == 0 ? 1f : beta)).softmax(-1));
-                }
-                case TfliteOperatorCode.RESHAPE:
-                {
-                    int x = Data();
-                    long[] target = ((TfliteReshapeOptions?)op.Options)?.NewShape is { Length: > 0 } s ? s.Select(d => (long)d).ToArray()
-                        : inputs.Length > 1 && IsConstant(inputs[1]) ? TfliteWeights.Integers(model.Tensors[inputs[1]], source)
-                        : throw new ReproInputException($"{source}: {op.Describe()} gives no new shape");
-                    bool batchFirst = target.Length > 0 && target[0] != -1;
-                    if (batchFirst && (Shape(x).Length == 0 || target[0] != Shape(x)[0]))
-                        throw new ReproInputException($"{source}: {op.Describe()} reshapes {model.Tensors[x].Describe()} to [{string.Join(",", target)}], which mixes the batch axis with others");
-                    var from = layouts[x]!.Value;
-                    long[] rest = target.Skip(1).ToArray();
-                    return Make([x], TfLayout.Native, v =>
-                    {
-                        var native = Native(v[0], from);
-                        return batchFirst ? native.reshape([native.shape[0], .. rest]) : native.reshape(target);
-                    });
-                }
-                case TfliteOperatorCode.SQUEEZE:
-                {
-                    int x = Data();
-                    int rank = Shape(x).Length;
-                    int[] dims = ((TfliteSqueezeOptions)op.Options!).Dims;
-                    var squeeze = (dims.Length == 0 ? Enumerable.Range(1, Math.Max(0, rank - 1)).Where(d => Shape(x)[d] == 1) : dims.Select(d => d < 0 ? d + rank : d))
-                        .Where(d => d != 0).Distinct().ToHashSet();
-                    if (squeeze.Any(d => d < 0 || d >= rank || Shape(x)[d] != 1))
-                        throw new ReproInputException($"{source}: {op.Describe()} squeezes axes [{string.Join(",", dims)}] of {model.Tensors[x].Describe()}, which are not all of size 1");
-                    var from = layouts[x]!.Value;
-                    return Make([x], TfLayout.Native, v =>
-                    {
-                        var native = Native(v[0], from);
-                        return native.reshape(native.shape.Where((_, d) => !squeeze.Contains(d)).ToArray());
-                    });
-                }
-                case TfliteOperatorCode.MEAN:
-                {
-                    int x = Data();
-                    int rank = Shape(x).Length;
-                    if (inputs.Length < 2 || !IsConstant(inputs[1])) throw new ReproInputException($"{source}: {op.Describe()} has no constant axes");
-                    var axes = TfliteWeights.Integers(model.Tensors[inputs[1]], source).Select(a => a < 0 ? a + rank : a).Distinct().Order().ToArray();
-                    if (axes.Any(a => a <= 0 || a >= rank)) throw new ReproInputException($"{source}: {op.Describe()} averages axes [{string.Join(",", axes)}] of a rank-{rank} tensor (the batch axis 0 cannot be averaged)");
-                    bool keep = ((TfliteReducerOptions)op.Options!).KeepDims;
-                    var from = layouts[x]!.Value;
-                    if (from == TfLayout.Nchw)
-                    {
-                        long[] nchwAxes = axes.Select(a => (long)NchwAxis((int)a)).ToArray();
-                        return Make([x], keep ? TfLayout.Nchw : TfLayout.Native, v =>
+                        int x = Data();
+                        Func<Tensor, Tensor> f = op.Code switch
                         {
-                            var mean = v[0].mean(nchwAxes, keepdim: true);
-                            if (keep) return mean;
-                            var native = mean.permute(0, 2, 3, 1);
-                            return native.reshape(native.shape.Where((_, d) => !axes.Contains(d)).ToArray());
+                            TfliteOperatorCode.RELU => t => nn.functional.relu(t),
+                            TfliteOperatorCode.RELU6 => t => nn.functional.relu6(t),
+                            TfliteOperatorCode.LOGISTIC => t => t.sigmoid(),
+                            TfliteOperatorCode.HARD_SWISH => t => nn.functional.hardswish(t),
+                            // Float simulation: (de)quantisation passes values through.
+                            _ => t => t.alias(),
+                        };
+                        return Make([x], layouts[x]!.Value, v => f(v[0]));
+                    }
+                case TfliteOperatorCode.SOFTMAX:
+                    {
+                        int x = Data();
+                        float beta = ((TfliteSoftmaxOptions)op.Options!).Beta;
+                        var from = layouts[x]!.Value;
+                        return Make([x], TfLayout.Native, v => (Native(v[0], from) * (beta == 0 ? 1f : beta)).softmax(-1));
+                    }
+                case TfliteOperatorCode.RESHAPE:
+                    {
+                        int x = Data();
+                        long[] target = ((TfliteReshapeOptions?)op.Options)?.NewShape is { Length: > 0 } s ? s.Select(d => (long)d).ToArray()
+                            : inputs.Length > 1 && IsConstant(inputs[1]) ? TfliteWeights.Integers(model.Tensors[inputs[1]], source)
+                            : throw new ReproInputException($"{source}: {op.Describe()} gives no new shape");
+                        bool batchFirst = target.Length > 0 && target[0] != -1;
+                        if (batchFirst && (Shape(x).Length == 0 || target[0] != Shape(x)[0]))
+                            throw new ReproInputException($"{source}: {op.Describe()} reshapes {model.Tensors[x].Describe()} to [{string.Join(",", target)}], which mixes the batch axis with others");
+                        var from = layouts[x]!.Value;
+                        long[] rest = target.Skip(1).ToArray();
+                        return Make([x], TfLayout.Native, v =>
+                        {
+                            var native = Native(v[0], from);
+                            return batchFirst ? native.reshape([native.shape[0], .. rest]) : native.reshape(target);
                         });
                     }
-                    return Make([x], TfLayout.Native, v => v[0].mean(axes, keepdim: keep));
-                }
+                case TfliteOperatorCode.SQUEEZE:
+                    {
+                        int x = Data();
+                        int rank = Shape(x).Length;
+                        int[] dims = ((TfliteSqueezeOptions)op.Options!).Dims;
+                        var squeeze = (dims.Length == 0 ? Enumerable.Range(1, Math.Max(0, rank - 1)).Where(d => Shape(x)[d] == 1) : dims.Select(d => d < 0 ? d + rank : d))
+                            .Where(d => d != 0).Distinct().ToHashSet();
+                        if (squeeze.Any(d => d < 0 || d >= rank || Shape(x)[d] != 1))
+                            throw new ReproInputException($"{source}: {op.Describe()} squeezes axes [{string.Join(",", dims)}] of {model.Tensors[x].Describe()}, which are not all of size 1");
+                        var from = layouts[x]!.Value;
+                        return Make([x], TfLayout.Native, v =>
+                        {
+                            var native = Native(v[0], from);
+                            return native.reshape(native.shape.Where((_, d) => !squeeze.Contains(d)).ToArray());
+                        });
+                    }
+                case TfliteOperatorCode.MEAN:
+                    {
+                        int x = Data();
+                        int rank = Shape(x).Length;
+                        if (inputs.Length < 2 || !IsConstant(inputs[1])) throw new ReproInputException($"{source}: {op.Describe()} has no constant axes");
+                        var axes = TfliteWeights.Integers(model.Tensors[inputs[1]], source).Select(a => a < 0 ? a + rank : a).Distinct().Order().ToArray();
+                        if (axes.Any(a => a <= 0 || a >= rank)) throw new ReproInputException($"{source}: {op.Describe()} averages axes [{string.Join(",", axes)}] of a rank-{rank} tensor (the batch axis 0 cannot be averaged)");
+                        bool keep = ((TfliteReducerOptions)op.Options!).KeepDims;
+                        var from = layouts[x]!.Value;
+                        if (from == TfLayout.Nchw)
+                        {
+                            long[] nchwAxes = axes.Select(a => (long)NchwAxis((int)a)).ToArray();
+                            return Make([x], keep ? TfLayout.Nchw : TfLayout.Native, v =>
+                            {
+                                var mean = v[0].mean(nchwAxes, keepdim: true);
+                                if (keep) return mean;
+                                var native = mean.permute(0, 2, 3, 1);
+                                return native.reshape(native.shape.Where((_, d) => !axes.Contains(d)).ToArray());
+                            });
+                        }
+                        return Make([x], TfLayout.Native, v => v[0].mean(axes, keepdim: keep));
+                    }
                 case TfliteOperatorCode.PAD:
-                {
-                    int x = Data();
-                    int rank = Shape(x).Length;
-                    if (inputs.Length < 2 || !IsConstant(inputs[1])) throw new ReproInputException($"{source}: {op.Describe()} has no constant paddings");
-                    long[] paddings = TfliteWeights.Integers(model.Tensors[inputs[1]], source);
-                    if (paddings.Length != 2 * rank || paddings.Any(p => p < 0 || p > 1 << 14) || paddings[0] != 0 || paddings[1] != 0)
-                        throw new ReproInputException($"{source}: {op.Describe()} paddings [{string.Join(",", paddings)}] should be {rank} non-negative (before, after) pairs that leave the batch axis alone");
-                    var from = layouts[x]!.Value;
-                    // torch lists (before, after) from the last axis backwards, in the layout the tensor is held in.
-                    int[] order = from == TfLayout.Nchw ? [0, 3, 1, 2] : Enumerable.Range(0, rank).ToArray();
-                    long[] pad = order.Reverse().SelectMany(a => new[] { paddings[2 * a], paddings[2 * a + 1] }).ToArray();
-                    return Make([x], from, v => nn.functional.pad(v[0], pad));
-                }
+                    {
+                        int x = Data();
+                        int rank = Shape(x).Length;
+                        if (inputs.Length < 2 || !IsConstant(inputs[1])) throw new ReproInputException($"{source}: {op.Describe()} has no constant paddings");
+                        long[] paddings = TfliteWeights.Integers(model.Tensors[inputs[1]], source);
+                        if (paddings.Length != 2 * rank || paddings.Any(p => p < 0 || p > 1 << 14) || paddings[0] != 0 || paddings[1] != 0)
+                            throw new ReproInputException($"{source}: {op.Describe()} paddings [{string.Join(",", paddings)}] should be {rank} non-negative (before, after) pairs that leave the batch axis alone");
+                        var from = layouts[x]!.Value;
+                        // torch lists (before, after) from the last axis backwards, in the layout the tensor is held in.
+                        int[] order = from == TfLayout.Nchw ? [0, 3, 1, 2] : Enumerable.Range(0, rank).ToArray();
+                        long[] pad = order.Reverse().SelectMany(a => new[] { paddings[2 * a], paddings[2 * a + 1] }).ToArray();
+                        return Make([x], from, v => nn.functional.pad(v[0], pad));
+                    }
                 case TfliteOperatorCode.CONCATENATION:
-                {
-                    var options = (TfliteConcatenationOptions)op.Options!;
-                    CheckActivation(op, options.Activation);
-                    var parts = inputs.Select((_, i) => Data(i)).ToArray();
-                    int rank = Shape(parts[0]).Length;
-                    int axis = options.Axis < 0 ? options.Axis + rank : options.Axis;
-                    if (axis <= 0 || axis >= rank || parts.Any(p => Shape(p).Length != rank))
-                        throw new ReproInputException($"{source}: {op.Describe()} concatenates along axis {options.Axis} of rank-{rank} tensors (the batch axis 0 cannot be joined)");
-                    var from = parts.Select(p => layouts[p]!.Value).ToArray();
-                    bool nchw = rank == 4 && from.All(l => l == TfLayout.Nchw);
-                    int held = nchw ? NchwAxis(axis) : axis;
-                    return Make(parts, nchw ? TfLayout.Nchw : TfLayout.Native, v =>
-                        TfActivation.Apply(cat(v.Select((t, i) => nchw ? t : Native(t, from[i])).ToArray(), held), options.Activation));
-                }
+                    {
+                        var options = (TfliteConcatenationOptions)op.Options!;
+                        CheckActivation(op, options.Activation);
+                        var parts = inputs.Select((_, i) => Data(i)).ToArray();
+                        int rank = Shape(parts[0]).Length;
+                        int axis = options.Axis < 0 ? options.Axis + rank : options.Axis;
+                        if (axis <= 0 || axis >= rank || parts.Any(p => Shape(p).Length != rank))
+                            throw new ReproInputException($"{source}: {op.Describe()} concatenates along axis {options.Axis} of rank-{rank} tensors (the batch axis 0 cannot be joined)");
+                        var from = parts.Select(p => layouts[p]!.Value).ToArray();
+                        bool nchw = rank == 4 && from.All(l => l == TfLayout.Nchw);
+                        int held = nchw ? NchwAxis(axis) : axis;
+                        return Make(parts, nchw ? TfLayout.Nchw : TfLayout.Native, v =>
+                            TfActivation.Apply(cat(v.Select((t, i) => nchw ? t : Native(t, from[i])).ToArray(), held), options.Activation));
+                    }
                 default:
                     throw new ReproInputException($"{source}: {op.Describe()} is not supported by the TFLite importer");
             }

@@ -210,7 +210,9 @@ public class AssetFetcherTests
         server.Route("/mirror/example.org/cifar.tar.gz", new LoopbackHttpServer.Serve(archive));
         var asset = Weights(Checksum.Md5(Convert.ToHexStringLower(MD5.HashData(archive))), "https://example.org/cifar.tar.gz") with
         {
-            FileName = "cifar.tar.gz", Root = AssetRoot.Data, Layout = new TarGzFolderLayout("cifar-10-batches-bin", "test_batch.bin"),
+            FileName = "cifar.tar.gz",
+            Root = AssetRoot.Data,
+            Layout = new TarGzFolderLayout("cifar-10-batches-bin", "test_batch.bin"),
         };
         string root = TestData.TempFolder();
         using var fetcher = Fetcher();
@@ -257,7 +259,9 @@ public class AssetFetcherTests
             $"n01440764/a.JPEG {Sha256(tench)}\nn01443537/b.JPEG {Sha256(goldfish)}\n")));
         Asset Subset(string digest) => Weights(Checksum.TrustOnFirstUse, "https://example.org/val.zip") with
         {
-            FileName = "val.zip", Root = AssetRoot.Data, Layout = new ImageNetSubsetLayout("ILSVRC2012_VAL_SET/dataset.txt", digest, 2),
+            FileName = "val.zip",
+            Root = AssetRoot.Data,
+            Layout = new ImageNetSubsetLayout("ILSVRC2012_VAL_SET/dataset.txt", digest, 2),
         };
         using var fetcher = Fetcher();
 
@@ -280,7 +284,8 @@ public class AssetFetcherTests
         server.Route("/mirror/example.org/tutorial.zip", new LoopbackHttpServer.Serve(zip));
         var asset = Weights(Checksum.TrustOnFirstUse, "https://example.org/tutorial.zip") with
         {
-            FileName = "tutorial.zip", Layout = new ZipFolderLayout("tutorial", "RestrictedImageNet.pt"),
+            FileName = "tutorial.zip",
+            Layout = new ZipFolderLayout("tutorial", "RestrictedImageNet.pt"),
         };
         string root = TestData.TempFolder();
         using var fetcher = Fetcher();
@@ -322,7 +327,9 @@ public class AssetFetcherTests
         byte[] archive = TarGz(("cifar-10-batches-bin/test_batch.bin", [1, 2, 3]));
         var asset = Weights(Checksum.Md5(Convert.ToHexStringLower(MD5.HashData(archive))), "https://example.org/cifar.tar.gz") with
         {
-            FileName = "cifar.tar.gz", Root = AssetRoot.Data, Layout = new TarGzFolderLayout("cifar-10-batches-bin", "test_batch.bin"),
+            FileName = "cifar.tar.gz",
+            Root = AssetRoot.Data,
+            Layout = new TarGzFolderLayout("cifar-10-batches-bin", "test_batch.bin"),
         };
         string root = TestData.TempFolder();
         File.WriteAllBytes(Path.Combine(root, "cifar.tar.gz"), archive);

@@ -87,49 +87,49 @@ internal static class OnnxTensors
         switch (type)
         {
             case DataType.Float:
-            {
-                var values = new float[count];
-                for (long i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(int)(4 * i)..]);
-                return tensor(values, dims);
-            }
+                {
+                    var values = new float[count];
+                    for (long i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(int)(4 * i)..]);
+                    return tensor(values, dims);
+                }
             case DataType.Double:
-            {
-                var values = new float[count];
-                for (long i = 0; i < count; i++) values[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(int)(8 * i)..]);
-                return tensor(values, dims);
-            }
+                {
+                    var values = new float[count];
+                    for (long i = 0; i < count; i++) values[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(int)(8 * i)..]);
+                    return tensor(values, dims);
+                }
             case DataType.Float16:
             case DataType.Bfloat16:
-            {
-                var values = new float[count];
-                for (long i = 0; i < count; i++) values[i] = HalfBits(BinaryPrimitives.ReadUInt16LittleEndian(raw[(int)(2 * i)..]), type);
-                return tensor(values, dims);
-            }
-            case DataType.Bool:
-            {
-                var values = new bool[count];
-                for (long i = 0; i < count; i++) values[i] = raw[(int)i] != 0;
-                return tensor(values, dims);
-            }
-            default:
-            {
-                var values = new long[count];
-                for (long i = 0; i < count; i++)
                 {
-                    var at = raw[(int)(ElementSize(type) * i)..];
-                    values[i] = type switch
-                    {
-                        DataType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(at),
-                        DataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(at),
-                        DataType.Uint32 => BinaryPrimitives.ReadUInt32LittleEndian(at),
-                        DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(at),
-                        DataType.Uint16 => BinaryPrimitives.ReadUInt16LittleEndian(at),
-                        DataType.Int8 => (sbyte)at[0],
-                        _ => at[0],
-                    };
+                    var values = new float[count];
+                    for (long i = 0; i < count; i++) values[i] = HalfBits(BinaryPrimitives.ReadUInt16LittleEndian(raw[(int)(2 * i)..]), type);
+                    return tensor(values, dims);
                 }
-                return tensor(values, dims);
-            }
+            case DataType.Bool:
+                {
+                    var values = new bool[count];
+                    for (long i = 0; i < count; i++) values[i] = raw[(int)i] != 0;
+                    return tensor(values, dims);
+                }
+            default:
+                {
+                    var values = new long[count];
+                    for (long i = 0; i < count; i++)
+                    {
+                        var at = raw[(int)(ElementSize(type) * i)..];
+                        values[i] = type switch
+                        {
+                            DataType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(at),
+                            DataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(at),
+                            DataType.Uint32 => BinaryPrimitives.ReadUInt32LittleEndian(at),
+                            DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(at),
+                            DataType.Uint16 => BinaryPrimitives.ReadUInt16LittleEndian(at),
+                            DataType.Int8 => (sbyte)at[0],
+                            _ => at[0],
+                        };
+                    }
+                    return tensor(values, dims);
+                }
         }
     }
 

@@ -45,14 +45,45 @@ static class PickleScanner
                 case (byte)'.': // STOP
                     return new(true, p, globals);
                 // no argument, stack changes the scanner does not follow
-                case (byte)'(': case (byte)'0': case (byte)'1': case (byte)'2': case (byte)'N': case (byte)'Q':
-                case (byte)'R': case (byte)'a': case (byte)'b': case (byte)'d': case (byte)'}': case (byte)'e':
-                case (byte)'l': case (byte)']': case (byte)'o': case (byte)'s': case (byte)'t': case (byte)')':
-                case (byte)'u': case 0x81: case 0x85: case 0x86: case 0x87: case 0x88: case 0x89:
-                case 0x8f: case 0x90: case 0x91: case 0x92: case 0x97: case 0x98:
+                case (byte)'(':
+                case (byte)'0':
+                case (byte)'1':
+                case (byte)'2':
+                case (byte)'N':
+                case (byte)'Q':
+                case (byte)'R':
+                case (byte)'a':
+                case (byte)'b':
+                case (byte)'d':
+                case (byte)'}':
+                case (byte)'e':
+                case (byte)'l':
+                case (byte)']':
+                case (byte)'o':
+                case (byte)'s':
+                case (byte)'t':
+                case (byte)')':
+                case (byte)'u':
+                case 0x81:
+                case 0x85:
+                case 0x86:
+                case 0x87:
+                case 0x88:
+                case 0x89:
+                case 0x8f:
+                case 0x90:
+                case 0x91:
+                case 0x92:
+                case 0x97:
+                case 0x98:
                     break;
                 // a text line argument
-                case (byte)'F': case (byte)'I': case (byte)'L': case (byte)'P': case (byte)'S': case (byte)'V':
+                case (byte)'F':
+                case (byte)'I':
+                case (byte)'L':
+                case (byte)'P':
+                case (byte)'S':
+                case (byte)'V':
                     if (!Line(data, ref p, out _)) return new(false, p, globals);
                     break;
                 case (byte)'g': // GET n
@@ -70,11 +101,11 @@ static class PickleScanner
                     globals.Add(module + "." + name);
                     break;
                 case 0x93: // STACK_GLOBAL
-                {
-                    string? topName = known.Count >= 1 ? known[^1] : null, topModule = known.Count >= 2 ? known[^2] : null;
-                    globals.Add(topModule != null && topName != null ? topModule + "." + topName : ComputedName);
-                    break;
-                }
+                    {
+                        string? topName = known.Count >= 1 ? known[^1] : null, topModule = known.Count >= 2 ? known[^2] : null;
+                        globals.Add(topModule != null && topName != null ? topModule + "." + topName : ComputedName);
+                        break;
+                    }
                 case 0x94: // MEMOIZE
                     memo[memo.Count] = Top(known);
                     pushes = false;
@@ -117,10 +148,13 @@ static class PickleScanner
                     if (!Fixed(data, ref p, 8, out _)) return new(false, p, globals);
                     pushes = false;
                     break;
-                case 0x82: case 0x83: case 0x84: // EXT1/2/4: globals from the copyreg extension registry
+                case 0x82:
+                case 0x83:
+                case 0x84: // EXT1/2/4: globals from the copyreg extension registry
                     throw new CheckpointFormatException("the pickle uses the extension registry (EXT opcodes), which names globals indirectly");
                 // counted byte or text arguments
-                case (byte)'U': case (byte)'C': // SHORT_BINSTRING, SHORT_BINBYTES
+                case (byte)'U':
+                case (byte)'C': // SHORT_BINSTRING, SHORT_BINBYTES
                     if (!Counted(data, ref p, 1, out _)) return new(false, p, globals);
                     break;
                 case 0x8c: // SHORT_BINUNICODE
@@ -135,10 +169,12 @@ static class PickleScanner
                     if (!Counted(data, ref p, 8, out var longText)) return new(false, p, globals);
                     pushed = Utf8(longText);
                     break;
-                case (byte)'T': case (byte)'B': // BINSTRING, BINBYTES
+                case (byte)'T':
+                case (byte)'B': // BINSTRING, BINBYTES
                     if (!Counted(data, ref p, 4, out _)) return new(false, p, globals);
                     break;
-                case 0x8e: case 0x96: // BINBYTES8, BYTEARRAY8
+                case 0x8e:
+                case 0x96: // BINBYTES8, BYTEARRAY8
                     if (!Counted(data, ref p, 8, out _)) return new(false, p, globals);
                     break;
                 case 0x8a: // LONG1
