@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Repro.Bench;
 
 /// <summary>One benchmark figure, its target, and whether it meets it.</summary>
-public sealed record BenchFigure(string Name, double Value, string Unit, string Target, bool Meets);
+internal sealed record BenchFigure(string Name, double Value, string Unit, string Target, bool Meets);
 
 /// <summary>
 /// How close the engine comes to the model's own cost, as ratios measured in one run (ResNet18,
@@ -20,7 +20,7 @@ public sealed record BenchFigure(string Name, double Value, string Unit, string 
 /// <paramref name="eachRound"/> runs after each round with that round's bare pass and PGD step in seconds
 /// (the oneDNN comparison times its child processes there, so that both sides see the same load).
 /// </summary>
-public sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch = 8, int side = 224, int repeats = 3, int rounds = 5, int leakSteps = 500, TextWriter? log = null, Device? device = null, Action<double, double>? eachRound = null)
+internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch = 8, int side = 224, int repeats = 3, int rounds = 5, int leakSteps = 500, TextWriter? log = null, Device? device = null, Action<double, double>? eachRound = null)
 {
     readonly Device device = device ?? CPU;
 

@@ -12,7 +12,7 @@ namespace Repro.Bench;
 /// The children skip the arithmetic self-check: "as-shipped" computes wrong convolutions on an
 /// affected CPU, and only its speed is wanted here.
 /// </summary>
-public sealed class OneDnnComparison : IDisposable
+internal sealed class OneDnnComparison : IDisposable
 {
     sealed record Child(string Configuration, Process Process, List<double> Bare, List<double> Step);
     readonly List<Child> children = [];

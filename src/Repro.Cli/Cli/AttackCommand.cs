@@ -8,7 +8,7 @@ using TorchSharp;
 namespace Repro.Cli;
 
 /// <summary><c>repro attack</c>: PGD on your own images; writes adversarial PNGs and attack.tsv.</summary>
-public static class AttackCommand
+internal static class AttackCommand
 {
     public static Command Create(GlobalOptions options)
     {

@@ -6,7 +6,7 @@ using Repro.Runtime;
 namespace Repro.Cli;
 
 /// <summary><c>repro bench</c>: the engine's cost against the model's own forward and backward passes (see README: benchmark).</summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     public static Command Create(GlobalOptions options)
     {

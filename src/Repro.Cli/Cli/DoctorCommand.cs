@@ -13,7 +13,7 @@ namespace Repro.Cli;
 /// layers' configurations, not on the weights) and of the CIFAR models. Exit 0 when everything agrees
 /// with float64, 2 (one line naming the model, layer and error) when anything does not.
 /// </summary>
-public static class DoctorCommand
+internal static class DoctorCommand
 {
     public static Command Create(GlobalOptions options)
     {

@@ -7,7 +7,7 @@ using TorchSharp;
 namespace Repro.Cli;
 
 /// <summary><c>repro eval --model NAME</c>: top-1 and top-5 on the ImageNet validation images of the data root.</summary>
-public static class EvalCommand
+internal static class EvalCommand
 {
     public static Command Create(GlobalOptions options)
     {

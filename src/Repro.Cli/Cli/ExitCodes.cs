@@ -5,7 +5,7 @@ namespace Repro.Cli;
 /// One list, so that a script can tell "a claim failed" from "the input was wrong" from "the
 /// machine is at fault".
 /// </summary>
-public static class ExitCodes
+internal static class ExitCodes
 {
     /// <summary>Everything that ran succeeded (for <c>run</c>: every claim that ran held).</summary>
     public const int Ok = 0;

@@ -6,7 +6,7 @@ using TorchSharp;
 namespace Repro.Cli;
 
 /// <summary><c>repro explain</c>: vanilla gradient, SmoothGrad and feature visualisation of your own images; writes PNGs, explain.png and explain.tsv.</summary>
-public static class ExplainCommand
+internal static class ExplainCommand
 {
     public static Command Create(GlobalOptions options)
     {

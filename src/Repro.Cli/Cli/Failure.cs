@@ -11,7 +11,7 @@ namespace Repro.Cli;
 /// with "internal error: ... (run with --verbose for details)". <c>--verbose</c> adds the exception
 /// with its stack trace.
 /// </summary>
-public static class Failure
+internal static class Failure
 {
     /// <summary>The exit code and the one-line message (no line breaks) for an exception.</summary>
     public static (int Code, string Message) Classify(Exception exception)

@@ -10,7 +10,7 @@ namespace Repro.Cli;
 /// whether it is present, where, how big and how it is verified. <c>download</c> is an alias.
 /// Exit codes: 0 all present, 2 unknown name or --offline, 4 a download failed (one line per failure).
 /// </summary>
-public static class FetchCommand
+internal static class FetchCommand
 {
     public static Command Create(GlobalOptions options)
     {

@@ -7,7 +7,7 @@ using Repro.Runtime;
 namespace Repro.Cli;
 
 /// <summary>Options every command takes: where data, weights and outputs are, the seed, the device, whether the network may be used.</summary>
-public sealed class GlobalOptions
+internal sealed class GlobalOptions
 {
     public readonly Option<string?> Data = new("--data") { Description = $"data root (default: ${ReproPaths.DataVariable}, else data/ in the per-user cache ${ReproPaths.CacheVariable}, ~/.cache/repro)", Recursive = true };
     public readonly Option<string?> Models = new("--models") { Description = $"model root (default: ${ReproPaths.ModelVariable}, else models/ in the per-user cache)", Recursive = true };

@@ -11,7 +11,7 @@ namespace Repro.Cli;
 /// std, labels, channels-last layout, which output holds the class scores. Shared by attack, eval,
 /// explain and bench; resolved by <see cref="ModelSource"/>.
 /// </summary>
-public sealed class ModelOptions
+internal sealed class ModelOptions
 {
     public readonly Option<string?> Model;
     public readonly Option<string?> InputSize = new("--input-size") { Description = "input height and width, as 224 or 224x192, where the file does not fix them (default 224)" };

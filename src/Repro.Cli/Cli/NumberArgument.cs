@@ -7,7 +7,7 @@ namespace Repro.Cli;
 /// overflows double (1e400) is refused rather than read as infinity, and infinity is accepted only
 /// where it means something, spelled <c>inf</c> or <c>infinity</c>.
 /// </summary>
-public static class NumberArgument
+internal static class NumberArgument
 {
     /// <exception cref="ReproInputException">The text is not a number, is NaN, overflows, or is infinite where that is not allowed; names the option.</exception>
     public static double Parse(string option, string? text, bool allowInfinity = false)

@@ -10,7 +10,7 @@ namespace Repro.Cli;
 /// 1 a claim failed, 2 bad usage or input, 3 nothing could run, 4 environment fault, 70 internal error;
 /// every failure is one line naming the culprit on stderr (<see cref="Failure"/>), no partial output.
 /// </summary>
-public static class ReproCommand
+internal static class ReproCommand
 {
     public const int Ok = ExitCodes.Ok, ClaimFailed = ExitCodes.ClaimFailed, BadInput = ExitCodes.BadInput;
 

@@ -11,7 +11,7 @@ namespace Repro.Cli;
 /// (worst case per example, <see cref="RobustAccuracy"/>), with the sanity flags; prints the table
 /// and writes robustness.tsv, robustness.png and robustness.html into --out.
 /// </summary>
-public static class RobustnessCommand
+internal static class RobustnessCommand
 {
     public static Command Create(GlobalOptions options)
     {

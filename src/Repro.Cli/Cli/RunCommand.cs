@@ -9,7 +9,7 @@ namespace Repro.Cli;
 /// --out, fetching missing data and weights first (unless offline), on --device at --scale (the
 /// report says both). Exit code 0 when every claim that ran held, 1 when one failed, 3 when none could run.
 /// </summary>
-public static class RunCommand
+internal static class RunCommand
 {
     public static Command Create(GlobalOptions options)
     {

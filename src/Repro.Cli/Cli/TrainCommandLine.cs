@@ -4,7 +4,7 @@ using Repro.Training;
 namespace Repro.Cli;
 
 /// <summary><c>repro train standard|robust [--commit]</c>: retrains one of the CIFAR claim models by its recipe (see data/weights/README.md), on --device.</summary>
-public static class TrainCommandLine
+internal static class TrainCommandLine
 {
     public static Command Create(GlobalOptions options)
     {

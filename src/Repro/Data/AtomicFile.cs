@@ -6,7 +6,7 @@ namespace Repro.Data;
 /// File-system faults (full disk, no permission, read-only) become <see cref="ReproEnvironmentException"/>
 /// naming the file; the temporary file is removed.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static void Write(string path, Action<Stream> writeContent)
     {

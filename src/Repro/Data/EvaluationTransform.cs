@@ -9,7 +9,7 @@ namespace Repro.Data;
 /// antialiased bilinear filter (<see cref="PilBilinear"/>); an image already at that size is left
 /// alone; the crop starts at <c>int(round((size - crop) / 2.0))</c>, Python's round (half to even).
 /// </summary>
-public static class EvaluationTransform
+internal static class EvaluationTransform
 {
     /// <summary>The resized size torchvision computes for an image of <paramref name="width"/> x <paramref name="height"/>.</summary>
     public static (long Width, long Height) ResizedSize(int width, int height, int resize)

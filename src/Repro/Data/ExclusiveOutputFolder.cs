@@ -8,7 +8,7 @@ namespace Repro.Data;
 /// never delete a user's own files. Results are staged in a hidden sub-folder and moved into place
 /// only when complete (<see cref="Publish"/>).
 /// </summary>
-public sealed class ExclusiveOutputFolder
+internal sealed class ExclusiveOutputFolder
 {
     public string Folder { get; }
     readonly IReadOnlyList<string> previous;

@@ -8,7 +8,7 @@ namespace Repro.Data;
 /// applied, whether transparent pixels were composited on white, and a note when it was decoded at a
 /// reduced size to stay under the pixel limit.
 /// </summary>
-public sealed record DecodedImage(Rgba8Image Image, int StoredWidth, int StoredHeight, SKEncodedOrigin Origin, bool HadTransparency, string? Note);
+internal sealed record DecodedImage(Rgba8Image Image, int StoredWidth, int StoredHeight, SKEncodedOrigin Origin, bool HadTransparency, string? Note);
 
 /// <summary>
 /// Decodes users' image files (JPEG, PNG, BMP, WebP, GIF, ICO, WBMP: whatever SkiaSharp's
@@ -26,7 +26,7 @@ public sealed record DecodedImage(Rgba8Image Image, int StoredWidth, int StoredH
 /// <item>Bytes are taken as stored (no ICC colour conversion), as PIL does. Animated files: the first frame.</item>
 /// </list>
 /// </summary>
-public static class ImageDecoder
+internal static class ImageDecoder
 {
     /// <summary>Decodes <paramref name="path"/> to an upright, opaque 8-bit RGB image.</summary>
     /// <exception cref="ReproInputException">The file is missing, unreadable, not an image, incomplete, corrupt or over the pixel limit.</exception>

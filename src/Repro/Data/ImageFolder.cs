@@ -4,7 +4,7 @@ namespace Repro.Data;
 public sealed record SkippedFile(string Name, string Reason);
 
 /// <summary>The image files of a folder (full paths, ordinal order) and every other entry with the reason it was skipped.</summary>
-public sealed record ImageFolderListing(IReadOnlyList<string> Images, IReadOnlyList<SkippedFile> Skipped);
+internal sealed record ImageFolderListing(IReadOnlyList<string> Images, IReadOnlyList<SkippedFile> Skipped);
 
 /// <summary>
 /// Lists the images of a user's folder the way a photo tool does: by extension
@@ -13,7 +13,7 @@ public sealed record ImageFolderListing(IReadOnlyList<string> Images, IReadOnlyL
 /// <c>__MACOSX/</c>; Windows <c>Thumbs.db</c>, <c>desktop.ini</c>), so a copied or unzipped folder of
 /// photos works as it is. Every skipped entry is reported, never dropped silently.
 /// </summary>
-public static class ImageFolder
+internal static class ImageFolder
 {
     /// <summary>Extensions of the formats the decoder reads (SkiaSharp): JPEG, PNG, BMP, WebP, GIF (first frame).</summary>
     public static readonly IReadOnlyList<string> Extensions = [".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".webp", ".gif"];

@@ -14,7 +14,7 @@ public sealed record ImageNetSample(string Path, int Label);
 /// path order; images are loaded with the torchvision evaluation transform (shorter side 256, centre
 /// crop 224, [0,1]) through <see cref="ImageDecoder"/>: truncated or corrupt files are refused naming the file.
 /// </summary>
-public sealed class ImageNetValidation
+internal sealed class ImageNetValidation
 {
     public ImageNetClasses Classes { get; }
     public IReadOnlyList<ImageNetSample> Samples { get; }

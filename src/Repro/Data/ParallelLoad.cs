@@ -3,7 +3,7 @@ using System.Runtime.ExceptionServices;
 namespace Repro.Data;
 
 /// <summary>Parallel.For for file decoding that rethrows the first error itself (naming its file), not an AggregateException.</summary>
-public static class ParallelLoad
+internal static class ParallelLoad
 {
     public static void For(int count, Action<int> body, int maxDegreeOfParallelism = -1)
     {

@@ -9,7 +9,7 @@ namespace Repro.Data;
 /// images calls exactly this. Only a window of the output is computed (every output pixel depends
 /// on its own coordinates alone), so a centre crop never materialises a huge resized image.
 /// </summary>
-public static class PilBilinear
+internal static class PilBilinear
 {
     const int PrecisionBits = 32 - 8 - 2;
 

@@ -7,7 +7,7 @@ namespace Repro.Data;
 /// <see cref="Height"/> pixels row by row, four bytes each (R, G, B, and 255), the layout PIL uses
 /// for "RGB" images, so the resampling code reads the same bytes PIL reads.
 /// </summary>
-public sealed class Rgba8Image
+internal sealed class Rgba8Image
 {
     public int Width { get; }
     public int Height { get; }

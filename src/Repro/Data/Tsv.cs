@@ -8,7 +8,7 @@ namespace Repro.Data;
 /// a line, fields separated by one tab, and inside a field backslash is written <c>\\</c>, tab
 /// <c>\t</c>, newline <c>\n</c> and carriage return <c>\r</c>. Every other character is itself.
 /// </summary>
-public static class Tsv
+internal static class Tsv
 {
     public static string Escape(string field)
     {

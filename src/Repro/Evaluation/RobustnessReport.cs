@@ -10,7 +10,7 @@ namespace Repro.Evaluation;
 /// self-contained report: run information with seed and versions, the table with the sanity flags
 /// beside every number, what each flag measured, and the plot).
 /// </summary>
-public static class RobustnessReport
+internal static class RobustnessReport
 {
     public const string Table = "robustness.tsv", Plot = "robustness.png", Html = "robustness.html";
 

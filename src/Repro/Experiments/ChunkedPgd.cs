@@ -9,7 +9,7 @@ namespace Repro.Experiments;
 /// is drawn per chunk (the options' seed is used as given), so the result equals one call on the
 /// whole batch; with one chunk it is that call.
 /// </summary>
-public static class ChunkedPgd
+internal static class ChunkedPgd
 {
     /// <param name="objective">The objective for a chunk, given the chunk's first index and length.</param>
     public static AttackResult Run(Func<long, long, AttackObjective> objective, ThreatModel threat, Tensor images, PgdOptions options, int chunk = 64)

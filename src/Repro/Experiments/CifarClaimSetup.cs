@@ -14,7 +14,7 @@ namespace Repro.Experiments;
 /// the first k cats and the first k airplanes in loader order (file-name order), cats first.
 /// Models and images are on the context's device.
 /// </summary>
-public static class CifarClaimSetup
+internal static class CifarClaimSetup
 {
     public static (SmallResNet Standard, SmallResNet Robust) Models(ExperimentContext context)
     {

@@ -1,13 +1,13 @@
 namespace Repro.Experiments;
 
-public enum Verdict { Pass, Fail, NotRun }
+internal enum Verdict { Pass, Fail, NotRun }
 
 /// <summary>
 /// What running one claim's experiment found: its checks against thresholds, the figures it
 /// wrote, plain-language notes (including where a measurement contradicts the article), or the
 /// reason it could not run and how to fix that.
 /// </summary>
-public sealed record ClaimOutcome
+internal sealed record ClaimOutcome
 {
     public required string Id { get; init; }
     public required string Title { get; init; }

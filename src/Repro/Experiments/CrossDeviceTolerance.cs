@@ -12,7 +12,7 @@ namespace Repro.Experiments;
 /// within 1.5e-4, SmoothGrad within 4e-9 of a largest value of 0.019, feature visualisation
 /// identical) suggest they are generous; a GPU run of <c>ClaimsAgreeAcrossDevices</c> measures them.
 /// </summary>
-public static class CrossDeviceTolerance
+internal static class CrossDeviceTolerance
 {
     /// <summary>Accuracies, success rates and other fractions ("%" checks): 1 percentage point (5 of claim 4's 500 images).</summary>
     public const double Fraction = 0.01;

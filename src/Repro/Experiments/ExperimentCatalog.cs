@@ -3,7 +3,7 @@ using Repro.Models;
 namespace Repro.Experiments;
 
 /// <summary>The article's experiments by the names the <c>repro run</c> command takes, in report order.</summary>
-public static class ExperimentCatalog
+internal static class ExperimentCatalog
 {
     public static readonly IReadOnlyList<(string Name, string Description, Func<IReadOnlyList<IExperiment>> Create)> All =
     [

@@ -12,7 +12,7 @@ namespace Repro.Experiments;
 /// each (the CLI from --device/--scale, the tests from REPRO_DEVICE/REPRO_SCALE). Experiments keep
 /// their tensors on <see cref="Device"/> and move them to the CPU only to write figures and numbers.
 /// </summary>
-public sealed record ExperimentContext(ReproPaths Paths, string OutputFolder, long Seed, TextWriter Log)
+internal sealed record ExperimentContext(ReproPaths Paths, string OutputFolder, long Seed, TextWriter Log)
 {
     /// <summary>Where models and tensors live (default: the CPU).</summary>
     public Device Device { get; init; } = CPU;
@@ -41,7 +41,7 @@ public sealed record ExperimentContext(ReproPaths Paths, string OutputFolder, lo
 /// weights that are absent surface as <see cref="MissingInputsException"/> from the lookups; run it
 /// through <see cref="ExperimentRunner.Run"/>, which turns that into a NOT RUN outcome.
 /// </summary>
-public interface IExperiment
+internal interface IExperiment
 {
     string Id { get; }
     string Title { get; }

@@ -5,7 +5,7 @@ namespace Repro.Experiments;
 /// claim whose data or weights are absent (<see cref="MissingInputsException"/>, raised by the
 /// lookups) becomes a NOT RUN outcome with the reason and the fix, never an error that stops the run.
 /// </summary>
-public static class ExperimentRunner
+internal static class ExperimentRunner
 {
     public static ClaimOutcome Run(IExperiment experiment, ExperimentContext context)
     {

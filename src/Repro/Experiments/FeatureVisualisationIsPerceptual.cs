@@ -19,7 +19,7 @@ namespace Repro.Experiments;
 /// (wings, sky) rather than an arbitrary index. "Noisy" is <see cref="Noisiness.TotalVariationRatio"/>
 /// of the change (result - start, centred at 0), averaged over the images.
 /// </summary>
-public sealed class FeatureVisualisationIsPerceptual : IExperiment
+internal sealed class FeatureVisualisationIsPerceptual : IExperiment
 {
     public string Id => "claim-5-cifar";
     string IExperiment.ArticleSays => ArticleSays;

@@ -17,7 +17,7 @@ namespace Repro.Experiments;
 /// An image whose component has a zero gradient at the start (an inactive ReLU unit) cannot be moved
 /// by gradient ascent: it is listed and left out of the check, never counted as a rise.
 /// </summary>
-public sealed class FeatureVisualisationOnImageNet(string modelName) : IExperiment
+internal sealed class FeatureVisualisationOnImageNet(string modelName) : IExperiment
 {
     public const int Steps = 20;
 

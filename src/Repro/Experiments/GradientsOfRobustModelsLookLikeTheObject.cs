@@ -17,7 +17,7 @@ namespace Repro.Experiments;
 /// total variation (sum of absolute differences of neighbouring pixels) over the L2 norm,
 /// averaged over the images. Lower = smoother, more image-like.
 /// </summary>
-public sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
+internal sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
 {
     public string Id => "claim-3-cifar";
     string IExperiment.ArticleSays => ArticleSays;

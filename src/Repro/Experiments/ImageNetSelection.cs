@@ -11,7 +11,7 @@ namespace Repro.Experiments;
 /// correctly and whose class is not excluded (the attack's target). The model and the chosen images
 /// are on the context's device; where the data has fewer such images than asked, all of them are used.
 /// </summary>
-public static class ImageNetSelection
+internal static class ImageNetSelection
 {
     public static LabelledImages FirstCorrect(nn.Module<Tensor, Tensor> model, ImageNetValidation validation, int count, int excludedClass = -1)
     {
@@ -51,7 +51,7 @@ public static class ImageNetSelection
 }
 
 /// <summary>A loaded ImageNet model, the validation set, and the images an experiment works on (owned: dispose).</summary>
-public sealed record ImageNetInputs(nn.Module<Tensor, Tensor> Model, ImageNetValidation Validation, LabelledImages Images) : IDisposable
+internal sealed record ImageNetInputs(nn.Module<Tensor, Tensor> Model, ImageNetValidation Validation, LabelledImages Images) : IDisposable
 {
     public IReadOnlyList<string> Names => Validation.Classes.Names;
     /// <summary>How many images the experiment asked for (<see cref="Images"/> may hold fewer: all the data had).</summary>

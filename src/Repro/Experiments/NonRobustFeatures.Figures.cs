@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Repro.Experiments;
 
-public sealed partial class NonRobustFeaturesExperiment
+internal sealed partial class NonRobustFeaturesExperiment
 {
     const int Columns = 8;
 

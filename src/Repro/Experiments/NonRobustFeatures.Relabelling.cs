@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Repro.Experiments;
 
-public sealed partial class NonRobustFeaturesExperiment
+internal sealed partial class NonRobustFeaturesExperiment
 {
     /// <summary>What one attack size does to the training set, and what a fresh model learns from the result.</summary>
     sealed class SweepPoint

@@ -15,7 +15,7 @@ namespace Repro.Experiments;
 /// best test accuracy), nothing is half-restored (it reloaded the weight but not the bias), and the
 /// fooled figure is the fraction fooled (it printed the accuracy under attack under that name).
 /// </summary>
-public sealed partial class NonRobustFeaturesExperiment : IExperiment
+internal sealed partial class NonRobustFeaturesExperiment : IExperiment
 {
     public string Id => "nonrobust";
     string IExperiment.ArticleSays => ArticleSays;

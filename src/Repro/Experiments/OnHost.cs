@@ -6,7 +6,7 @@ namespace Repro.Experiments;
 /// The figure and report boundary: small per-example results (a few values per image) read back
 /// from whatever device they were computed on, for captions, tables and the report.
 /// </summary>
-public static class OnHost
+internal static class OnHost
 {
     /// <summary>The values of <paramref name="perExample"/> (any device, any numeric dtype) as floats on the CPU.</summary>
     public static float[] Floats(Tensor perExample)

@@ -15,7 +15,7 @@ namespace Repro.Experiments;
 /// superclasses, each a range of ImageNet class indices. Samples here are the first
 /// <c>perClass</c> validation images (path order) of each superclass present.
 /// </summary>
-public static class RestrictedImageNet
+internal static class RestrictedImageNet
 {
     public static readonly IReadOnlyList<string> Names = ["dog", "cat", "frog", "turtle", "bird", "primate", "fish", "crab", "insect"];
     public static readonly IReadOnlyList<(int First, int Last)> Ranges =
@@ -58,7 +58,7 @@ public static class RestrictedImageNet
 }
 
 /// <summary>Claim 4 on the article's own robust model (MadryLab ResNet50, Restricted ImageNet), with the article's exact attack parameters.</summary>
-public sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
+internal sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
 {
     public string Id => "claim-4-restricted-imagenet";
     string IExperiment.ArticleSays => RobustModelResistsSmallPerturbations.ArticleSays;
@@ -111,7 +111,7 @@ public sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
 }
 
 /// <summary>Claim 3 on MadryLab's robust ResNet50 against torchvision's standard ResNet50, with the article's SmoothGrad (100 samples, sigma 0.3).</summary>
-public sealed class RobustResNet50GradientsLookLikeTheObject : IExperiment
+internal sealed class RobustResNet50GradientsLookLikeTheObject : IExperiment
 {
     public string Id => "claim-3-restricted-imagenet";
     string IExperiment.ArticleSays => GradientsOfRobustModelsLookLikeTheObject.ArticleSays;
@@ -169,7 +169,7 @@ public sealed class RobustResNet50GradientsLookLikeTheObject : IExperiment
 }
 
 /// <summary>Claim 5 on MadryLab's robust ResNet50 against torchvision's standard ResNet50 (eps 1000, step 5, 20 steps).</summary>
-public sealed class RobustResNet50FeatureVisualisation : IExperiment
+internal sealed class RobustResNet50FeatureVisualisation : IExperiment
 {
     public string Id => "claim-5-restricted-imagenet";
     string IExperiment.ArticleSays => FeatureVisualisationIsPerceptual.ArticleSays;

@@ -17,7 +17,7 @@ namespace Repro.Experiments;
 /// code with <see cref="ShortAdversarialTrainingBuysRobustness"/> instead. At the quick scale it
 /// reports NOT RUN with how to run it.
 /// </summary>
-public sealed class RetrainingReproducesTheCommittedWeights : IExperiment
+internal sealed class RetrainingReproducesTheCommittedWeights : IExperiment
 {
     public string Id => "training-from-scratch";
     string IExperiment.ArticleSays => ArticleSays;

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Repro.Experiments;
 
-public sealed partial class RobustLinearExperiment
+internal sealed partial class RobustLinearExperiment
 {
     /// <summary>One model under one attack size, on the test set.</summary>
     sealed record AttackRow(double Eps, double UnderAttack, double Success, double ExactUnderAttack, double PgdShareOfExactDrop);

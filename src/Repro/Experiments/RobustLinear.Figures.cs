@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Repro.Experiments;
 
-public sealed partial class RobustLinearExperiment
+internal sealed partial class RobustLinearExperiment
 {
     const int Columns = 8;
 

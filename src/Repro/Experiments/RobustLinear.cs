@@ -12,7 +12,7 @@ namespace Repro.Experiments;
 /// Both models (and a control: the robust recipe with eps 0) are attacked with the same L2 PGD at
 /// several eps, on the test images each classifies correctly.
 /// </summary>
-public sealed partial class RobustLinearExperiment : IExperiment
+internal sealed partial class RobustLinearExperiment : IExperiment
 {
     public string Id => "robust-linear";
     string IExperiment.ArticleSays => ArticleSays;

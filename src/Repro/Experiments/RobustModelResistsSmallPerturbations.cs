@@ -19,7 +19,7 @@ namespace Repro.Experiments;
 /// point the same way and the L2-normalised PGD steps are identical; success (prediction = the
 /// other class) is the same event as an error.
 /// </summary>
-public sealed class RobustModelResistsSmallPerturbations : IExperiment
+internal sealed class RobustModelResistsSmallPerturbations : IExperiment
 {
     public string Id => "claim-4-cifar";
     string IExperiment.ArticleSays => ArticleSays;

@@ -9,7 +9,7 @@ namespace Repro.Experiments;
 /// are the same at both scales. Each experiment states its sizes in one place, a small
 /// <c>Sizes</c> record with a <c>For(Scale)</c> method.
 /// </summary>
-public enum Scale
+internal enum Scale
 {
     /// <summary>Sized for two CPU cores (the suite in minutes): the CPU default.</summary>
     Quick,
@@ -21,7 +21,7 @@ public enum Scale
 }
 
 /// <summary>Choosing a <see cref="Scale"/>: <c>--scale</c>, else <c>REPRO_SCALE</c>, else by device (quick on the CPU, full on a GPU).</summary>
-public static class Scales
+internal static class Scales
 {
     public const string Variable = "REPRO_SCALE";
 

@@ -18,7 +18,7 @@ namespace Repro.Experiments;
 /// on 2,000 images left the standard model undertrained and smooth — 63% at eps 1.25 against the
 /// adversarial run's 64%.)
 /// </summary>
-public sealed class ShortAdversarialTrainingBuysRobustness : IExperiment
+internal sealed class ShortAdversarialTrainingBuysRobustness : IExperiment
 {
     public string Id => "training-short";
     string IExperiment.ArticleSays => ArticleSays;

@@ -14,7 +14,7 @@ namespace Repro.Experiments;
 /// are of the loss on the true label, shown with the tutorial's visualisation; "noisy" is
 /// measured by <see cref="Noisiness.TotalVariationRatio"/> on that visualisation.
 /// </summary>
-public sealed class SmoothGradIsClearerOnImageNet(string modelName) : IExperiment
+internal sealed class SmoothGradIsClearerOnImageNet(string modelName) : IExperiment
 {
     public const int Samples = 100, SmoothGradBatch = 25;
 

@@ -15,7 +15,7 @@ namespace Repro.Experiments;
 /// correctly and that are not goldfish (a fixed rule, never picked by hand), as many as the scale's
 /// <see cref="Sizes"/> say (all there are where the data has fewer; the outcome says so).
 /// </summary>
-public sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : IExperiment
+internal sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) : IExperiment
 {
     public const int Goldfish = 1;
     /// <summary>Images attacked: quick 16, full 256. The figure shows the first 16.</summary>

@@ -4,7 +4,7 @@ namespace Repro.Experiments;
 /// A bound a measured figure must respect for a claim to hold, written once beside the claim so
 /// that the claim test and the report judge by the same number.
 /// </summary>
-public sealed record Threshold(string Quantity, string Comparison, double Bound, string Unit = "")
+internal sealed record Threshold(string Quantity, string Comparison, double Bound, string Unit = "")
 {
     public static Threshold AtLeast(string quantity, double bound, string unit = "") => new(quantity, ">=", bound, unit);
     public static Threshold AtMost(string quantity, double bound, string unit = "") => new(quantity, "<=", bound, unit);
@@ -25,7 +25,7 @@ public sealed record Threshold(string Quantity, string Comparison, double Bound,
 }
 
 /// <summary>One measured figure of a claim, what the article says about it, and whether it meets its threshold.</summary>
-public sealed record Check(Threshold Threshold, double Measured, string ArticleSays)
+internal sealed record Check(Threshold Threshold, double Measured, string ArticleSays)
 {
     public bool Holds => Threshold.HeldBy(Measured);
     public override string ToString() =>

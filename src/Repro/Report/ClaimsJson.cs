@@ -5,7 +5,7 @@ using Repro.Experiments;
 namespace Repro.Report;
 
 /// <summary>claims.json: per claim, the article's figure, the measured figure, the verdict against its threshold, or why it did not run.</summary>
-public static class ClaimsJson
+internal static class ClaimsJson
 {
     public static string Render(IReadOnlyList<ClaimOutcome> outcomes, RunInfo run)
     {

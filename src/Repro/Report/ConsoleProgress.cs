@@ -8,7 +8,7 @@ namespace Repro.Report;
 /// counts bytes and shows size and rate ("12.0/162.2 MB, 8.1 MB/s"), and still draws (size and
 /// rate, no bar) when the total is unknown.
 /// </summary>
-public sealed class ConsoleProgress(string label, bool bytes = false)
+internal sealed class ConsoleProgress(string label, bool bytes = false)
 {
     readonly Stopwatch clock = Stopwatch.StartNew();
     long lastDraw = -1000;

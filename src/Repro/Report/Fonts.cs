@@ -7,7 +7,7 @@ namespace Repro.Report;
 /// fontconfig, so family names do not resolve; we load a font file by path instead (DejaVu Sans ships
 /// with Debian's stock fonts-dejavu-core), then any .ttf in the usual folders.
 /// </summary>
-public static class Fonts
+internal static class Fonts
 {
     static readonly Lazy<SKTypeface> _regular = new(() => Find(bold: false));
     static readonly Lazy<SKTypeface> _bold = new(() => Find(bold: true));

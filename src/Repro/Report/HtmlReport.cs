@@ -8,7 +8,7 @@ namespace Repro.Report;
 /// report.html: one self-contained page (figures embedded as data URIs, no scripts, no network)
 /// with the claims table first, then each claim's checks, notes and figures.
 /// </summary>
-public static class HtmlReport
+internal static class HtmlReport
 {
     public static string Render(IReadOnlyList<ClaimOutcome> outcomes, RunInfo run, string figureFolder)
     {

@@ -5,17 +5,17 @@ using static TorchSharp.torch;
 namespace Repro.Report;
 
 /// <summary>One picture in a grid and the caption printed above it (e.g. "goldfish 97%").</summary>
-public sealed record GridCell(Tensor Image, string Caption);
+internal sealed record GridCell(Tensor Image, string Caption);
 
 /// <summary>One row of a grid, with an optional title printed above the row ("adversarial, eps 1.25").</summary>
-public sealed record GridRow(string? Title, IReadOnlyList<GridCell> Cells);
+internal sealed record GridRow(string? Title, IReadOnlyList<GridCell> Cells);
 
 /// <summary>
 /// Renders rows of images with a caption above each, the way the article shows originals above
 /// their adversarial versions. Small images are enlarged with nearest-neighbour sampling so that
 /// their pixels stay visible; captions use a real TrueType font at a legible size.
 /// </summary>
-public static class ImageGrid
+internal static class ImageGrid
 {
     const int Pad = 8, CaptionLines = 2;
     const float CaptionSize = 13f, TitleSize = 15f;

@@ -7,7 +7,7 @@ namespace Repro.Report;
 /// columns, as one [3,H,N*W+(N-1)*gap] image: a caption-free picture for snapshot files (no font
 /// rendering, so it does not depend on the machine's fonts).
 /// </summary>
-public static class ImageStrip
+internal static class ImageStrip
 {
     public static Tensor Horizontal(Tensor images, int gap = 2)
     {

@@ -4,7 +4,7 @@ using SkiaSharp;
 namespace Repro.Report;
 
 /// <summary>One line of a plot: its name in the legend and its points, drawn in order.</summary>
-public sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false);
+internal sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false);
 
 /// <summary>
 /// A small line plot for the report (a sweep of accuracy or success rate against eps): fractions on
@@ -12,7 +12,7 @@ public sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)>
 /// doubling), markers on every measured point, a legend. Nothing more: the numbers themselves are
 /// always printed in the claim's table beside it.
 /// </summary>
-public static class LinePlot
+internal static class LinePlot
 {
     const int Width = 720, PlotHeight = 360, Left = 70, Right = 24, TitleHeight = 34, LegendLine = 18, Bottom = 56;
     static readonly SKColor[] Palette = [new(0x1f, 0x77, 0xb4), new(0xd6, 0x27, 0x28), new(0x2c, 0xa0, 0x2c), new(0x94, 0x67, 0xbd), new(0xff, 0x7f, 0x0e)];

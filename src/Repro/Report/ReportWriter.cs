@@ -12,7 +12,7 @@ namespace Repro.Report;
 /// run stopped by bad input leaves the output folder as it was. A claim whose inputs are missing
 /// is reported NOT RUN with its fix (<see cref="ExperimentRunner"/>), and the run goes on.
 /// </summary>
-public static class ReportWriter
+internal static class ReportWriter
 {
     /// <param name="device">Where the experiments' models and tensors live (default: the CPU).</param>
     /// <param name="scale">How many images the claims use (default: quick); thresholds do not depend on it.</param>

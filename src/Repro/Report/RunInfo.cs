@@ -5,7 +5,7 @@ using Repro.Data.Assets;
 namespace Repro.Report;
 
 /// <summary>What a report must say about the run itself: seed, versions, machine, device and scale, when and how long, which data and weights.</summary>
-public sealed record RunInfo(long Seed, DateTimeOffset Started, TimeSpan Elapsed, string Command)
+internal sealed record RunInfo(long Seed, DateTimeOffset Started, TimeSpan Elapsed, string Command)
 {
     /// <summary>The device the experiments ran on: "cpu" or "cuda:N".</summary>
     public string Device { get; init; } = "cpu";

@@ -4,10 +4,10 @@ using static TorchSharp.torch;
 namespace Repro.Runtime;
 
 /// <summary>The float32 error of one configuration at one batch size, relative to the float64 result's largest magnitude.</summary>
-public sealed record BatchError(int Batch, double Forward, double InputGradient);
+internal sealed record BatchError(int Batch, double Forward, double InputGradient);
 
 /// <summary>One configuration's check: the first layer that has it, how many layers share it, its errors per batch size.</summary>
-public sealed record LayerCheck(LayerConfiguration Configuration, string Layer, int Layers, IReadOnlyList<BatchError> Errors, double Seconds)
+internal sealed record LayerCheck(LayerConfiguration Configuration, string Layer, int Layers, IReadOnlyList<BatchError> Errors, double Seconds)
 {
     /// <summary>The largest error over batch sizes, forward and input gradient (NaN if any result was not finite).</summary>
     public double Worst => Errors.Select(e => Math.Max(e.Forward, e.InputGradient)).Aggregate(0.0, (a, e) => double.IsNaN(a) || double.IsNaN(e) ? double.NaN : Math.Max(a, e));
@@ -26,7 +26,7 @@ public sealed record LayerCheck(LayerConfiguration Configuration, string Layer, 
 }
 
 /// <summary>A model's check: every distinct configuration, the layers that could not be traced, the time it took here.</summary>
-public sealed record ModelCheck(string Model, IReadOnlyList<LayerCheck> Layers, IReadOnlyList<string> Unseen, double Seconds, double CpuSeconds)
+internal sealed record ModelCheck(string Model, IReadOnlyList<LayerCheck> Layers, IReadOnlyList<string> Unseen, double Seconds, double CpuSeconds)
 {
     public bool Passed => Layers.All(l => l.Passed) && Unseen.Count == 0;
     public double Worst => Layers.Count == 0 ? 0 : Layers.Select(l => l.Worst).Aggregate((a, e) => double.IsNaN(a) || double.IsNaN(e) ? double.NaN : Math.Max(a, e));
@@ -51,7 +51,7 @@ public sealed record ModelCheck(string Model, IReadOnlyList<LayerCheck> Layers, 
 /// error named) rather than compute a result on wrong arithmetic.
 /// </para>
 /// </summary>
-public static class ArithmeticSelfCheck
+internal static class ArithmeticSelfCheck
 {
     /// <summary>
     /// float32 vs float64, relative to the float64 result's largest magnitude. Correct float32 kernels

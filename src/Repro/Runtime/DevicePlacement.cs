@@ -9,7 +9,7 @@ namespace Repro.Runtime;
 /// flow only) that sees every placement — what is placed and on which device — before it happens,
 /// and may stop the run there by throwing. Without an observer a placement is a plain <c>to(device)</c>.
 /// </summary>
-public static class DevicePlacement
+internal static class DevicePlacement
 {
     static readonly AsyncLocal<Action<string, Device>?> observer = new();
 

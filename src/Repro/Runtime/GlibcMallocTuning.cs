@@ -9,7 +9,7 @@ namespace Repro.Runtime;
 /// MALLOC_TOP_PAD_=512MB, applied in-process with mallopt. Does nothing off glibc.
 /// The cost: freed memory stays with the process (RSS stays at its peak) instead of returning to the OS.
 /// </summary>
-public static class GlibcMallocTuning
+internal static class GlibcMallocTuning
 {
     const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_MAX = -4;
 

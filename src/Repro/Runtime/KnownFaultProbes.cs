@@ -1,7 +1,7 @@
 namespace Repro.Runtime;
 
 /// <summary>One probe's result: its errors over repeats (the worst of each), and whether the fault it looks for showed.</summary>
-public sealed record ProbeResult(KnownFaultProbes.Probe Probe, double Forward, double InputGradient)
+internal sealed record ProbeResult(KnownFaultProbes.Probe Probe, double Forward, double InputGradient)
 {
     /// <summary>The error of the quantity the fault was reported in.</summary>
     public double Watched => Probe.Watches == "forward" ? Forward : InputGradient;
@@ -16,7 +16,7 @@ public sealed record ProbeResult(KnownFaultProbes.Probe Probe, double Forward, d
 /// the repair. The errors vary between identical calls (unwritten output memory), so each probe keeps
 /// the worst of a few repeats.
 /// </summary>
-public static class KnownFaultProbes
+internal static class KnownFaultProbes
 {
     public sealed record Probe(string Name, LayerConfiguration Configuration, int Batch, string Watches, string MeasuredInIssue);
 

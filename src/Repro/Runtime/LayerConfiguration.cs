@@ -14,7 +14,7 @@ namespace Repro.Runtime;
 /// self-check can compare float32 with float64. Pooling layers are run through their own module
 /// (they hold no parameters); convolutions and linear layers through the functional op with random weights.
 /// </summary>
-public sealed record LayerConfiguration
+internal sealed record LayerConfiguration
 {
     /// <summary>conv2d, linear, max_pool2d, adaptive_avg_pool2d, tf_avg_pool2d, or another pooling module's type name.</summary>
     public required string Kind { get; init; }

@@ -29,7 +29,7 @@ namespace Repro.Runtime;
 /// the blocking chosen at creation.
 /// </para>
 /// </summary>
-public static class OneDnnCacheRepair
+internal static class OneDnnCacheRepair
 {
     /// <summary>What the CPU reports about its caches, read with CPUID in this process.</summary>
     public sealed record CacheLeaves(bool Amd, bool ExtendedCacheLeafZeroed, uint L1Kb, uint L2Kb, uint L3Kb, uint FamilyWord)

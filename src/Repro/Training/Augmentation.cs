@@ -7,7 +7,7 @@ namespace Repro.Training;
 /// flip left-right with probability 1/2. Random numbers come from the caller's generator only,
 /// so a seeded run augments identically every time.
 /// </summary>
-public static class Augmentation
+internal static class Augmentation
 {
     public static Tensor CropAndFlip(Tensor images, int padding, bool flip, Generator generator)
     {

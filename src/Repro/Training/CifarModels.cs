@@ -15,7 +15,7 @@ namespace Repro.Training;
 /// saving to the cache.</item>
 /// </list>
 /// </summary>
-public static class CifarModels
+internal static class CifarModels
 {
     public static string CommittedFolder => CommittedWeights.Folder;
     public static string CommittedPath(TrainingRecipe recipe) => Path.Combine(CommittedFolder, $"smallresnet-{recipe.Name}.pt");

@@ -9,7 +9,7 @@ namespace Repro.Training;
 /// step below 2 / (¼ λ_max) = 8 / λ_max, with λ_max the largest eigenvalue of the pixels' second moment;
 /// SGD on the two weight rows moves v twice as far, so its limit is 4 / λ_max.
 /// </summary>
-public static class Curvature
+internal static class Curvature
 {
     /// <summary>λ_max of E[x xᵀ] over flattened images [N, pixels], by power iteration (no N x N or pixels x pixels matrix is formed).</summary>
     public static double SecondMomentTopEigenvalue(Tensor flatImages, int iterations = 30)

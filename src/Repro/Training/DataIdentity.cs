@@ -9,7 +9,7 @@ namespace Repro.Training;
 /// and the class names, in order. The JPEG class-folder mirror and the original binary batches
 /// therefore have different identities (their pixels differ), as they should.
 /// </summary>
-public static class DataIdentity
+internal static class DataIdentity
 {
     public static string Of(LabelledImages data)
     {

@@ -7,7 +7,7 @@ namespace Repro.Training;
 /// A whole data set after an untargeted attack: the attacked images, the model's prediction on each
 /// before and after, and the perturbation's L2 norm. Owns its tensors.
 /// </summary>
-public sealed class AttackedSet : IDisposable
+internal sealed class AttackedSet : IDisposable
 {
     public required Tensor Adversarial { get; init; }
     public required Tensor CleanPrediction { get; init; }
@@ -37,7 +37,7 @@ public enum AttackLoss { CrossEntropy, Margin }
 /// twice as much, 4,000 three to seven times as much (49 MB per tensor: likely above glibc's 32 MB
 /// limit for reusing freed memory, so every step's tensors are fresh pages from the kernel).
 /// </summary>
-public static class DatasetAttack
+internal static class DatasetAttack
 {
     public static AttackedSet Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, PgdOptions options,
         AttackLoss loss, int chunk = 1000)

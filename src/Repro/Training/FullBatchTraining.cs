@@ -10,7 +10,7 @@ namespace Repro.Training;
 /// what an honest report of "the model trained for N iterations" means (the tutorial kept the
 /// checkpoint with the best test accuracy, which leaks the test set into training).
 /// </summary>
-public static class FullBatchTraining
+internal static class FullBatchTraining
 {
     /// <summary>
     /// Runs <paramref name="iterations"/> steps of <paramref name="optimizer"/> on

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Repro.Training;
 
 /// <summary>A trained model and the full-batch loss before each step (and after the last).</summary>
-public sealed record TrainedLinear(LinearClassifier Model, float[] Losses);
+internal sealed record TrainedLinear(LinearClassifier Model, float[] Losses);
 
 /// <summary>
 /// The two recipes of the tutorial's linear model on raw pixels in [0,1]: standard training (the
@@ -16,7 +16,7 @@ public sealed record TrainedLinear(LinearClassifier Model, float[] Losses);
 /// parameters, weights and biases alike. They run on the images' device: the model is drawn on the
 /// CPU (so the same seed starts from the same parameters on every device) and moved there.
 /// </summary>
-public static class LinearTraining
+internal static class LinearTraining
 {
     /// <summary>A fresh Linear(pixels, classes) with PyTorch's default initialisation drawn from <paramref name="seed"/>.</summary>
     public static LinearClassifier NewModel(long pixels, int classes, long seed)

@@ -7,7 +7,7 @@ using Repro.Models;
 namespace Repro.Training;
 
 /// <summary>What is recorded beside a weight file: the recipe, its keys, the data, how it was made and how it measured.</summary>
-public sealed record WeightManifest
+internal sealed record WeightManifest
 {
     public required string Recipe { get; init; }
     public required string RecipeCanonical { get; init; }
@@ -36,7 +36,7 @@ public sealed record WeightManifest
 /// <c>.json</c> manifest beside it. Files are written under temporary names and renamed into
 /// place; a weight file whose sha256 does not match its manifest is ignored.
 /// </summary>
-public sealed class ModelCache(string folder)
+internal sealed class ModelCache(string folder)
 {
     public string Folder { get; } = folder;
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Repro.Training;
 
 /// <summary>Accuracy and accuracy under attack of a classifier on images in [0,1], in batches, in eval mode.</summary>
-public static class ModelEvaluation
+internal static class ModelEvaluation
 {
     public static double Accuracy(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, int batchSize = 500)
     {
@@ -36,7 +36,7 @@ public static class ModelEvaluation
 }
 
 /// <summary>What an attack over a whole set did: accuracy at the attacked images, attack success, mean PSNR, and the adversarial images.</summary>
-public sealed class AttackSummary : IDisposable
+internal sealed class AttackSummary : IDisposable
 {
     public required double Accuracy { get; init; }
     public required double SuccessRate { get; init; }

@@ -11,7 +11,7 @@ namespace Repro.Training;
 /// <c>repro train</c> and the retraining claim measure the same thing. Runs on the model's and the
 /// images' device (they must be the same).
 /// </summary>
-public static class RecipeFigures
+internal static class RecipeFigures
 {
     public const string CleanKey = "clean_test_accuracy", RobustKey = "eps1.25_test_accuracy", MinutesKey = "eps1.25_minutes";
     public const double Eps = 1.25;

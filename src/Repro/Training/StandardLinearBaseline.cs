@@ -13,7 +13,7 @@ namespace Repro.Training;
 /// claims then judge the very same model. Shared objects: callers read them and never dispose them.
 /// The data and the model live on the device asked for (one baseline per device).
 /// </summary>
-public sealed class StandardLinearBaseline
+internal sealed class StandardLinearBaseline
 {
     public required LabelledImages Train { get; init; }
     public required LabelledImages Test { get; init; }

@@ -11,7 +11,7 @@ namespace Repro.Training;
 /// <c>--commit</c> writes <c>data/weights/smallresnet-{recipe}.pt</c>, its <c>.pt.sha256</c> and
 /// its <c>.json</c> manifest (recipe, data identity, timings, measured numbers).
 /// </summary>
-public static class TrainCommand
+internal static class TrainCommand
 {
     /// <param name="device">Where to train and measure (default: the CPU); the weights are written from the CPU either way.</param>
     public static int Run(IReadOnlyList<string> args, ReproPaths paths, TextWriter log, string? commandLine = null, TorchSharp.torch.Device? device = null)

@@ -25,7 +25,7 @@ namespace Repro.Training;
 /// describe only the batches the model is trained on. (MadryLab's robustness library attacks in
 /// whatever mode the model is in, i.e. train mode; with BatchNorm both work.)
 /// </summary>
-public static class Trainer
+internal static class Trainer
 {
     /// <param name="start">Weights to fine-tune (copied, not changed); their sha256 must be the recipe's <see cref="TrainingRecipe.StartWeightsSha256"/>.</param>
     public static SmallResNet Train(TrainingRecipe recipe, LabelledImages train, LabelledImages? test, TextWriter log, SmallResNet? start = null)

@@ -10,7 +10,7 @@ namespace Repro.Training;
 /// <see cref="Canonical"/> text lists every field, so its hash changes whenever any of them does;
 /// <see cref="Key"/> adds the training data's identity for the weight cache.
 /// </summary>
-public sealed record TrainingRecipe
+internal sealed record TrainingRecipe
 {
     /// <summary>A name for files and logs ("standard", "robust").</summary>
     public required string Name { get; init; }

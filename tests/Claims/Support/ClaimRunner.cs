@@ -15,7 +15,7 @@ namespace Repro.Tests.Claims.Support;
 /// default quick on the CPU, full on a GPU). A device that is asked for and absent fails every
 /// claim test with one line naming it, never a silent CPU run. TF32 is off, as in <c>repro run</c>.
 /// </summary>
-public static class ClaimRunner
+internal static class ClaimRunner
 {
     public const long Seed = 0;
 

@@ -15,7 +15,7 @@ public class EvaluationTransformTests
         Path.Combine(Path.GetDirectoryName(source)!, "fixtures", "torchvision-crops", name);
 
     /// <summary>make_crops.py's pattern: ((x² + 2y² + 3xy) // 50 + 60c + ((x xor y) &amp; 15)) &amp; 255.</summary>
-    public static Rgba8Image Pattern(int w, int h)
+    internal static Rgba8Image Pattern(int w, int h)
     {
         var pixels = new byte[4 * w * h];
         for (long y = 0; y < h; y++)

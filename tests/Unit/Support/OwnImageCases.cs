@@ -10,7 +10,7 @@ namespace Repro.Tests.Unit.Support;
 /// printed. Also the generators for fresh inputs of every kind (truncation, EXIF orientation,
 /// transparency, OS litter).
 /// </summary>
-public static class OwnImageCases
+internal static class OwnImageCases
 {
     /// <summary>The shared cases folder if present: beside the data root (…/shared/data → …/shared/cases) or beside the checkout.</summary>
     public static string? SharedFolder()

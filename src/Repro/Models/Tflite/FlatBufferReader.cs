@@ -12,7 +12,7 @@ namespace Repro.Models.Tflite;
 /// uint16 sizes then one uint16 offset per field (0 = absent, take the default); references
 /// (tables, vectors, strings) are uint32 forward offsets from where they are stored.
 /// </summary>
-public sealed class FlatBufferReader(byte[] bytes, string source)
+internal sealed class FlatBufferReader(byte[] bytes, string source)
 {
     /// <summary>The file (or other origin) named in every error.</summary>
     public string Source { get; } = source;
@@ -73,7 +73,7 @@ public sealed class FlatBufferReader(byte[] bytes, string source)
 }
 
 /// <summary>One table inside a <see cref="FlatBufferReader"/>: fields are addressed by their index in the schema.</summary>
-public readonly struct FlatTable
+internal readonly struct FlatTable
 {
     readonly FlatBufferReader reader;
     readonly int position, vtable, vtableSize;

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Repro.Models.Tflite;
 
 /// <summary>The fused activations of TFLite operators, in float (no clamping to quantisation ranges).</summary>
-public static class TfActivation
+internal static class TfActivation
 {
     public static bool IsSupported(TfliteActivation activation) =>
         activation is TfliteActivation.NONE or TfliteActivation.RELU or TfliteActivation.RELU6 or TfliteActivation.RELU_N1_TO_1 or TfliteActivation.TANH;

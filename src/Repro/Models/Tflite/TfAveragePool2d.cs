@@ -7,7 +7,7 @@ namespace Repro.Models.Tflite;
 /// padding TensorFlow averages only the real pixels under each window (padding is not counted),
 /// and the padding can be asymmetric; so the padded sum is divided by the padded count of ones.
 /// </summary>
-public sealed class TfAveragePool2d : nn.Module<Tensor, Tensor>
+internal sealed class TfAveragePool2d : nn.Module<Tensor, Tensor>
 {
     readonly TflitePadding padding;
     readonly int filterH, filterW, strideH, strideW;

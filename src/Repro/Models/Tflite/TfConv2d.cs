@@ -10,7 +10,7 @@ namespace Repro.Models.Tflite;
 /// asymmetric, which conv2d's own padding cannot express), then the fused activation. Weight and
 /// bias are registered parameters, so they can be listed, frozen or fine-tuned like any module's.
 /// </summary>
-public sealed class TfConv2d : nn.Module<Tensor, Tensor>
+internal sealed class TfConv2d : nn.Module<Tensor, Tensor>
 {
     readonly Parameter weight;
     readonly Parameter? bias;

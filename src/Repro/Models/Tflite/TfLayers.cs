@@ -8,7 +8,7 @@ namespace Repro.Models.Tflite;
 /// A TFLite MAX_POOL_2D in float on NCHW: TensorFlow SAME padding never wins the max, so the input
 /// is padded with -inf (the padding can be asymmetric), then the fused activation.
 /// </summary>
-public sealed class TfMaxPool2d : nn.Module<Tensor, Tensor>
+internal sealed class TfMaxPool2d : nn.Module<Tensor, Tensor>
 {
     readonly TflitePadding padding;
     readonly int filterH, filterW, strideH, strideW;
@@ -37,7 +37,7 @@ public sealed class TfMaxPool2d : nn.Module<Tensor, Tensor>
 /// <c>in</c> values, y = x W^T + b with W [out, in] (the file's layout, dequantised per tensor or per
 /// output channel), then the fused activation; keep_num_dims keeps the input's leading axes.
 /// </summary>
-public sealed class TfFullyConnected : nn.Module<Tensor, Tensor>
+internal sealed class TfFullyConnected : nn.Module<Tensor, Tensor>
 {
     readonly Parameter weight;
     readonly Parameter? bias;

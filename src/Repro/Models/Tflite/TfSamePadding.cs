@@ -7,7 +7,7 @@ namespace Repro.Models.Tflite;
 /// column go at the bottom and right. Torch's symmetric padding=1 would shift every window by one
 /// pixel; the network would still run but compute something else.
 /// </summary>
-public static class TfSamePadding
+internal static class TfSamePadding
 {
     /// <summary>Padding (before, after) along one spatial dimension.</summary>
     public static (int Before, int After) For(long inputSize, int kernel, int stride, int dilation = 1)

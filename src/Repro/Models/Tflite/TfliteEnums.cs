@@ -5,7 +5,7 @@ namespace Repro.Models.Tflite;
 // still round-trip as numbers and are reported as such.
 
 /// <summary>BuiltinOperator: the operator an OperatorCode names.</summary>
-public enum TfliteOperatorCode
+internal enum TfliteOperatorCode
 {
     ADD = 0,
     AVERAGE_POOL_2D = 1,
@@ -31,7 +31,7 @@ public enum TfliteOperatorCode
 }
 
 /// <summary>TensorType: the element type of a tensor's buffer.</summary>
-public enum TfliteTensorType : sbyte
+internal enum TfliteTensorType : sbyte
 {
     FLOAT32 = 0,
     FLOAT16 = 1,
@@ -46,14 +46,14 @@ public enum TfliteTensorType : sbyte
 }
 
 /// <summary>Padding: SAME pads so that output = ceil(input / stride) (TensorFlow's asymmetric rule); VALID does not pad.</summary>
-public enum TflitePadding : sbyte
+internal enum TflitePadding : sbyte
 {
     SAME = 0,
     VALID = 1,
 }
 
 /// <summary>ActivationFunctionType: the activation fused into an operator's output.</summary>
-public enum TfliteActivation : sbyte
+internal enum TfliteActivation : sbyte
 {
     NONE = 0,
     RELU = 1,
@@ -64,7 +64,7 @@ public enum TfliteActivation : sbyte
 }
 
 /// <summary>Names for messages: the schema's name when known, else the number.</summary>
-public static class TfliteNames
+internal static class TfliteNames
 {
     public static string Of(TfliteOperatorCode code) =>
         Enum.IsDefined(code) ? code.ToString() : $"builtin operator code {(int)code}";

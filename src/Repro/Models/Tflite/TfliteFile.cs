@@ -12,7 +12,7 @@ namespace Repro.Models.Tflite;
 /// Buffer { 0 data, 1 offset, 2 size }.
 /// Only the first subgraph (the model's main graph) is read.
 /// </summary>
-public static class TfliteFile
+internal static class TfliteFile
 {
     public const string Identifier = "TFL3";
 

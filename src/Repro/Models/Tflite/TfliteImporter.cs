@@ -13,7 +13,7 @@ namespace Repro.Models.Tflite;
 /// and that list. Images may come in batches although the files declare a batch of one: the first
 /// axis of every activation is the batch.
 /// </summary>
-public static class TfliteImporter
+internal static class TfliteImporter
 {
     public const string MobileNetV2Folder = "mobilenet_v2_1.0_224_quant";
     public const string MobileNetV2File = "mobilenet_v2_1.0_224_quant.tflite";

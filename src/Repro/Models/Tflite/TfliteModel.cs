@@ -5,7 +5,7 @@ namespace Repro.Models.Tflite;
 /// operators in execution order, and its input and output tensor indices. <see cref="Source"/>
 /// (the file path) is named in every error about the model.
 /// </summary>
-public sealed record TfliteModel(string Source, uint Version, IReadOnlyList<TfliteTensor> Tensors, IReadOnlyList<TfliteOperator> Operators, int[] Inputs, int[] Outputs)
+internal sealed record TfliteModel(string Source, uint Version, IReadOnlyList<TfliteTensor> Tensors, IReadOnlyList<TfliteOperator> Operators, int[] Inputs, int[] Outputs)
 {
     /// <summary>How many operators of each kind the graph has.</summary>
     public IReadOnlyDictionary<TfliteOperatorCode, int> OperatorCounts() =>

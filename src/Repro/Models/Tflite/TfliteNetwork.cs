@@ -16,7 +16,7 @@ namespace Repro.Models.Tflite;
 /// stay float: there is no fake quantisation (QUANTIZE/DEQUANTIZE pass values through), so results
 /// differ slightly from the TFLite interpreter's integer arithmetic.
 /// </summary>
-public sealed class TfliteNetwork : nn.Module<Tensor, Tensor>, IRepresentationModel
+internal sealed class TfliteNetwork : nn.Module<Tensor, Tensor>, IRepresentationModel
 {
     readonly ModuleList<nn.Module<Tensor, Tensor>> layers;
     readonly nn.Module<Tensor, Tensor>? classifier;

@@ -5,7 +5,7 @@ namespace Repro.Models.Tflite;
 /// reads and writes (-1 = an omitted optional input, such as a missing bias) and its options
 /// (null for operators the importer does not read options of).
 /// </summary>
-public sealed record TfliteOperator(int Index, TfliteOperatorCode Code, string? CustomCode, int[] Inputs, int[] Outputs, TfliteOptions? Options)
+internal sealed record TfliteOperator(int Index, TfliteOperatorCode Code, string? CustomCode, int[] Inputs, int[] Outputs, TfliteOptions? Options)
 {
     public string Describe() =>
         $"operator {Index} ({(Code == TfliteOperatorCode.CUSTOM && CustomCode != null ? $"CUSTOM '{CustomCode}'" : TfliteNames.Of(Code))})";

@@ -4,34 +4,34 @@ namespace Repro.Models.Tflite;
 // numbers in TfliteFile follow schema.fbs; defaults are the schema's (dilation 1, others 0).
 
 /// <summary>The options table of one operator (its builtin_options union member).</summary>
-public abstract record TfliteOptions;
+internal abstract record TfliteOptions;
 
 /// <summary>Conv2DOptions.</summary>
-public sealed record TfliteConvOptions(TflitePadding Padding, int StrideH, int StrideW, int DilationH, int DilationW, TfliteActivation Activation) : TfliteOptions;
+internal sealed record TfliteConvOptions(TflitePadding Padding, int StrideH, int StrideW, int DilationH, int DilationW, TfliteActivation Activation) : TfliteOptions;
 
 /// <summary>DepthwiseConv2DOptions: output channel c*DepthMultiplier + m reads input channel c.</summary>
-public sealed record TfliteDepthwiseConvOptions(TflitePadding Padding, int StrideH, int StrideW, int DepthMultiplier, int DilationH, int DilationW, TfliteActivation Activation) : TfliteOptions;
+internal sealed record TfliteDepthwiseConvOptions(TflitePadding Padding, int StrideH, int StrideW, int DepthMultiplier, int DilationH, int DilationW, TfliteActivation Activation) : TfliteOptions;
 
 /// <summary>Pool2DOptions (AVERAGE_POOL_2D, MAX_POOL_2D).</summary>
-public sealed record TflitePoolOptions(TflitePadding Padding, int StrideH, int StrideW, int FilterH, int FilterW, TfliteActivation Activation) : TfliteOptions;
+internal sealed record TflitePoolOptions(TflitePadding Padding, int StrideH, int StrideW, int FilterH, int FilterW, TfliteActivation Activation) : TfliteOptions;
 
 /// <summary>AddOptions, MulOptions, SubOptions: the fused activation.</summary>
-public sealed record TfliteAddOptions(TfliteActivation Activation) : TfliteOptions;
+internal sealed record TfliteAddOptions(TfliteActivation Activation) : TfliteOptions;
 
 /// <summary>FullyConnectedOptions: fused activation, weights format (only DEFAULT = 0 is read), keep_num_dims.</summary>
-public sealed record TfliteFullyConnectedOptions(TfliteActivation Activation, int WeightsFormat, bool KeepNumDims) : TfliteOptions;
+internal sealed record TfliteFullyConnectedOptions(TfliteActivation Activation, int WeightsFormat, bool KeepNumDims) : TfliteOptions;
 
 /// <summary>ConcatenationOptions: the axis (TensorFlow's NHWC numbering) and the fused activation.</summary>
-public sealed record TfliteConcatenationOptions(int Axis, TfliteActivation Activation) : TfliteOptions;
+internal sealed record TfliteConcatenationOptions(int Axis, TfliteActivation Activation) : TfliteOptions;
 
 /// <summary>ReducerOptions (MEAN): whether reduced axes are kept with size 1.</summary>
-public sealed record TfliteReducerOptions(bool KeepDims) : TfliteOptions;
+internal sealed record TfliteReducerOptions(bool KeepDims) : TfliteOptions;
 
 /// <summary>SqueezeOptions: the axes to remove (empty: every size-1 axis).</summary>
-public sealed record TfliteSqueezeOptions(int[] Dims) : TfliteOptions;
+internal sealed record TfliteSqueezeOptions(int[] Dims) : TfliteOptions;
 
 /// <summary>ReshapeOptions (newer files give the shape as a second input tensor instead).</summary>
-public sealed record TfliteReshapeOptions(int[] NewShape) : TfliteOptions;
+internal sealed record TfliteReshapeOptions(int[] NewShape) : TfliteOptions;
 
 /// <summary>SoftmaxOptions.</summary>
-public sealed record TfliteSoftmaxOptions(float Beta) : TfliteOptions;
+internal sealed record TfliteSoftmaxOptions(float Beta) : TfliteOptions;

@@ -8,7 +8,7 @@ namespace Repro.Models.Tflite;
 /// so that no copy is needed around each convolution. Operators that depend on axis order (reshape,
 /// fully connected, squeeze, softmax) see their inputs in the file's order.
 /// </summary>
-public enum TfLayout
+internal enum TfLayout
 {
     Native,
     Nchw,
@@ -19,7 +19,7 @@ public enum TfLayout
 /// the tensors it reads (activations and constants, by their index in the file) and writes, and the
 /// function that computes its output from its inputs (held as the program's layouts say).
 /// </summary>
-public sealed record TfliteStep(TfliteOperator Operator, int[] Inputs, int Output, Func<Tensor[], Tensor> Apply)
+internal sealed record TfliteStep(TfliteOperator Operator, int[] Inputs, int Output, Func<Tensor[], Tensor> Apply)
 {
     public bool IsAdd => Operator.Code == TfliteOperatorCode.ADD;
 }

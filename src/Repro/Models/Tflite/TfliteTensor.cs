@@ -4,7 +4,7 @@ namespace Repro.Models.Tflite;
 /// Affine quantisation of a tensor: real = (q - ZeroPoint) * Scale. One scale and zero point per
 /// tensor, or one per slice along <see cref="QuantizedDimension"/> (per-channel weights).
 /// </summary>
-public sealed record TfliteQuantization(float[] Scale, long[] ZeroPoint, int QuantizedDimension)
+internal sealed record TfliteQuantization(float[] Scale, long[] ZeroPoint, int QuantizedDimension)
 {
     public bool IsPerTensor => Scale.Length == 1;
 }
@@ -14,7 +14,7 @@ public sealed record TfliteQuantization(float[] Scale, long[] ZeroPoint, int Qua
 /// images, OHWI for convolution weights), element type, constant data (empty for activations)
 /// and quantisation (null when the tensor is not quantised).
 /// </summary>
-public sealed record TfliteTensor(int Index, string Name, int[] Shape, TfliteTensorType Type, ReadOnlyMemory<byte> Data, TfliteQuantization? Quantization)
+internal sealed record TfliteTensor(int Index, string Name, int[] Shape, TfliteTensorType Type, ReadOnlyMemory<byte> Data, TfliteQuantization? Quantization)
 {
     /// <summary>Weights and biases carry data; activations are computed, so their buffer is empty.</summary>
     public bool IsConstant => !Data.IsEmpty;

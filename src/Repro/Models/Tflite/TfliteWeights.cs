@@ -9,7 +9,7 @@ namespace Repro.Models.Tflite;
 /// or per channel along the quantised dimension. uint8/int8 weights and int32 biases (whose scale
 /// is input scale * weight scale, stored on the bias itself) are dequantised; float32 is copied.
 /// </summary>
-public static class TfliteWeights
+internal static class TfliteWeights
 {
     public static Tensor ToFloat(TfliteTensor t, string source)
     {

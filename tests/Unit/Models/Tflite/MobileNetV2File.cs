@@ -5,7 +5,7 @@ using Repro.Tests.Unit.Support;
 namespace Repro.Tests.Unit.Models.Tflite;
 
 /// <summary>The offline quantised MobileNetV2 under the test model root, loaded once for all tests that need it.</summary>
-public static class MobileNetV2File
+internal static class MobileNetV2File
 {
     static readonly Lazy<TfliteNetwork> network = new(() => TfliteImporter.Load(Require()));
 

@@ -8,7 +8,7 @@ namespace Repro.Tests.Unit.Models.Tflite;
 /// importer's reader is not checked against itself). Tensors are added with their data and
 /// quantisation; operators with their options written by a callback, in the schema's field numbers.
 /// </summary>
-public sealed class TfliteGraphBuilder
+internal sealed class TfliteGraphBuilder
 {
     readonly List<(string Name, int[] Shape, TfliteTensorType Type, byte[] Data, float[]? Scale, long[]? Zero, int Dimension)> tensors = [];
     readonly List<(TfliteOperatorCode Code, int[] Inputs, int[] Outputs, byte OptionsType, Func<FlatBufferBuilder, int>? Options)> operators = [];
