@@ -69,7 +69,7 @@ internal static class RobustnessCommand
         return command;
     }
 
-    static IReadOnlyList<double> ParseEps(string text)
+    static List<double> ParseEps(string text)
     {
         var values = new List<double>();
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

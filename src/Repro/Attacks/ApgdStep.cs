@@ -12,7 +12,7 @@ namespace Repro.Attacks;
 /// best loss has not improved since. Written from the paper and checked against the reference
 /// implementation (fra31/auto-attack, autopgd_base.py) for the published defaults.
 /// </summary>
-public sealed class ApgdStep(ApgdOptions options, int iterations) : IStepRule
+internal sealed class ApgdStep(ApgdOptions options, int iterations) : IStepRule
 {
     readonly HashSet<int> checkpoints = [.. ApgdOptions.Checkpoints(iterations)];
     int lastCheckpoint;

@@ -78,7 +78,7 @@ public sealed class IterateBook : IDisposable
             IterateChoice.SmallestPerturbation => gained
                 .logical_or(success.logical_and(incumbentSuccess).logical_and(candidateDistance!.lt(incumbentDistance!)))
                 .logical_or(success.logical_or(incumbentSuccess).logical_not().logical_and(objective.Better(loss, incumbentLoss))),
-            _ => throw new ArgumentOutOfRangeException(nameof(choice)),
+            _ => throw new InvalidOperationException($"unknown iterate choice {choice}"),
         };
     }
 

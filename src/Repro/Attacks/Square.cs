@@ -166,7 +166,7 @@ public static class Square
         return index.expand(n, c, s * s).contiguous();
     }
 
-    /// <summary>Per window pixel of <paramref name="index"/> [N, s*s]: is it inside the s×s window whose first pixel is <paramref name="otherFirst"/>'s first index?</summary>
+    /// <summary>Per window pixel of <paramref name="index"/> [N, s*s]: is it inside the s×s window whose first pixel is <paramref name="otherIndex"/>'s first index?</summary>
     static Tensor Inside(Tensor index, Tensor otherIndex, long s, long w)
     {
         var row = index.div(w, rounding_mode: RoundingMode.floor);

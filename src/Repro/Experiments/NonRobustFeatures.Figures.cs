@@ -6,6 +6,8 @@ namespace Repro.Experiments;
 
 internal sealed partial class NonRobustFeaturesExperiment
 {
+    static readonly long[] BothClasses = [0L, 1L];
+
     const int Columns = 8;
 
     /// <summary>The first <paramref name="count"/> indices (in data order) whose label is <paramref name="label"/>.</summary>
@@ -21,7 +23,7 @@ internal sealed partial class NonRobustFeaturesExperiment
         const string name = "nonrobust-training-samples.png";
         using var scope = NewDisposeScope();
         var (images, labels, names) = (baseline.Train.Images, baseline.Train.Labels, baseline.Train.ClassNames);
-        var rows = new[] { 0L, 1L }.Select(c => new GridRow($"training images labelled '{names[(int)c]}' (label {c})",
+        var rows = BothClasses.Select(c => new GridRow($"training images labelled '{names[(int)c]}' (label {c})",
             FirstOf(labels, c, Columns).Select(i => new GridCell(images[i], names[(int)c])).ToList())).ToList();
         ImageGrid.Save(context.Figure(name), rows, "CIFAR-10 cat vs airplane: the training set", cellSize: 112);
         return name;
@@ -55,7 +57,7 @@ internal sealed partial class NonRobustFeaturesExperiment
 
         const string predictions = "nonrobust-relabelled-model-predictions.png";
         var predicted = point.TestPredictions!;
-        var rows = new[] { 0L, 1L }.Select(c => new GridRow($"test images labelled '{names[(int)c]}': the relabelled model's predictions",
+        var rows = BothClasses.Select(c => new GridRow($"test images labelled '{names[(int)c]}': the relabelled model's predictions",
             FirstOf(test.Labels, c, Columns).Select(i => new GridCell(test.Images[i],
                 $"{(predicted[i].item<long>() == c ? "✓" : "✗")} {Name(predicted[i])}")).ToList())).ToList();
         ImageGrid.Save(context.Figure(predictions), rows,

@@ -112,7 +112,7 @@ internal sealed partial class NonRobustFeaturesExperiment
         return gradient.flatten(1).norm(1, p: 2).lt(1e-12).logical_and(correct).sum().item<long>();
     }
 
-    IReadOnlyList<string> Measurements(StandardLinearBaseline baseline, bool reused, TimeSpan baselineTime, double trainAccuracy, double testAccuracy,
+    List<string> Measurements(StandardLinearBaseline baseline, bool reused, TimeSpan baselineTime, double trainAccuracy, double testAccuracy,
         SweepPoint headline, IReadOnlyList<SweepPoint> points)
     {
         var losses = baseline.Standard.Losses;
@@ -143,7 +143,7 @@ internal sealed partial class NonRobustFeaturesExperiment
         return lines;
     }
 
-    IReadOnlyList<string> Notes(StandardLinearBaseline baseline, SweepPoint headline, IReadOnlyList<SweepPoint> points)
+    List<string> Notes(StandardLinearBaseline baseline, SweepPoint headline, IReadOnlyList<SweepPoint> points)
     {
         double share = (double)headline.Fooled / headline.Correct;
         var nearlyAll = points.FirstOrDefault(p => (double)p.Fooled / p.Correct >= 0.9);

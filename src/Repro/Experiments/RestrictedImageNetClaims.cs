@@ -181,7 +181,7 @@ internal sealed class RobustResNet50FeatureVisualisation : IExperiment
         public static Sizes For(Scale scale) => scale == Scale.Full ? new(8, 64) : new(1, 4);
     }
     /// <summary>The representation component maximised on both models (the article picks components by hand).</summary>
-    public int Component { get; init; } = 0;
+    public int Component { get; init; }
 
     public ClaimOutcome Run(ExperimentContext context)
     {

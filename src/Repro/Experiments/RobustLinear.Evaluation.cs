@@ -63,7 +63,7 @@ internal sealed partial class RobustLinearExperiment
         return TwoClassLinear.LabelSign(labels) * (logits[.., 0] - logits[.., 1]);
     }
 
-    IReadOnlyList<string> Measurements(StandardLinearBaseline baseline, bool reused, TimeSpan baselineTime, TrainedLinear robust, double robustSeconds,
+    List<string> Measurements(StandardLinearBaseline baseline, bool reused, TimeSpan baselineTime, TrainedLinear robust, double robustSeconds,
         TrainedLinear? control, double controlSeconds, IReadOnlyList<ModelReport> reports)
     {
         var lines = new List<string>
@@ -88,7 +88,7 @@ internal sealed partial class RobustLinearExperiment
         return lines;
     }
 
-    IReadOnlyList<string> Notes(IReadOnlyList<ModelReport> reports)
+    List<string> Notes(IReadOnlyList<ModelReport> reports)
     {
         var (standard, robust) = (reports[0], reports[^1]);
         var control = reports.Count > 2 ? reports[1] : null;

@@ -9,6 +9,8 @@ namespace Repro.Experiments;
 
 internal sealed partial class RobustLinearExperiment
 {
+    static readonly long[] BothClasses = [0L, 1L];
+
     const int Columns = 8;
 
     /// <summary>
@@ -21,7 +23,7 @@ internal sealed partial class RobustLinearExperiment
         using var scope = NewDisposeScope();
         var bothRight = LinearTraining.Predict(standard, test.Images).eq(test.Labels)
             .logical_and(LinearTraining.Predict(robust, test.Images).eq(test.Labels));
-        var chosen = new[] { 0L, 1L }.SelectMany(c => bothRight.logical_and(test.Labels.eq(c)).nonzero().squeeze(1).cpu().data<long>().Take(Columns / 2)).ToArray();
+        var chosen = BothClasses.SelectMany(c => bothRight.logical_and(test.Labels.eq(c)).nonzero().squeeze(1).cpu().data<long>().Take(Columns / 2)).ToArray();
         var index = tensor(chosen, device: test.Images.device);
         var images = test.Images.index_select(0, index);
         var labels = test.Labels.index_select(0, index);

@@ -9,7 +9,7 @@ namespace Repro.Explain;
 
 /// <summary>The explanations <see cref="FolderExplanation"/> writes.</summary>
 [Flags]
-public enum ExplanationKinds
+internal enum ExplanationKinds
 {
     Gradient = 1,
     SmoothGrad = 2,
@@ -18,7 +18,7 @@ public enum ExplanationKinds
 }
 
 /// <summary>Settings of <see cref="FolderExplanation"/>: SmoothGrad's copies and noise, feature visualisation's PGD (the article's L2 eps 1000, step 5, 20 steps).</summary>
-public sealed record ExplanationOptions
+internal sealed record ExplanationOptions
 {
     public ExplanationKinds Kinds { get; init; } = ExplanationKinds.All;
     /// <summary>The class whose logit the gradients explain; null: each image's predicted class.</summary>
@@ -34,7 +34,7 @@ public sealed record ExplanationOptions
 }
 
 /// <summary>One explained image: the model's prediction, the class explained and the component visualised.</summary>
-public sealed record FolderExplanationRow(string File, string Predicted, double Confidence, string Explained, int? Component, double? ComponentBefore, double? ComponentAfter);
+internal sealed record FolderExplanationRow(string File, string Predicted, double Confidence, string Explained, int? Component, double? ComponentBefore, double? ComponentAfter);
 
 /// <summary>
 /// Explains a user's own images: every image of a folder (sorted), resized and centre-cropped to
@@ -44,7 +44,7 @@ public sealed record FolderExplanationRow(string File, string Predicted, double 
 /// NAME.smoothgrad.png, NAME.feature-K.png, a grid explain.png and explain.tsv, all at once when
 /// everything is written.
 /// </summary>
-public static class FolderExplanation
+internal static class FolderExplanation
 {
     static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"];
 

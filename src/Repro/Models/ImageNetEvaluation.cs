@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Repro.Models;
 
 /// <summary>Top-1 and top-5 accuracy of a classifier over some ImageNet validation images.</summary>
-public sealed record ImageNetAccuracy(int Count, int Top1Correct, int Top5Correct)
+internal sealed record ImageNetAccuracy(int Count, int Top1Correct, int Top5Correct)
 {
     public double Top1 => Count == 0 ? 0 : (double)Top1Correct / Count;
     public double Top5 => Count == 0 ? 0 : (double)Top5Correct / Count;
@@ -17,7 +17,7 @@ public sealed record ImageNetAccuracy(int Count, int Top1Correct, int Top5Correc
 /// (<see cref="ImageNetValidation.Load"/>). No gradients are kept, and each batch's tensors are
 /// freed before the next is loaded, so memory stays at one batch whatever the sample count.
 /// </summary>
-public static class ImageNetEvaluation
+internal static class ImageNetEvaluation
 {
     /// <param name="progress">Called after each batch with (images done, total).</param>
     /// <param name="imageSize">The square side the model takes (the transform resizes to 256/224 of it, then crops).</param>

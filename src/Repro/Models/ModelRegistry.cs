@@ -11,7 +11,7 @@ namespace Repro.Models;
 /// images) and, when they are missing, how to get them. <see cref="Asset"/> is the catalogue entry
 /// its weights come from (null for a model whose file the user provides).
 /// </summary>
-public sealed record ModelEntry(
+internal sealed record ModelEntry(
     string Name,
     string Description,
     Func<string, string?> FindWeights,
@@ -39,7 +39,7 @@ public sealed record ModelEntry(
 }
 
 /// <summary>The ImageNet classifiers of the article and of this machine, by name.</summary>
-public static class ModelRegistry
+internal static class ModelRegistry
 {
     public static readonly IReadOnlyList<ModelEntry> ImageNet =
     [

@@ -9,7 +9,7 @@ namespace Repro.Models;
 /// <c>torch.save</c> wrote (<see cref="PyTorchCheckpoint"/>: a bare state_dict, or a training
 /// checkpoint holding one under <c>model</c> / <c>state_dict</c>). Dispose when copied.
 /// </summary>
-public sealed class StateDictFile : IDisposable
+internal sealed class StateDictFile : IDisposable
 {
     readonly IDisposable? owner;
     readonly IReadOnlyList<Tensor> tensors;

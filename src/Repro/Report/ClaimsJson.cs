@@ -19,7 +19,7 @@ internal static class ClaimsJson
             ["machine"] = new JsonObject { ["os"] = run.Os, ["cpu"] = run.Machine, ["torchThreads"] = run.Threads },
             ["device"] = new JsonObject { ["name"] = run.Device, ["gpu"] = run.Gpu, ["tf32"] = run.Tf32 },
             ["scale"] = run.Scale,
-            ["arithmetic"] = new JsonObject { ["onednn"] = run.OneDnn, ["selfCheck"] = run.ArithmeticCheck },
+            ["arithmetic"] = new JsonObject { ["onednn"] = run.OneDnn, ["selfCheck"] = RunInfo.ArithmeticCheck },
             ["claims"] = new JsonArray(outcomes.Select(Claim).ToArray()),
             ["assets"] = new JsonArray(run.Assets.Select(a => (JsonNode)new JsonObject
             {

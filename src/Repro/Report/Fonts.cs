@@ -51,7 +51,7 @@ internal static class Fonts
         return SKTypeface.Default;
     }
 
-    static IEnumerable<string> SafeEnumerate(string folder)
+    static List<string> SafeEnumerate(string folder)
     {
         try { return Directory.EnumerateFiles(folder, "*.tt*", SearchOption.AllDirectories).ToList(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }

@@ -25,7 +25,7 @@ internal static class HtmlReport
             <h1>Repro: adversarial examples and human–model alignment</h1>
             """);
         html.Append($"<p>Seed {run.Seed} · Repro {E(run.ReproVersion)} · TorchSharp {E(run.TorchSharpVersion)} · {E(run.Runtime)} · {E(run.Os)} · {E(run.Machine)} · {run.Threads} torch threads · device <b>{E(run.DeviceDescription)}</b> · scale <b>{E(run.Scale)}</b> · started {run.Started:u} · took {run.Elapsed.TotalMinutes:F1} min · <code>{E(run.Command)}</code></p>");
-        html.Append($"<p>Arithmetic: {E(run.OneDnn)} · {E(run.ArithmeticCheck)}</p>");
+        html.Append($"<p>Arithmetic: {E(run.OneDnn)} · {E(RunInfo.ArithmeticCheck)}</p>");
         html.Append("<h2>Claims</h2><table><tr><th>claim</th><th>verdict</th><th>article</th><th>measured</th><th>time</th></tr>");
         foreach (var o in outcomes)
         {

@@ -31,16 +31,18 @@ internal sealed record RunInfo(long Seed, DateTimeOffset Started, TimeSpan Elaps
     /// <summary>Every catalogue asset under the run's roots: present or not, how verified (with the sha256 recorded on first download).</summary>
     public IReadOnlyList<AssetStatus> Assets { get; init; } = [];
 
-    public string ReproVersion => Version(typeof(RunInfo).Assembly);
-    public string TorchSharpVersion => TorchSharpVersionOf();
+    // Captured when the run starts (init values), so the report states what the run saw.
+    public string ReproVersion { get; init; } = Version(typeof(RunInfo).Assembly);
+    public string TorchSharpVersion { get; init; } = TorchSharpVersionOf();
     public static string TorchSharpVersionOf() => Version(typeof(TorchSharp.torch).Assembly);
     /// <summary>How libtorch's oneDNN is configured (REPRO_ONEDNN) and what the arithmetic self-check found in this process.</summary>
-    public string OneDnn => Repro.Runtime.OneDnnConfiguration.Summary;
-    public string ArithmeticCheck => Repro.Runtime.ArithmeticSelfCheck.Summary;
-    public string Runtime => RuntimeInformation.FrameworkDescription;
-    public string Os => RuntimeInformation.OSDescription;
-    public int Threads => TorchSharp.torch.get_num_threads();
-    public string Machine => $"{Environment.ProcessorCount} cores, {Processor()}";
+    public string OneDnn { get; init; } = Repro.Runtime.OneDnnConfiguration.Summary;
+    /// <summary>What the arithmetic self-check found, read when the report is written (models are checked as the run loads them).</summary>
+    public static string ArithmeticCheck => Repro.Runtime.ArithmeticSelfCheck.Summary;
+    public string Runtime { get; init; } = RuntimeInformation.FrameworkDescription;
+    public string Os { get; init; } = RuntimeInformation.OSDescription;
+    public int Threads { get; init; } = TorchSharp.torch.get_num_threads();
+    public string Machine { get; init; } = $"{Environment.ProcessorCount} cores, {Processor()}";
 
     static string Version(Assembly a) =>
         a.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? a.GetName().Version?.ToString() ?? "?";

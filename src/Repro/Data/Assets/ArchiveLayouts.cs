@@ -6,7 +6,7 @@ namespace Repro.Data.Assets;
 /// <summary>A .tar.gz holding one folder (CIFAR-10's <c>cifar-10-batches-bin/</c>): the folder lands under the root.</summary>
 /// <param name="folder">The archive's top folder, which lands as it is.</param>
 /// <param name="marker">A file inside it whose presence means the asset is installed.</param>
-public sealed class TarGzFolderLayout(string folder, string marker) : AssetLayout
+internal sealed class TarGzFolderLayout(string folder, string marker) : AssetLayout
 {
     public override string Landing => folder;
     public override string Description => $"tar.gz, its {folder}/ lands under the root";
@@ -37,7 +37,7 @@ public sealed class TarGzFolderLayout(string folder, string marker) : AssetLayou
 /// <param name="member">The member's file name (any folder inside the archive).</param>
 /// <param name="landing">Where it lands, relative to the root.</param>
 /// <param name="knownSha256">Accepted sha256 of the member, each with where that digest comes from.</param>
-public sealed class TarGzMemberLayout(string member, string landing, IReadOnlyDictionary<string, string> knownSha256) : AssetLayout
+internal sealed class TarGzMemberLayout(string member, string landing, IReadOnlyDictionary<string, string> knownSha256) : AssetLayout
 {
     public IReadOnlyDictionary<string, string> KnownSha256 => knownSha256;
     public override string Landing => landing;
@@ -79,7 +79,7 @@ public sealed class TarGzMemberLayout(string member, string landing, IReadOnlyDi
 /// </summary>
 /// <param name="folder">Where it lands, relative to the root.</param>
 /// <param name="marker">The file a loader reads, searched anywhere inside the folder.</param>
-public sealed class ZipFolderLayout(string folder, string marker) : AssetLayout
+internal sealed class ZipFolderLayout(string folder, string marker) : AssetLayout
 {
     public override string Landing => folder;
     public override string Description => $"zip, unpacked into {folder}/ (the file read from it: {marker}, wherever it is inside)";

@@ -1,14 +1,14 @@
 namespace Repro.Data.Assets;
 
 /// <summary>Which root an asset lands under: the data root (data sets) or the model root (weights).</summary>
-public enum AssetRoot { Data, Models }
+internal enum AssetRoot { Data, Models }
 
 /// <summary>
 /// One external file the article or the suite uses, as its publisher distributes it: where it comes
 /// from, how big it is, how it is verified, under which terms, how it unpacks and where it lands.
 /// Entries live in <see cref="AssetCatalogue"/>; nothing else in the code knows a URL.
 /// </summary>
-public sealed record Asset
+internal sealed record Asset
 {
     /// <summary>The name <c>repro fetch</c> takes ("cifar10").</summary>
     public required string Name { get; init; }

@@ -9,10 +9,10 @@ namespace Repro.Data.Assets;
 /// </summary>
 /// <param name="Source">The URL it was downloaded from (after the mirror), or the placed file it was installed from.</param>
 /// <param name="Verified">"publisher's MD5", "publisher's sha256 prefix", or "recorded on first download".</param>
-public sealed record AssetRecord(string Name, string Source, long Bytes, string Sha256, string Md5, string Verified, DateTimeOffset Installed);
+internal sealed record AssetRecord(string Name, string Source, long Bytes, string Sha256, string Md5, string Verified, DateTimeOffset Installed);
 
 /// <summary>Whether one asset is installed under its root, where, how big, and its install record.</summary>
-public sealed record AssetStatus(Asset Asset, string Root, string? Path, long? BytesOnDisk, AssetRecord? Record)
+internal sealed record AssetStatus(Asset Asset, string Root, string? Path, long? BytesOnDisk, AssetRecord? Record)
 {
     public bool Present => Path != null;
 
@@ -28,7 +28,7 @@ public sealed record AssetStatus(Asset Asset, string Root, string? Path, long? B
 /// The install records of a root and the status of every catalogue entry under given roots. The
 /// default roots are the per-user cache (<see cref="ReproPaths.CacheRoot"/>).
 /// </summary>
-public static class AssetCache
+internal static class AssetCache
 {
     const string RecordFolder = ".repro-assets";
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true };

@@ -6,7 +6,7 @@ namespace Repro.Data.Assets;
 /// path; nothing else in the code knows a URL. The committed CIFAR weights (<c>data/weights/</c>)
 /// ship with the repository and are not assets.
 /// </summary>
-public static class AssetCatalogue
+internal static class AssetCatalogue
 {
     /// <summary>CIFAR-10's binary batches; the publisher's page gives the MD5.</summary>
     public static readonly Asset Cifar10 = new()

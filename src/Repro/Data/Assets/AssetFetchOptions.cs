@@ -4,7 +4,7 @@ namespace Repro.Data.Assets;
 /// How assets are downloaded: an optional mirror, the time limits and the retries. Defaults suit
 /// the public origins; tests shorten the limits so that a stalled server fails in a second.
 /// </summary>
-public sealed record AssetFetchOptions
+internal sealed record AssetFetchOptions
 {
     public const string MirrorVariable = "REPRO_MIRROR";
     public const string OfflineVariable = "REPRO_OFFLINE";

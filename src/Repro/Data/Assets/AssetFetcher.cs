@@ -15,7 +15,7 @@ namespace Repro.Data.Assets;
 /// rate goes to stderr on a terminal only (<see cref="ConsoleProgress"/>); one line per installed
 /// asset goes to the log.
 /// </summary>
-public sealed class AssetFetcher : IDisposable
+internal sealed class AssetFetcher : IDisposable
 {
     readonly AssetFetchOptions options;
     readonly TextWriter log;

@@ -7,7 +7,7 @@ namespace Repro.Data.Assets;
 /// then the install record is written. Whatever fails, the staging folder is removed and the root
 /// is left as it was.
 /// </summary>
-public static class AssetInstaller
+internal static class AssetInstaller
 {
     const string StagingPrefix = ".fetch-";
 

@@ -7,7 +7,7 @@ namespace Repro.Data.Assets;
 /// Problems with the download's content are <see cref="InvalidDataException"/>s (the caller names
 /// the asset, the URL or the file).
 /// </summary>
-public abstract class AssetLayout
+internal abstract class AssetLayout
 {
     /// <summary>The file or folder, relative to the root, that <see cref="Install"/> creates.</summary>
     public abstract string Landing { get; }
@@ -27,7 +27,7 @@ public abstract class AssetLayout
 }
 
 /// <summary>The download is the asset itself (a weights file): it lands as <see cref="Landing"/>.</summary>
-public sealed class SingleFileLayout(string landing) : AssetLayout
+internal sealed class SingleFileLayout(string landing) : AssetLayout
 {
     public override string Landing => landing;
     public override string Description => $"used as it is: {landing}";

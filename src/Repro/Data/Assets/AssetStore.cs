@@ -8,7 +8,7 @@ namespace Repro.Data.Assets;
 /// never touch the network; <c>repro run</c>, <c>eval</c> and <c>attack</c> switch it on unless
 /// <c>--offline</c> / <c>REPRO_OFFLINE=1</c>.
 /// </summary>
-public static class AssetStore
+internal static class AssetStore
 {
     /// <summary>The fetcher used for missing assets, or null: never download (the default).</summary>
     public static AssetFetcher? OnDemand { get; set; }

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace Repro.Data.Assets;
 
 /// <summary>Which digest a publisher gives for a file, and how much of it.</summary>
-public enum DigestKind
+internal enum DigestKind
 {
     /// <summary>The whole MD5, as CIFAR-10's page gives it.</summary>
     Md5,
@@ -20,7 +20,7 @@ public enum DigestKind
 }
 
 /// <summary>A file's expected digest as its publisher gives it (or trust on first use).</summary>
-public sealed record Checksum(DigestKind Kind, string Digest)
+internal sealed record Checksum(DigestKind Kind, string Digest)
 {
     public static Checksum Md5(string hex) => new(DigestKind.Md5, hex.ToLowerInvariant());
     public static Checksum Sha256(string hex) => new(DigestKind.Sha256, hex.ToLowerInvariant());
@@ -54,7 +54,7 @@ public sealed record Checksum(DigestKind Kind, string Digest)
 }
 
 /// <summary>The MD5 and sha256 of one file, computed in one pass, lower-case hex.</summary>
-public sealed record FileDigests(string Md5, string Sha256, long Bytes)
+internal sealed record FileDigests(string Md5, string Sha256, long Bytes)
 {
     public static FileDigests Of(string path)
     {

@@ -16,7 +16,7 @@ namespace Repro.Data.Assets;
 /// <param name="listFile">The list's path inside the zip, after the zip's top folder.</param>
 /// <param name="contentDigest">sha256 of the sorted "wnid/NAME sha256" lines of all images.</param>
 /// <param name="count">Number of images.</param>
-public sealed class ImageNetSubsetLayout(string listFile, string contentDigest, int count) : AssetLayout
+internal sealed class ImageNetSubsetLayout(string listFile, string contentDigest, int count) : AssetLayout
 {
     public string ContentDigest => contentDigest;
     public int Count => count;

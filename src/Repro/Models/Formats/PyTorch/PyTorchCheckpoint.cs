@@ -109,7 +109,7 @@ public sealed class PyTorchCheckpoint : IDisposable
         throw new ReproInputException($"{Path}: no state_dict (names to tensors) at the top or under 'model' / 'state_dict'; the file holds {what}");
     }
 
-    static IReadOnlyDictionary<string, Tensor>? AsStateDict(object? value)
+    static Dictionary<string, Tensor>? AsStateDict(object? value)
     {
         if (value is not IDictionary<object, object?> { Count: > 0 } dict || !dict.All(e => e.Key is string && e.Value is Tensor)) return null;
         return dict.ToDictionary(e => (string)e.Key, e => (Tensor)e.Value!);

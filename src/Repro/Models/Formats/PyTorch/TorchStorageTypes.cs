@@ -21,6 +21,9 @@ sealed class TorchStorageType(string name, ScalarType dtype, int elementSize) : 
 /// <summary>The storage classes PyTorch writes, by their global name (CPU and the CUDA names of pre-1.6 files).</summary>
 static class TorchStorageTypes
 {
+    // First: the initialisers below read it (static fields initialise in textual order).
+    static readonly string[] TorchModules = ["torch", "torch.cuda"];
+
     static readonly (string Name, ScalarType Dtype, int Size)[] Known =
     [
         ("FloatStorage", ScalarType.Float32, 4),
@@ -39,6 +42,6 @@ static class TorchStorageTypes
 
     /// <summary>"torch.FloatStorage" (and "torch.cuda.FloatStorage") to its marker.</summary>
     public static IEnumerable<KeyValuePair<string, IObjectConstructor>> Globals() =>
-        Known.SelectMany(k => new[] { "torch", "torch.cuda" }.Select(module =>
+        Known.SelectMany(k => TorchModules.Select(module =>
             new KeyValuePair<string, IObjectConstructor>($"{module}.{k.Name}", new TorchStorageType($"{module}.{k.Name}", k.Dtype, k.Size))));
 }

@@ -288,7 +288,7 @@ internal sealed class ConstantOfShapeOp : OnnxOp
 
     public ConstantOfShapeOp(OnnxNode node, IOnnxConstants constants) : base(node)
     {
-        value = node.Tensor("value") is { } t ? OnnxTensors.ToTorch(t, node.Source, $"{node.Describe()} value", constants.Folder) : tensor(new[] { 0f });
+        value = node.Tensor("value") is { } t ? OnnxTensors.ToTorch(t, node.Source, $"{node.Describe()} value", constants.Folder) : tensor(0f).reshape(1);
         if (value.numel() != 1) throw node.Error($"value must hold one element, holds {value.numel()}");
     }
 
