@@ -16,6 +16,13 @@ namespace Repro.Attacks;
 /// </summary>
 public static class Apgd
 {
+    /// <summary>Runs APGD on <paramref name="objective"/> from random starts in <paramref name="threat"/> around <paramref name="images"/>.</summary>
+    /// <param name="objective">What to optimise (cross-entropy, <see cref="DlrObjective"/>, <see cref="MarginObjective"/>, ...); its modules are frozen meanwhile.</param>
+    /// <param name="threat">A bounded ball, <see cref="L2Ball"/> or <see cref="LinfBall"/> (eps in [0,1] pixel units).</param>
+    /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
+    /// <param name="options">Iterations, restarts, step schedule, seed and example ids.</param>
+    /// <returns>Per example a successful iterate if one was seen (then the best loss), else the best-loss iterate, with its loss, success and perturbation norms.</returns>
+    /// <exception cref="ReproInputException">Invalid options, an unbounded threat model, or example ids that do not match the batch.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, ApgdOptions options) =>
         Run(objective, threat, images, options, noiseStream: 1, options.Progress);
 

@@ -11,6 +11,7 @@ public sealed record ApgdOptions
 {
     /// <summary>Iterations (one forward + input-backward pass each; one more forward pass measures the last iterate).</summary>
     public int Iterations { get; init; } = 100;
+    /// <summary>Independent runs from random starts (>= 1), merged per example success first, then by loss; default 1.</summary>
     public int Restarts { get; init; } = 1;
     /// <summary>Weight α of the new projected step; 1 − α goes to the previous update (paper: 0.75).</summary>
     public double Momentum { get; init; } = 0.75;
@@ -20,13 +21,19 @@ public sealed record ApgdOptions
     public double InitialStep { get; init; } = 2.0;
     /// <summary>Number of target classes for APGD-T (the ones with the highest clean logits other than the label; at most classes − 1). AutoAttack's standard version: 9.</summary>
     public int TargetClasses { get; init; } = 9;
+    /// <summary>Seed of the random starts (with <see cref="ExampleIds"/>).</summary>
     public long Seed { get; init; }
     /// <summary>One id per example; with the seed it alone decides the example's random start (see <see cref="Attacks.ExampleIds"/>). Null: the hash of each image.</summary>
     public IReadOnlyList<long>? ExampleIds { get; init; }
     /// <summary>Drop an example once it is fooled (robust-accuracy evaluation needs nothing more); false keeps optimising its loss among successful iterates.</summary>
     public bool StopOnSuccess { get; init; } = true;
+    /// <summary>Called with (iterations done, iterations in all: restarts, and APGD-T's target classes, included).</summary>
     public Action<long, long>? Progress { get; init; }
 
+    /// <summary>
+    /// Throws <see cref="ReproInputException"/> naming the setting unless iterations, restarts and target
+    /// classes are at least 1, momentum and rho are in (0,1], and the initial step is positive and finite.
+    /// </summary>
     public void Validate()
     {
         if (Iterations < 1) throw new ReproInputException($"APGD iterations must be >= 1, got {Iterations}");
@@ -41,6 +48,7 @@ public sealed record ApgdOptions
     /// The checkpoints w_j as iteration counts (p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06)
     /// of the iterations, in the reference's integer form): for 100 iterations 22, 41, 57, 70, 80, 87, 93, 99.
     /// </summary>
+    /// <param name="iterations">The run's iterations.</param>
     public static IReadOnlyList<int> Checkpoints(int iterations)
     {
         int interval = Math.Max((int)(0.22 * iterations), 1), shortest = Math.Max((int)(0.06 * iterations), 1), shrink = Math.Max((int)(0.03 * iterations), 1);

@@ -4,7 +4,13 @@ using static TorchSharp.torch;
 namespace Repro.Attacks;
 
 /// <summary>Whether an attack pushes its objective up (untargeted, feature maximisation) or down (targeted).</summary>
-public enum Direction { Ascend, Descend }
+public enum Direction
+{
+    /// <summary>Raise the objective (untargeted losses, feature maximisation).</summary>
+    Ascend,
+    /// <summary>Lower the objective (targeted losses).</summary>
+    Descend,
+}
 
 /// <summary>What an objective says about a batch: one loss per example, and the logits if it computed them.</summary>
 public sealed record ObjectiveValue(Tensor PerExampleLoss, Tensor? Logits);
@@ -16,6 +22,7 @@ public sealed record ObjectiveValue(Tensor PerExampleLoss, Tensor? Logits);
 /// </summary>
 public abstract class AttackObjective
 {
+    /// <summary>Whether the attack raises (<see cref="Direction.Ascend"/>) or lowers (<see cref="Direction.Descend"/>) the per-example loss.</summary>
     public abstract Direction Direction { get; }
 
     /// <summary>The modules whose parameters the attack freezes while it runs (they need no gradient).</summary>
@@ -59,10 +66,14 @@ public sealed class CrossEntropyObjective : AttackObjective
     /// <summary>Descend the loss toward <paramref name="targets"/>; success = the prediction is the target.</summary>
     public static CrossEntropyObjective Targeted(nn.Module<Tensor, Tensor> model, Tensor targets) => new(model, targets, true);
 
+    /// <summary>Descend when targeted, else ascend.</summary>
     public override Direction Direction => targeted ? Direction.Descend : Direction.Ascend;
+    /// <inheritdoc/>
     public override IEnumerable<nn.Module> Modules => [model];
+    /// <inheritdoc/>
     public override AttackObjective Subset(Tensor index) => new CrossEntropyObjective(model, classes.index_select(0, index.to(classes.device)), targeted);
 
+    /// <summary>Per-example cross-entropy [N] of the logits [N,classes] against the labels (or targets), and the logits; images [N,C,H,W] in [0,1].</summary>
     public override ObjectiveValue Evaluate(Tensor images)
     {
         var logits = model.forward(images);
@@ -70,6 +81,7 @@ public sealed class CrossEntropyObjective : AttackObjective
         return new ObjectiveValue(loss, logits);
     }
 
+    /// <summary>Per-example bool [N]: untargeted, the prediction (argmax of the logits) is not the label; targeted, it is the target.</summary>
     public override Tensor Succeeded(ObjectiveValue value)
     {
         using var predicted = value.Logits!.argmax(1);
@@ -81,10 +93,17 @@ public sealed class CrossEntropyObjective : AttackObjective
 /// Any per-example function of the images, pushed in the given direction; it never "succeeds" by
 /// itself. Name the modules it runs so that their parameters are frozen during the attack.
 /// </summary>
+/// <param name="perExampleLoss">Images [N,...] in [0,1] to a loss [N], differentiable w.r.t. the images.</param>
+/// <param name="direction">Whether the attack raises or lowers the loss.</param>
+/// <param name="modules">The modules the loss runs; their parameters are frozen during the attack.</param>
 public sealed class CustomObjective(Func<Tensor, Tensor> perExampleLoss, Direction direction, params nn.Module[] modules) : AttackObjective
 {
+    /// <summary>The direction given to the constructor.</summary>
     public override Direction Direction => direction;
+    /// <summary>The modules given to the constructor.</summary>
     public override IEnumerable<nn.Module> Modules => modules;
+    /// <summary>The loss function's value [N] at the images; no logits.</summary>
     public override ObjectiveValue Evaluate(Tensor images) => new(perExampleLoss(images), null);
+    /// <summary>All false [N]: a custom objective never succeeds by itself.</summary>
     public override Tensor Succeeded(ObjectiveValue value) => zeros(value.PerExampleLoss.shape[0], dtype: ScalarType.Bool, device: value.PerExampleLoss.device);
 }

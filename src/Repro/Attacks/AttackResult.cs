@@ -9,16 +9,23 @@ namespace Repro.Attacks;
 /// </summary>
 public sealed class AttackResult : IDisposable
 {
+    /// <summary>The returned images [N,...] (the input's shape, e.g. [N,C,H,W]), in [0,1].</summary>
     public required Tensor Adversarial { get; init; }
+    /// <summary>The objective's per-example loss [N] at the returned images.</summary>
     public required Tensor Loss { get; init; }
+    /// <summary>Per-example bool [N]: the objective's goal holds at the returned images.</summary>
     public required Tensor Success { get; init; }
+    /// <summary>Per-example L2 norm [N] of the perturbation (returned − original), in [0,1] pixel units.</summary>
     public required Tensor L2 { get; init; }
+    /// <summary>Per-example L-infinity norm [N] of the perturbation (returned − original), in [0,1] pixel units.</summary>
     public required Tensor Linf { get; init; }
     /// <summary>Logits at the returned images, when the objective computes them.</summary>
     public Tensor? Logits { get; init; }
 
+    /// <summary>Fraction of the examples whose attack succeeded, in [0,1].</summary>
     public double SuccessRate => Success.to_type(ScalarType.Float32).mean().item<float>();
 
+    /// <summary>Disposes every tensor of the result.</summary>
     public void Dispose()
     {
         Adversarial.Dispose();

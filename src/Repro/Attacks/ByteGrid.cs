@@ -33,6 +33,11 @@ public static class ByteGrid
         return k;
     }
 
+    /// <summary><paramref name="adversarial"/> on the 8-bit grid, each offset from the original rounded and clipped to ±<see cref="LinfSteps"/>(eps) levels.</summary>
+    /// <param name="original">The clean 8-bit images [N,...] in [0,1] (values k/255).</param>
+    /// <param name="adversarial">The adversarial images [N,...], same shape.</param>
+    /// <param name="eps">L-infinity radius in [0,1] pixel units.</param>
+    /// <exception cref="ArgumentException">The shapes differ, or the originals are not on the 8-bit grid.</exception>
     public static Tensor Linf(Tensor original, Tensor adversarial, double eps)
     {
         using var scope = NewDisposeScope();
@@ -41,6 +46,12 @@ public static class ByteGrid
         return Image(o, r.round().clamp(-k, k), adversarial).MoveToOuterDisposeScope();
     }
 
+    /// <summary><paramref name="adversarial"/> on the 8-bit grid with integer offsets of L2 norm at most 255·eps: plain rounding where that fits, else toward zero then up by largest remainder.</summary>
+    /// <param name="original">The clean 8-bit images [N,...] in [0,1] (values k/255).</param>
+    /// <param name="adversarial">The adversarial images [N,...], same shape.</param>
+    /// <param name="eps">L2 radius in [0,1] pixel units, per example.</param>
+    /// <exception cref="ArgumentException">The shapes differ, or the originals are not on the 8-bit grid.</exception>
+    /// <exception cref="InvalidOperationException">The result left the ball (a bug).</exception>
     public static Tensor L2(Tensor original, Tensor adversarial, double eps)
     {
         using var scope = NewDisposeScope();
@@ -70,6 +81,10 @@ public static class ByteGrid
         return Image(o, offsets.reshape(r.shape), adversarial).MoveToOuterDisposeScope();
     }
 
+    /// <summary><paramref name="adversarial"/>, clipped to [0,1], rounded to the nearest 8-bit level (no ball).</summary>
+    /// <param name="original">The clean 8-bit images [N,...] in [0,1] (values k/255).</param>
+    /// <param name="adversarial">The adversarial images [N,...], same shape.</param>
+    /// <exception cref="ArgumentException">The shapes differ, or the originals are not on the 8-bit grid.</exception>
     public static Tensor Round(Tensor original, Tensor adversarial)
     {
         using var scope = NewDisposeScope();

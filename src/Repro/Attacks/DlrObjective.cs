@@ -13,12 +13,18 @@ namespace Repro.Attacks;
 /// </summary>
 public sealed class DlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels) : AttackObjective
 {
+    /// <summary>The fewest classes DLR is defined for: its denominator z_π1 − z_π3 needs a third logit.</summary>
     public const int MinimumClasses = 3;
 
+    /// <summary>Ascend: the loss rises as the label's logit falls below the others.</summary>
     public override Direction Direction => Direction.Ascend;
+    /// <inheritdoc/>
     public override IEnumerable<nn.Module> Modules => [model];
+    /// <inheritdoc/>
     public override AttackObjective Subset(Tensor index) => new DlrObjective(model, labels.index_select(0, index.to(labels.device)));
 
+    /// <summary>DLR loss [N] and logits [N,classes] of images [N,C,H,W] in [0,1] (differentiable w.r.t. the images).</summary>
+    /// <exception cref="ReproInputException">The model has fewer than <see cref="MinimumClasses"/> classes.</exception>
     public override ObjectiveValue Evaluate(Tensor images)
     {
         var logits = model.forward(images);
@@ -32,6 +38,7 @@ public sealed class DlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels)
         return new ObjectiveValue(loss.MoveToOuterDisposeScope(), logits);
     }
 
+    /// <summary>Per-example bool [N]: the prediction (argmax of the logits) is not the label.</summary>
     public override Tensor Succeeded(ObjectiveValue value)
     {
         using var predicted = value.Logits!.argmax(1);
@@ -55,13 +62,19 @@ public sealed class DlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels)
 /// </summary>
 public sealed class TargetedDlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels, Tensor targets) : AttackObjective
 {
+    /// <summary>The fewest classes targeted DLR is defined for: its denominator uses the third and fourth largest logits.</summary>
     public const int MinimumClasses = 4;
 
+    /// <summary>Ascend: the loss rises as the target's logit rises above the label's.</summary>
     public override Direction Direction => Direction.Ascend;
+    /// <inheritdoc/>
     public override IEnumerable<nn.Module> Modules => [model];
+    /// <inheritdoc/>
     public override AttackObjective Subset(Tensor index) =>
         new TargetedDlrObjective(model, labels.index_select(0, index.to(labels.device)), targets.index_select(0, index.to(targets.device)));
 
+    /// <summary>Targeted DLR loss [N] and logits [N,classes] of images [N,C,H,W] in [0,1] (differentiable w.r.t. the images).</summary>
+    /// <exception cref="ReproInputException">The model has fewer than <see cref="MinimumClasses"/> classes.</exception>
     public override ObjectiveValue Evaluate(Tensor images)
     {
         var logits = model.forward(images);
@@ -74,6 +87,7 @@ public sealed class TargetedDlrObjective(nn.Module<Tensor, Tensor> model, Tensor
         return new ObjectiveValue(loss.MoveToOuterDisposeScope(), logits);
     }
 
+    /// <summary>Per-example bool [N], untargeted: the prediction (argmax of the logits) is not the label (whether or not it is the target).</summary>
     public override Tensor Succeeded(ObjectiveValue value)
     {
         using var predicted = value.Logits!.argmax(1);

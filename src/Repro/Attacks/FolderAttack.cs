@@ -28,6 +28,7 @@ public sealed record FolderAttackSettings
     public bool SkipBad { get; init; }
     /// <summary>Replace an earlier attack's results in the output folder (never other files).</summary>
     public bool Overwrite { get; init; }
+    /// <summary>Images attacked together in one batch (>= 1); default 8.</summary>
     public int BatchSize { get; init; } = 8;
     /// <summary>The square side the model takes, in pixels: images are resized to 256/224 of it (short side) and centre-cropped to it, as torchvision's evaluation transform does for 224.</summary>
     public int ImageSize { get; init; } = 224;
@@ -46,8 +47,11 @@ public sealed record FolderAttackSettings
 /// </summary>
 public static class FolderAttack
 {
+    /// <summary>File name of the results table written in the output folder.</summary>
     public const string Table = "attack.tsv";
+    /// <summary>Appended to an input's full file name to name its adversarial PNG.</summary>
     public const string OutputSuffix = ".adv.png";
+    /// <summary>The ImageNet evaluation transform's ratio: short side resized to 256 for a 224 crop (scaled to <see cref="FolderAttackSettings.ImageSize"/>).</summary>
     public const int Resize = 256, Crop = 224;
 
     /// <summary>The TSV header: one name per column.</summary>
@@ -63,9 +67,21 @@ public static class FolderAttack
         (name.StartsWith(".staging-", StringComparison.Ordinal) && name.EndsWith('/')) ||
         (name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal));
 
+    /// <summary>
+    /// Attacks every image of <paramref name="imageFolder"/> with PGD on the cross-entropy (targeted toward
+    /// <paramref name="target"/>, or away from the model's clean prediction) and writes the adversarial
+    /// PNGs and <see cref="Table"/> to <paramref name="outputFolder"/>.
+    /// </summary>
     /// <param name="model">An ImageNet-style classifier: [N,3,224,224] images in [0,1] to logits [N,classes].</param>
     /// <param name="classNames">One name per logit.</param>
+    /// <param name="imageFolder">The folder whose images are attacked.</param>
     /// <param name="target">Target class for a targeted attack, or null for untargeted.</param>
+    /// <param name="threat">The set to stay within (eps in [0,1] pixel units); each result is projected onto the 8-bit grid inside it.</param>
+    /// <param name="options">PGD settings (step size in [0,1] pixel units); each file's example id is set from its name.</param>
+    /// <param name="outputFolder">Where the results go: it holds only this run's files and must not be the image folder.</param>
+    /// <param name="settings">Decoding, batching, crop size and overwrite settings; null: the defaults.</param>
+    /// <param name="progress">Called with (images done, images in all) after each batch.</param>
+    /// <returns>One row per attacked image, the skipped entries, the decoder's notes and the output folder.</returns>
     /// <exception cref="ReproInputException">Bad options, folder, image (unless skipped) or output folder, named.</exception>
     /// <exception cref="ReproEnvironmentException">The disk refused a write (full, read-only, no permission), named.</exception>
     public static FolderAttackReport Run(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, string imageFolder,

@@ -17,6 +17,8 @@ public sealed class FrozenParameters : IDisposable
     readonly List<(TorchSharp.Modules.Parameter Parameter, bool RequiresGrad)> saved = [];
     readonly List<(torch.nn.Module Module, int Depth, bool Training)> modes = [];
 
+    /// <summary>Turns off requires_grad on every parameter of <paramref name="modules"/> and puts them in eval mode, remembering each parameter's flag and each module's mode.</summary>
+    /// <param name="modules">The modules to freeze (for an attack, <see cref="AttackObjective.Modules"/>).</param>
     public FrozenParameters(IEnumerable<torch.nn.Module> modules)
     {
         foreach (var module in modules)
@@ -35,6 +37,7 @@ public sealed class FrozenParameters : IDisposable
                 if (depth == 0) module.eval();
     }
 
+    /// <summary>Restores every parameter's requires_grad and every module's training flag as they were.</summary>
     public void Dispose()
     {
         foreach (var (p, flag) in saved) p.requires_grad = flag;

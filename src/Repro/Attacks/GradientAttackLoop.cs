@@ -8,8 +8,11 @@ public sealed record LoopSettings
 {
     /// <summary>Gradient steps per run: each costs one forward and one input-backward pass; one more forward pass measures the last iterate.</summary>
     public required int Steps { get; init; }
+    /// <summary>Independent runs (>= 1), merged per example success first, then by loss; default 1.</summary>
     public int Restarts { get; init; } = 1;
+    /// <summary>Start each run from a uniformly random point of the ball instead of the image itself.</summary>
     public bool RandomStart { get; init; }
+    /// <summary>Seed of the random starts (with the example ids and <see cref="NoiseStream"/>).</summary>
     public long Seed { get; init; }
     /// <summary>One id per example (see <see cref="ExampleIds"/>); null: the hash of each image's pixels.</summary>
     public IReadOnlyList<long>? ExampleIds { get; init; }
@@ -17,9 +20,11 @@ public sealed record LoopSettings
     public long NoiseStream { get; init; }
     /// <summary>Legacy: one CPU generator for the whole batch instead of per-example noise (<see cref="GeneratorNoise"/>).</summary>
     public bool BatchGeneratorNoise { get; init; }
+    /// <summary>Which iterate a run returns per example (<see cref="IterateChoice"/>); default: the latest, success first.</summary>
     public IterateChoice Choice { get; init; } = IterateChoice.Latest;
     /// <summary>Drop an example from the run once an iterate succeeds (its successful iterate is kept), and start restarts only on examples not yet successful.</summary>
     public bool StopOnSuccess { get; init; }
+    /// <summary>Called with (steps done, steps in all, restarts included) as the loop runs.</summary>
     public Action<long, long>? Progress { get; init; }
 }
 
@@ -34,6 +39,14 @@ public sealed record LoopSettings
 /// </summary>
 public static class GradientAttackLoop
 {
+    /// <summary>Attacks <paramref name="images"/> within <paramref name="threat"/>, following <paramref name="objective"/>'s direction.</summary>
+    /// <param name="objective">What to optimise; its modules' parameters are frozen meanwhile.</param>
+    /// <param name="threat">The set to stay within (eps in [0,1] pixel units).</param>
+    /// <param name="images">Clean images [N,...] in [0,1].</param>
+    /// <param name="settings">Steps, restarts, random start, noise and iterate choice.</param>
+    /// <param name="newRule">Makes a fresh step rule for each run.</param>
+    /// <returns>The chosen iterate per example with its loss, success and perturbation norms.</returns>
+    /// <exception cref="ReproInputException">Steps or restarts below 1, example ids that do not match the batch, or a threat model the step rule refuses.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, LoopSettings settings, Func<IStepRule> newRule)
     {
         if (settings.Steps < 1) throw new ReproInputException($"steps must be >= 1, got {settings.Steps}");

@@ -33,12 +33,14 @@ public sealed class FixedStep(double stepSize) : IStepRule
     ThreatModel? threat;
     bool ownsOriginal;
 
+    /// <inheritdoc/>
     public void Begin(Tensor original, Tensor start, ThreatModel threat)
     {
         this.original = original;
         this.threat = threat;
     }
 
+    /// <inheritdoc/>
     public void Keep(Tensor keep)
     {
         var kept = original!.index_select(0, keep).DetachFromDisposeScope();
@@ -47,8 +49,14 @@ public sealed class FixedStep(double stepSize) : IStepRule
         ownsOriginal = true;
     }
 
+    /// <summary>The threat model's step of <c>stepSize</c> along its steepest-ascent direction from <paramref name="x"/>, projected onto the ball around the original; <paramref name="t"/> and <paramref name="score"/> are unused.</summary>
+    /// <param name="t">The step index (unused).</param>
+    /// <param name="x">The current iterate [N,...].</param>
+    /// <param name="gradient">The ascent score's gradient at x; may be overwritten.</param>
+    /// <param name="score">The ascent score [N] (unused).</param>
     public Tensor Next(int t, Tensor x, Tensor gradient, Tensor score) => threat!.StepAndProject(original!, x, gradient, stepSize);
 
+    /// <summary>Frees the copy of the original's rows that <see cref="Keep"/> made, if any.</summary>
     public void Dispose()
     {
         if (ownsOriginal) original?.Dispose();

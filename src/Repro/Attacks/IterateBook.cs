@@ -16,6 +16,11 @@ public sealed class IterateBook : IDisposable
     readonly Tensor original;
     readonly IterateChoice choice;
 
+    /// <summary>An empty book; the first <see cref="Offer"/> fills it.</summary>
+    /// <param name="objective">The attack's objective: its direction decides which loss is better.</param>
+    /// <param name="threat">The threat model whose norm measures distances (for <see cref="IterateChoice.SmallestPerturbation"/>).</param>
+    /// <param name="original">The clean images [N,...] the iterates perturb.</param>
+    /// <param name="choice">Which iterate to keep per example.</param>
     public IterateBook(AttackObjective objective, ThreatModel threat, Tensor original, IterateChoice choice)
     {
         this.objective = objective;
@@ -24,9 +29,13 @@ public sealed class IterateBook : IDisposable
         this.choice = choice;
     }
 
+    /// <summary>The kept iterate [N,...] per example; null before the first offer.</summary>
     public Tensor? Images { get; private set; }
+    /// <summary>The objective's loss [N] at the kept iterates; null before the first offer.</summary>
     public Tensor? Loss { get; private set; }
+    /// <summary>Logits [N,K] at the kept iterates; null before the first offer or when the objective gives none.</summary>
     public Tensor? Logits { get; private set; }
+    /// <summary>Per-example bool [N]: the kept iterate succeeded; null before the first offer.</summary>
     public Tensor? Success { get; private set; }
     Tensor? distance;
 
@@ -136,6 +145,7 @@ public sealed class IterateBook : IDisposable
         return result;
     }
 
+    /// <summary>Frees the kept tensors.</summary>
     public void Dispose()
     {
         Images?.Dispose();

@@ -8,15 +8,21 @@ namespace Repro.Attacks;
 /// </summary>
 public sealed class L2Ball : ThreatModel
 {
+    /// <summary>An L2 ball of radius <paramref name="eps"/>.</summary>
+    /// <param name="eps">Radius in [0,1] pixel units: the L2 norm of the whole perturbation, per example.</param>
+    /// <exception cref="ReproInputException"><paramref name="eps"/> is not positive and finite.</exception>
     public L2Ball(double eps)
     {
         RequirePositive(eps);
         Eps = eps;
     }
 
+    /// <inheritdoc/>
     public override double Eps { get; }
+    /// <summary>"L2".</summary>
     public override string Name => "L2";
 
+    /// <summary>Scales each perturbation whose L2 norm exceeds eps back to norm eps, then clips to [0,1].</summary>
     public override Tensor Project(Tensor original, Tensor candidate)
     {
         using var scope = NewDisposeScope();
@@ -27,12 +33,14 @@ public sealed class L2Ball : ThreatModel
         return (original + (delta * factor).to_type(delta.dtype)).clamp(0, 1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>images + the gradient scaled per example to L2 length stepSize (0 where the gradient is 0), not yet projected.</summary>
     public override Tensor Step(Tensor images, Tensor gradient, double stepSize)
     {
         using var scope = NewDisposeScope();
         return (images + L2Step(gradient, stepSize)).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
     public override Tensor StepAndProject(Tensor original, Tensor images, Tensor gradient, double stepSize)
     {
         using var scope = NewDisposeScope();
@@ -42,6 +50,7 @@ public sealed class L2Ball : ThreatModel
         return delta.add_(original).clamp_(0, 1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>A point uniform in the L2 ball (a uniform direction times eps·U^(1/d)), clipped to [0,1]; drawn in float32 for half-precision images.</summary>
     public override Tensor RandomStart(Tensor original, NoiseSource noise)
     {
         using var scope = NewDisposeScope();

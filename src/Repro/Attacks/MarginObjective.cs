@@ -20,10 +20,14 @@ namespace Repro.Attacks;
 /// </summary>
 public sealed class MarginObjective(nn.Module<Tensor, Tensor> model, Tensor labels) : AttackObjective
 {
+    /// <summary>Ascend: the margin is positive once the example is misclassified.</summary>
     public override Direction Direction => Direction.Ascend;
+    /// <inheritdoc/>
     public override IEnumerable<nn.Module> Modules => [model];
+    /// <inheritdoc/>
     public override AttackObjective Subset(Tensor index) => new MarginObjective(model, labels.index_select(0, index.to(labels.device)));
 
+    /// <summary>Margin max_{j≠y} z_j − z_y [N] and logits [N,classes] of images [N,C,H,W] in [0,1] (differentiable w.r.t. the images).</summary>
     public override ObjectiveValue Evaluate(Tensor images)
     {
         var logits = model.forward(images);
@@ -33,6 +37,7 @@ public sealed class MarginObjective(nn.Module<Tensor, Tensor> model, Tensor labe
         return new ObjectiveValue(others.amax(1) - trueLogit, logits);
     }
 
+    /// <summary>Per-example bool [N]: the prediction (argmax of the logits) is not the label.</summary>
     public override Tensor Succeeded(ObjectiveValue value)
     {
         using var predicted = value.Logits!.argmax(1);

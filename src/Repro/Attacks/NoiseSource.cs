@@ -37,6 +37,7 @@ public sealed class ExampleNoise : NoiseSource
     /// <summary>The noise of a subset of the rows (indices into this batch), for attacks that drop finished examples.</summary>
     public ExampleNoise Select(IReadOnlyList<long> rows) => new(rows.Select(r => keys[r]).ToArray());
 
+    /// <summary>Number of examples (batch rows) this noise is for.</summary>
     public int Count => keys.Length;
 
     /// <summary>The per-example keys of sub-stream <paramref name="stream"/>, as an int64 [N] tensor on <paramref name="device"/>.</summary>
@@ -47,9 +48,15 @@ public sealed class ExampleNoise : NoiseSource
         return CounterNoise.Derive(k, tensor(stream, dtype: ScalarType.Int64, device: device)).MoveToOuterDisposeScope();
     }
 
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentException"><paramref name="like"/> does not have <see cref="Count"/> rows.</exception>
     public override Tensor Normal(Tensor like) => Rows(like, 0, normal: true);
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentException"><paramref name="like"/> does not have <see cref="Count"/> rows.</exception>
     public override Tensor Uniform(Tensor like) => Rows(like, 1, normal: false);
 
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentException"><paramref name="like"/> does not have <see cref="Count"/> rows.</exception>
     public override Tensor UniformPerExample(Tensor like)
     {
         Check(like);
@@ -81,7 +88,10 @@ public sealed class ExampleNoise : NoiseSource
 /// </summary>
 public sealed class GeneratorNoise(Generator generator) : NoiseSource
 {
+    /// <inheritdoc/>
     public override Tensor Normal(Tensor like) => randn(like.shape, dtype: like.dtype, generator: generator).to(like.device);
+    /// <inheritdoc/>
     public override Tensor Uniform(Tensor like) => rand(like.shape, dtype: like.dtype, generator: generator).to(like.device);
+    /// <inheritdoc/>
     public override Tensor UniformPerExample(Tensor like) => rand(new[] { like.shape[0] }, dtype: like.dtype, generator: generator).to(like.device);
 }

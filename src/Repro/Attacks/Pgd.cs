@@ -15,6 +15,13 @@ namespace Repro.Attacks;
 /// </summary>
 public static class Pgd
 {
+    /// <summary>Runs PGD on <paramref name="objective"/> from <paramref name="images"/> within <paramref name="threat"/>.</summary>
+    /// <param name="objective">What to optimise, e.g. <see cref="CrossEntropyObjective"/>; its modules are frozen meanwhile.</param>
+    /// <param name="threat">The set to stay within (<see cref="L2Ball"/>, <see cref="LinfBall"/> or <see cref="Unconstrained"/>; eps in [0,1] pixel units).</param>
+    /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
+    /// <param name="options">Step size, steps, restarts, random start, iterate choice and noise.</param>
+    /// <returns>The chosen iterate per example with its loss, success and perturbation norms.</returns>
+    /// <exception cref="ReproInputException">Invalid options, or example ids that do not match the batch.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, PgdOptions options)
     {
         options.Validate();

@@ -6,7 +6,9 @@ namespace Repro.Attacks;
 /// </summary>
 public sealed record PgdOptions
 {
+    /// <summary>Length of each step in the threat model's norm, in [0,1] pixel units (L2: per-example L2 length; L-inf: each pixel moves by it); default 0.5.</summary>
     public double StepSize { get; init; } = 0.5;
+    /// <summary>Gradient steps per run (>= 1); default 20.</summary>
     public int Steps { get; init; } = 20;
     /// <summary>Start from a uniformly random point of the ball instead of the image itself (per-example noise, see <see cref="ExampleIds"/>).</summary>
     public bool RandomStart { get; init; }
@@ -26,6 +28,7 @@ public sealed record PgdOptions
     public bool FinalIterate { get; init; }
     /// <summary>Stop attacking an example once an iterate succeeds (it keeps that iterate); saves the steps of examples already fooled.</summary>
     public bool StopOnSuccess { get; init; }
+    /// <summary>Seed of the random starts (with <see cref="ExampleIds"/>).</summary>
     public long Seed { get; init; }
     /// <summary>
     /// One id per example of the batch (dataset index, or <see cref="Attacks.ExampleIds.OfName"/> of a
@@ -42,6 +45,7 @@ public sealed record PgdOptions
     /// <summary>Called after every step with (steps done, steps in all, restarts included), for progress bars.</summary>
     public Action<long, long>? Progress { get; init; }
 
+    /// <summary>The iterate choice the flags select: <see cref="FinalIterate"/>, else <see cref="SmallestPerturbation"/>, else <see cref="KeepBest"/> (best loss), else the latest, success first.</summary>
     public IterateChoice Choice =>
         FinalIterate ? IterateChoice.Final : SmallestPerturbation ? IterateChoice.SmallestPerturbation : KeepBest ? IterateChoice.BestLoss : IterateChoice.Latest;
 

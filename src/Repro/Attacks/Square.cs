@@ -25,6 +25,13 @@ public static class Square
 {
     const long InitStream = 1, QueryStream = 2;
 
+    /// <summary>Runs the Square attack on <paramref name="objective"/> within <paramref name="threat"/>; fooled examples stop querying.</summary>
+    /// <param name="objective">What to optimise, with logits (e.g. <see cref="MarginObjective"/>); it must split per example (<see cref="AttackObjective.Subset"/>).</param>
+    /// <param name="threat"><see cref="L2Ball"/> or <see cref="LinfBall"/> (eps in [0,1] pixel units).</param>
+    /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
+    /// <param name="options">Queries, p_init, seed and example ids.</param>
+    /// <returns>Per example a successful iterate if one was found, else the best-loss one, with its loss, success and perturbation norms.</returns>
+    /// <exception cref="ReproInputException">Invalid options, images not [N,C,H,W], another threat model, an objective that cannot be split, or example ids that do not match the batch.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, SquareOptions options)
     {
         options.Validate();

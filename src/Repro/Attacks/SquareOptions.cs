@@ -13,12 +13,14 @@ public sealed record SquareOptions
     public int Queries { get; init; } = 5000;
     /// <summary>Initial fraction of the image's pixels a square covers; halved at fixed points of the (rescaled) schedule.</summary>
     public double PInit { get; init; } = 0.8;
+    /// <summary>Seed of the squares, signs and starts (with <see cref="ExampleIds"/>).</summary>
     public long Seed { get; init; }
     /// <summary>One id per example; with the seed it alone decides the example's squares and signs (see <see cref="Attacks.ExampleIds"/>). Null: the hash of each image.</summary>
     public IReadOnlyList<long>? ExampleIds { get; init; }
     /// <summary>Called after every query round with (rounds done, rounds in all).</summary>
     public Action<long, long>? Progress { get; init; }
 
+    /// <summary>Throws <see cref="ReproInputException"/> naming the setting unless queries are >= 0 and p_init is in (0,1].</summary>
     public void Validate()
     {
         if (Queries < 0) throw new ReproInputException($"Square queries must be >= 0, got {Queries}");

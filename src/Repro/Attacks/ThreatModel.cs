@@ -59,8 +59,10 @@ public abstract class ThreatModel
         return (images - original).flatten(1).norm(1, p: 2).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Short name for reports and messages ("L2", "Linf", "Unconstrained").</summary>
     public abstract string Name { get; }
 
+    /// <summary>The name and radius, e.g. "L2(eps=0.5)".</summary>
     public override string ToString() => $"{Name}(eps={Eps})";
 
     /// <summary>
@@ -73,6 +75,7 @@ public abstract class ThreatModel
     protected static Tensor PerExampleL2(Tensor t) =>
         (IsHalf(t) ? t.to_type(ScalarType.Float32) : t).flatten(1).norm(1, keepdim: true, p: 2).reshape(BroadcastShape(t));
 
+    /// <summary>Whether <paramref name="t"/> is float16 or bfloat16.</summary>
     protected static bool IsHalf(Tensor t) => t.dtype is ScalarType.Float16 or ScalarType.BFloat16;
 
     /// <summary><paramref name="gradient"/> scaled per example to L2 length <paramref name="stepSize"/> (0 where it is 0), in the gradient's dtype.</summary>
@@ -83,6 +86,7 @@ public abstract class ThreatModel
         return (IsHalf(gradient) ? (gradient.to_type(ScalarType.Float32) * factor).to_type(gradient.dtype) : gradient * factor).MoveToOuterDisposeScope();
     }
 
+    /// <summary>[N,1,1,...] with <paramref name="t"/>'s rank and first dimension: the shape that broadcasts a per-example [N] value over t.</summary>
     protected static long[] BroadcastShape(Tensor t)
     {
         var shape = new long[t.dim()];

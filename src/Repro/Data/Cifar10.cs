@@ -3,7 +3,14 @@ using static TorchSharp.torch;
 
 namespace Repro.Data;
 
-public enum Split { Train, Test }
+/// <summary>Which CIFAR-10 split to load: the 50,000 training or the 10,000 test images.</summary>
+public enum Split
+{
+    /// <summary>The training split (binary <c>data_batch_1..5.bin</c>, or <c>cifar10/train/</c>).</summary>
+    Train,
+    /// <summary>The test split (binary <c>test_batch.bin</c>, or <c>cifar10/test/</c>).</summary>
+    Test,
+}
 
 /// <summary>
 /// CIFAR-10 from either of its two layouts under the data root:
@@ -19,6 +26,7 @@ public enum Split { Train, Test }
 /// </summary>
 public static class Cifar10
 {
+    /// <summary>The ten CIFAR-10 class names in the dataset's own label order (label byte 0..9).</summary>
     public static readonly IReadOnlyList<string> ClassNames =
         ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 

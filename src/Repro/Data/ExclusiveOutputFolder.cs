@@ -10,6 +10,7 @@ namespace Repro.Data;
 /// </summary>
 internal sealed class ExclusiveOutputFolder
 {
+    /// <summary>The output folder, as a full path.</summary>
     public string Folder { get; }
     readonly IReadOnlyList<string> previous;
 
@@ -18,6 +19,9 @@ internal sealed class ExclusiveOutputFolder
     /// <summary>Checks the folder against the policy before any work is done.</summary>
     /// <param name="isOwnResult">Whether an entry name (files; folders end with '/') is a result this kind of run writes.</param>
     /// <exception cref="ReproInputException">The folder is a file, not empty (without <paramref name="overwrite"/>), or holds entries that are not results.</exception>
+    /// <param name="folder">The output folder (<c>--out</c>); made a full path.</param>
+    /// <param name="overwrite">Whether an earlier run's results there may be replaced (<c>--overwrite</c>).</param>
+    /// <exception cref="ReproEnvironmentException">The folder exists but cannot be read.</exception>
     public static ExclusiveOutputFolder Prepare(string folder, bool overwrite, Func<string, bool> isOwnResult)
     {
         folder = Path.GetFullPath(folder);

@@ -24,6 +24,7 @@ public sealed record ImageDecodeOptions
     /// </summary>
     public long MaxPixels { get; init; } = DefaultMaxPixels;
 
+    /// <summary>The defaults: <see cref="DefaultMaxPixels"/>.</summary>
     public static ImageDecodeOptions Default { get; } = new();
 
     /// <summary>

@@ -25,6 +25,8 @@ public static class ImageFile
     /// <summary>Loads an image file as a [3,H,W] tensor in [0,1] (<see cref="ImageDecoder"/>'s policies).</summary>
     public static Tensor Load(string path, ImageDecodeOptions? options = null) => ImageDecoder.Decode(path, options).Image.ToTensor();
 
+    /// <summary>An RGBA8888 bitmap as a float32 [3,H,W] RGB tensor in [0,1] (alpha dropped).</summary>
+    /// <exception cref="ArgumentException">The bitmap is not RGBA8888.</exception>
     public static Tensor ToTensor(SKBitmap rgba)
     {
         if (rgba.ColorType != SKColorType.Rgba8888) throw new ArgumentException("expected an RGBA8888 bitmap", nameof(rgba));
@@ -75,6 +77,8 @@ public static class ImageFile
         SavePng(bitmap, path);
     }
 
+    /// <summary>Encodes <paramref name="bitmap"/> as PNG and writes it to <paramref name="path"/> atomically.</summary>
+    /// <exception cref="InvalidOperationException">PNG encoding failed.</exception>
     public static void SavePng(SKBitmap bitmap, string path)
     {
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100)

@@ -8,9 +8,11 @@ namespace Repro.Data;
 /// </summary>
 public sealed class ImageNetClasses
 {
+    /// <summary>The WordNet id of each class ("n01443537"), by class index.</summary>
     public IReadOnlyList<string> Wnids { get; }
     /// <summary>The first name of each class ("goldfish"), as captions show it.</summary>
     public IReadOnlyList<string> Names { get; }
+    /// <summary>Each class's full line after the wnid ("goldfish, Carassius auratus"), by class index.</summary>
     public IReadOnlyList<string> FullNames { get; }
     readonly Dictionary<string, int> _byWnid;
 
@@ -34,6 +36,8 @@ public sealed class ImageNetClasses
         return Parse(ReadLines(reader), resource);
     });
 
+    /// <summary>Reads a <c>synset_words.txt</c> file: 1,000 non-empty lines "wnid name[, synonym...]", in class-index order.</summary>
+    /// <exception cref="ReproInputException">The file is missing, a line is not "wnid name", or it does not hold exactly 1,000 classes.</exception>
     public static ImageNetClasses Load(string synsetWordsPath)
     {
         if (!File.Exists(synsetWordsPath)) throw new ReproInputException($"ImageNet class list not found: {synsetWordsPath}");
@@ -64,6 +68,7 @@ public sealed class ImageNetClasses
         return new ImageNetClasses(wnids, names);
     }
 
+    /// <summary>The class index of a wnid ("n01443537" is 1), or -1 when it is not one of the 1,000.</summary>
     public int IndexOfWnid(string wnid) => _byWnid.TryGetValue(wnid, out int i) ? i : -1;
 
     /// <summary>Finds a class by index ("1"), wnid ("n01443537") or name ("goldfish"), or throws naming it.</summary>

@@ -10,10 +10,19 @@ namespace Repro.Data;
 /// </summary>
 public sealed record ReproPaths(string DataRoot, string ModelRoot)
 {
+    /// <summary>Environment variable naming the data root.</summary>
     public const string DataVariable = "REPRO_DATA";
+    /// <summary>Environment variable naming the model (weights) root.</summary>
     public const string ModelVariable = "REPRO_MODELS";
+    /// <summary>Environment variable naming the per-user cache root (see <see cref="CacheRoot"/>).</summary>
     public const string CacheVariable = "REPRO_CACHE";
 
+    /// <summary>
+    /// Resolves each root: the option when set, else its environment variable, else <c>data/</c> or
+    /// <c>models/</c> under <see cref="CacheRoot"/>; both returned as full paths. Nothing is created.
+    /// </summary>
+    /// <param name="dataOption">Explicit data root (e.g. a command-line option), or null.</param>
+    /// <param name="modelOption">Explicit model root, or null.</param>
     public static ReproPaths Resolve(string? dataOption = null, string? modelOption = null)
     {
         string data = FirstSet(dataOption, Environment.GetEnvironmentVariable(DataVariable)) ?? Path.Combine(CacheRoot(), "data");

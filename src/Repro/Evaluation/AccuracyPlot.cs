@@ -26,6 +26,7 @@ public static class AccuracyPlot
         return true;
     });
 
+    /// <summary>The plot of <paramref name="result"/> as PNG bytes of <paramref name="width"/> x <paramref name="height"/> pixels.</summary>
     public static byte[] Png(RobustnessResult result, int width = 800, int height = 500)
     {
         var plot = new Plot();

@@ -11,6 +11,7 @@ namespace Repro.Evaluation;
 /// </summary>
 public static class AttackCatalog
 {
+    /// <summary>Every attack known by name, with a one-line description of its budget and source.</summary>
     public static readonly IReadOnlyList<(string Name, string Description)> Known =
     [
         ("pgd", "PGD, 20 steps of 0.4·eps on the cross-entropy from the image (the article's attack: step 0.5 at eps 1.25)"),
@@ -21,6 +22,7 @@ public static class AttackCatalog
         ("square", "Square attack, 5,000 queries, score-based (Andriushchenko et al. 2020)"),
     ];
 
+    /// <summary>The preset names <see cref="Parse"/> accepts besides attack names: "standard".</summary>
     public static IReadOnlyList<string> Presets => ["standard"];
 
     /// <summary>Attacks by name (comma-separated list), or a preset, for a model with <paramref name="classes"/> classes.</summary>
@@ -37,6 +39,11 @@ public static class AttackCatalog
         return attacks;
     }
 
+    /// <summary>The attack named <paramref name="name"/> (one of <see cref="Known"/>) for a model with <paramref name="classes"/> classes.</summary>
+    /// <param name="name">Lower-case attack name, e.g. "apgd-ce".</param>
+    /// <param name="classes">The model's number of classes.</param>
+    /// <param name="squareQueries">Query budget for "square"; null for the <see cref="SquareOptions"/> default.</param>
+    /// <exception cref="ReproInputException">The name is unknown, or the model has fewer classes than the attack needs.</exception>
     public static IAttack Create(string name, int classes, int? squareQueries = null)
     {
         IAttack attack = name switch

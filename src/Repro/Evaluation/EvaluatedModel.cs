@@ -25,8 +25,14 @@ public sealed record EvaluatedModel(string Name, nn.Module<Tensor, Tensor> Netwo
 /// </summary>
 public static class EvaluatedModels
 {
+    /// <summary>The model names <see cref="Resolve"/> accepts: cifar-standard, cifar-robust and the ImageNet registry's.</summary>
     public static IReadOnlyList<string> Names => ["cifar-standard", "cifar-robust", .. ModelRegistry.Names];
 
+    /// <summary>A committed CIFAR model (cifar-standard, cifar-robust), an ImageNet registry model, or a model file (<see cref="FromFile"/>).</summary>
+    /// <param name="nameOrPath">A name from <see cref="Names"/> (case-insensitive) or an existing file path.</param>
+    /// <param name="paths">Where data and weights are found; ImageNet models also read <c>imagenet/synset_words.txt</c> under the data root.</param>
+    /// <param name="log">Receives progress of loading or training the CIFAR models.</param>
+    /// <exception cref="ReproInputException">The name is unknown and no such file exists, or a file is given (not supported yet).</exception>
     public static EvaluatedModel Resolve(string nameOrPath, ReproPaths paths, TextWriter log)
     {
         switch (nameOrPath.ToLowerInvariant())

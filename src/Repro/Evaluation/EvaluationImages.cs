@@ -7,12 +7,18 @@ namespace Repro.Evaluation;
 /// <summary>Images to evaluate on, their labels, one stable id per image (it keys the image's random numbers) and where they came from.</summary>
 public sealed class EvaluationImages(Tensor images, Tensor labels, long[] ids, string description) : IDisposable
 {
+    /// <summary>The images, float32 [N,3,H,W] in [0,1].</summary>
     public Tensor Images { get; } = images;
+    /// <summary>The labels, int64 [N]: indices into the model's class names.</summary>
     public Tensor Labels { get; } = labels;
+    /// <summary>One stable id per image (dataset index or hash of the relative path), keying its random numbers.</summary>
     public long[] Ids { get; } = ids;
+    /// <summary>Where the images came from, in words, for the report.</summary>
     public string Description { get; } = description;
+    /// <summary>The number of images N.</summary>
     public long Count => Images.shape[0];
 
+    /// <summary>Disposes <see cref="Images"/> and <see cref="Labels"/>.</summary>
     public void Dispose()
     {
         Images.Dispose();

@@ -12,7 +12,9 @@ public sealed record RobustnessSettings
     public required string Norm { get; init; }
     /// <summary>Radii to evaluate, each > 0 (in [0,1] pixel units).</summary>
     public required IReadOnlyList<double> Eps { get; init; }
+    /// <summary>The attacks to run; gradient attacks run before gradient-free ones, otherwise in this order.</summary>
     public required IReadOnlyList<IAttack> Attacks { get; init; }
+    /// <summary>Seed that, with each example's id, keys every random number of the attacks.</summary>
     public long Seed { get; init; }
     /// <summary>Examples per attack call (memory only: every example is attacked independently).</summary>
     public int BatchSize { get; init; } = 250;
@@ -21,6 +23,8 @@ public sealed record RobustnessSettings
     /// <summary>Correctly classified examples (the first ones) for the unbounded-attack check; 0 skips it.</summary>
     public int UnboundedExamples { get; init; } = 100;
 
+    /// <summary>The ball of radius <paramref name="eps"/> for <see cref="Norm"/>: <see cref="L2Ball"/> or <see cref="LinfBall"/>.</summary>
+    /// <exception cref="ReproInputException"><see cref="Norm"/> is neither "l2" nor "linf".</exception>
     public ThreatModel Threat(double eps) => Norm switch
     {
         "l2" => new L2Ball(eps),
@@ -42,10 +46,21 @@ public sealed record RobustnessSettings
 /// </summary>
 public static class RobustAccuracy
 {
+    /// <summary>
+    /// Runs the attacks at every eps of <paramref name="settings"/> and returns the cumulative robust
+    /// accuracy per attack, the worst case per eps and the sanity flags.
+    /// </summary>
+    /// <param name="modelName">The model's name, for the log and the result.</param>
+    /// <param name="model">The classifier: [N,C,H,W] images in [0,1] to logits [N,classes].</param>
     /// <param name="images">[N,C,H,W] in [0,1].</param>
     /// <param name="labels">int64 [N].</param>
     /// <param name="ids">One id per example (dataset index, or a hash of the file name): with the seed they key every random number.</param>
     /// <param name="progress">(what, done, total) for a progress bar.</param>
+    /// <param name="settings">Norm, eps, attacks, seed, batch size and sanity-check sizes.</param>
+    /// <param name="log">Receives one line per attack stage and the flags; null for none.</param>
+    /// <exception cref="ReproInputException">No images, invalid eps or norm, no attacks, an attack listed twice, or an attack needing more classes than the model has.</exception>
+    /// <exception cref="ArgumentException">The number of ids differs from the number of images.</exception>
+    /// <exception cref="InvalidOperationException">An attack returned an example outside the ball or [0,1] (an attack bug).</exception>
     public static RobustnessResult Evaluate(string modelName, nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> ids,
         RobustnessSettings settings, TextWriter? log = null, Action<string, long, long>? progress = null)
     {

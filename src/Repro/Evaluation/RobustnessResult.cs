@@ -5,6 +5,7 @@ namespace Repro.Evaluation;
 /// <param name="RobustAccuracy">Fraction of all examples still correct after this attack and the earlier ones, in [0,1].</param>
 /// <param name="NewlyFooled">Examples this attack fooled that every earlier attack had left correct.</param>
 /// <param name="Attacked">Examples it was run on (those still robust before it).</param>
+/// <param name="Elapsed">Wall-clock time of this attack at this eps.</param>
 public sealed record AttackStage(string Attack, double RobustAccuracy, long NewlyFooled, long Attacked, TimeSpan Elapsed);
 
 /// <summary>One eps of a robustness evaluation: the stages in the order the attacks ran, and the final (worst-case) robust accuracy.</summary>
@@ -20,6 +21,7 @@ public sealed record EpsResult(double Eps, IReadOnlyList<AttackStage> Stages, do
 /// <param name="Detail">What was measured, and what it means when fired.</param>
 public sealed record SanityFlag(string Name, bool Fired, string Detail)
 {
+    /// <summary>"FLAG" or "ok", the name and the detail, on one line.</summary>
     public override string ToString() => $"{(Fired ? "FLAG" : "ok")} {Name}: {Detail}";
 }
 
@@ -29,16 +31,23 @@ public sealed record SanityFlag(string Name, bool Fired, string Detail)
 /// </summary>
 public sealed record RobustnessResult
 {
+    /// <summary>The evaluated model's name.</summary>
     public required string Model { get; init; }
+    /// <summary>The threat model's norm: "l2" or "linf".</summary>
     public required string Norm { get; init; }
+    /// <summary>Number of examples evaluated.</summary>
     public required long Examples { get; init; }
+    /// <summary>Fraction of the examples the model classifies correctly without attack, in [0,1].</summary>
     public required double CleanAccuracy { get; init; }
+    /// <summary>One result per eps, in the order evaluated.</summary>
     public required IReadOnlyList<EpsResult> PerEps { get; init; }
     /// <summary>Flags about the model itself (outputs, gradients, randomness, the unbounded attack) and across eps.</summary>
     public required IReadOnlyList<SanityFlag> Flags { get; init; }
     /// <summary>The attacks in the order they ran, with their budgets.</summary>
     public required IReadOnlyList<(string Name, string Budget)> Attacks { get; init; }
+    /// <summary>The seed that, with each example's id, keyed every random number.</summary>
     public required long Seed { get; init; }
+    /// <summary>Wall-clock time of the whole evaluation.</summary>
     public required TimeSpan Elapsed { get; init; }
 
     /// <summary>Every flag that fired: the model's, the cross-eps ones and each eps's.</summary>

@@ -69,6 +69,7 @@ public static class RobustnessTable
         return fired.Count == 0 ? "none" : string.Join(", ", fired);
     }
 
+    /// <summary>The norm as printed: "l2" as "L2", "linf" as "L-inf", anything else unchanged.</summary>
     public static string Norm(string norm) => norm == "l2" ? "L2" : norm == "linf" ? "L-inf" : norm;
 
     static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);

@@ -12,6 +12,11 @@ namespace Repro.Experiments;
 internal static class ChunkedPgd
 {
     /// <param name="objective">The objective for a chunk, given the chunk's first index and length.</param>
+    /// <param name="threat">The ball and box the attack stays in.</param>
+    /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
+    /// <param name="options">PGD options; <c>RandomStart</c> is refused when more than one chunk is needed.</param>
+    /// <param name="chunk">Most examples per <see cref="Pgd.Run"/> call.</param>
+    /// <exception cref="ArgumentException">More than one chunk is needed and <paramref name="options"/> asks for a random start.</exception>
     public static AttackResult Run(Func<long, long, AttackObjective> objective, ThreatModel threat, Tensor images, PgdOptions options, int chunk = 64)
     {
         long n = images.shape[0];

@@ -10,6 +10,10 @@ namespace Repro.Explain;
 /// </summary>
 public static class EdgeAlignment
 {
+    /// <summary>Per-example Pearson correlation [N] in [-1,1] between the map magnitude and the image edge strength.</summary>
+    /// <param name="maps">Saliency maps [N,C,H,W] (e.g. <see cref="SaliencyImage.Visualise"/> output).</param>
+    /// <param name="images">The images [N,C,H,W] in [0,1] the maps explain.</param>
+    /// <param name="centre">The map value meaning "no signal" (0.5 for visualised maps).</param>
     public static Tensor Correlation(Tensor maps, Tensor images, double centre = 0.5)
     {
         using var scope = NewDisposeScope();

@@ -13,6 +13,13 @@ namespace Repro.Explain;
 /// </summary>
 public static class FeatureVisualisation
 {
+    /// <summary>Maximises representation component <paramref name="component"/> with PGD (ascent) from <paramref name="start"/>.</summary>
+    /// <param name="model">The classifier; must implement <see cref="IRepresentationModel"/>.</param>
+    /// <param name="start">Starting images [N,C,H,W] in [0,1] (an image or noise).</param>
+    /// <param name="component">Index into the representation [N,D].</param>
+    /// <param name="threat">The ball around <paramref name="start"/> (the article: L2, eps 1000).</param>
+    /// <param name="options">PGD steps, step size and seed.</param>
+    /// <exception cref="ReproInputException">The model does not implement <see cref="IRepresentationModel"/>.</exception>
     public static AttackResult Maximise(nn.Module<Tensor, Tensor> model, Tensor start, int component, ThreatModel threat, PgdOptions options)
     {
         if (model is not IRepresentationModel representation)

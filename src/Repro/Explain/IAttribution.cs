@@ -9,5 +9,6 @@ namespace Repro.Explain;
 /// </summary>
 public interface IAttribution
 {
+    /// <summary>An attribution map [N,C,H,W] for <paramref name="images"/> [N,C,H,W] in [0,1] and the per-example <paramref name="target"/>.</summary>
     Tensor Attribute(Tensor images, AttributionTarget target);
 }

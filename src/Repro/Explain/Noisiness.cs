@@ -11,6 +11,7 @@ namespace Repro.Explain;
 /// </summary>
 public static class Noisiness
 {
+    /// <summary>Per-example ratio [N] (&gt;= 0) of total variation to L2 norm of <paramref name="maps"/> [N,C,H,W] minus <paramref name="centre"/>.</summary>
     public static Tensor TotalVariationRatio(Tensor maps, double centre = 0)
     {
         using var scope = NewDisposeScope();

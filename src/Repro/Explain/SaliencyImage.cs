@@ -8,6 +8,8 @@ namespace Repro.Explain;
 /// </summary>
 public static class SaliencyImage
 {
+    /// <summary>An attribution [N,C,H,W] as an image [N,C,H,W] in [0,1]: (a - mean) / (3 std) + 0.5 per example and channel, clipped.</summary>
+    /// <exception cref="ArgumentException">The attribution is not 4-dimensional.</exception>
     public static Tensor Visualise(Tensor attribution)
     {
         if (attribution.dim() != 4) throw new ArgumentException($"expected [N,C,H,W], got [{string.Join(",", attribution.shape)}]");

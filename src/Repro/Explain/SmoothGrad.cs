@@ -17,8 +17,11 @@ namespace Repro.Explain;
 /// </summary>
 public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sigma = 0.3, int batchSize = 32, long seed = 0) : IAttribution
 {
+    /// <summary>Noisy copies averaged per image, &gt;= 1.</summary>
     public int Samples { get; } = samples >= 1 ? samples : throw new ReproInputException($"SmoothGrad samples must be >= 1, got {samples}");
+    /// <summary>Standard deviation of the Gaussian noise, &gt;= 0, in [0,1] pixel units.</summary>
     public double Sigma { get; } = sigma >= 0 ? sigma : throw new ReproInputException($"SmoothGrad sigma must be >= 0, got {sigma}");
+    /// <summary>Noisy copies (of all examples together) per call of the inner attribution, &gt;= 1.</summary>
     public int BatchSize { get; } = batchSize >= 1 ? batchSize : throw new ReproInputException($"SmoothGrad batch size must be >= 1, got {batchSize}");
 
     /// <summary>Called after each batch of copies with (copies done, copies in all), for progress bars.</summary>

@@ -6,8 +6,11 @@ namespace Repro.Models;
 /// <summary>Top-1 and top-5 accuracy of a classifier over some ImageNet validation images.</summary>
 internal sealed record ImageNetAccuracy(int Count, int Top1Correct, int Top5Correct)
 {
+    /// <summary>Fraction with the label as the highest logit, in [0,1] (0 when Count is 0).</summary>
     public double Top1 => Count == 0 ? 0 : (double)Top1Correct / Count;
+    /// <summary>Fraction with the label among the five highest logits, in [0,1] (0 when Count is 0).</summary>
     public double Top5 => Count == 0 ? 0 : (double)Top5Correct / Count;
+    /// <summary>Top-1 and top-5 accuracy with their counts, for logs.</summary>
     public override string ToString() => $"top-1 {Top1:P1} ({Top1Correct}/{Count}), top-5 {Top5:P1} ({Top5Correct}/{Count})";
 }
 
@@ -19,9 +22,15 @@ internal sealed record ImageNetAccuracy(int Count, int Top1Correct, int Top5Corr
 /// </summary>
 internal static class ImageNetEvaluation
 {
+    /// <summary>Top-1 and top-5 accuracy of <paramref name="model"/> on <paramref name="samples"/>, in eval mode without gradients (the training flag is restored).</summary>
+    /// <param name="model">The classifier: [N,3,S,S] images in [0,1] to logits [N,1000], on its parameters' device.</param>
+    /// <param name="samples">The validation images and their labels.</param>
+    /// <param name="batchSize">Images per batch, &gt;= 1.</param>
     /// <param name="progress">Called after each batch with (images done, total).</param>
     /// <param name="imageSize">The square side the model takes (the transform resizes to 256/224 of it, then crops).</param>
     /// <param name="decode">Decoding limits (<see cref="ImageDecoder"/>); a bad image throws <see cref="ReproInputException"/> naming it.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> &lt; 1.</exception>
+    /// <exception cref="ArgumentException">The model does not return logits [N,K] with K &gt;= 5.</exception>
     public static ImageNetAccuracy Evaluate(nn.Module<Tensor, Tensor> model, IReadOnlyList<ImageNetSample> samples, int batchSize = 32, Action<int, int>? progress = null,
         ImageDecodeOptions? decode = null, int imageSize = 224)
     {

@@ -22,8 +22,11 @@ namespace Repro.Models;
 /// </summary>
 public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
 {
+    /// <summary>Restricted ImageNet's number of classes (9): the head's outputs.</summary>
     public const int Classes = 9;
+    /// <summary>Restricted ImageNet's normaliser mean per RGB channel, as in MadryLab <c>robustness</c>.</summary>
     public static readonly float[] Mean = [0.4717f, 0.4499f, 0.3837f];
+    /// <summary>Restricted ImageNet's normaliser standard deviation per RGB channel, as in MadryLab <c>robustness</c>.</summary>
     public static readonly float[] Std = [0.2600f, 0.2516f, 0.2575f];
 
     /// <summary>The architecture: torchvision's resnet50 with a 9-way head.</summary>
@@ -50,6 +53,10 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
     readonly Normalized normalized;
     readonly TorchvisionResNetNetwork network;
 
+    /// <summary>An untrained robustness-style ResNet50 (no weights loaded; <see cref="Load(string)"/> loads the published model).</summary>
+    /// <param name="mean">Normaliser mean per RGB channel; null: <see cref="Mean"/>.</param>
+    /// <param name="std">Normaliser standard deviation per RGB channel; null: <see cref="Std"/>.</param>
+    /// <param name="classes">Number of classes of the head.</param>
     public MadryResNet50(float[]? mean = null, float[]? std = null, int classes = Classes)
         : this(Shape with { Classes = classes }, mean ?? Mean, std ?? Std)
     {
@@ -66,8 +73,10 @@ public sealed class MadryResNet50 : Module<Tensor, Tensor>, IRepresentationModel
     /// <summary>The TorchVision network (its state_dict keys are what <see cref="MapKeys"/> produces); takes normalised images.</summary>
     public Module<Tensor, Tensor> Network => network;
 
+    /// <summary>Logits [N,classes] of images [N,3,H,W] in [0,1] (normalised inside).</summary>
     public override Tensor forward(Tensor images) => normalized.call(images);
 
+    /// <summary>The features [N,D] after global average pooling (the input of <c>fc</c>; D = 2048 for ResNet50) of images [N,3,H,W] in [0,1], normalised first.</summary>
     public Tensor Representation(Tensor images)
     {
         using var scope = NewDisposeScope();

@@ -19,6 +19,12 @@ public sealed class Normalized : Module<Tensor, Tensor>
     readonly Tensor mean, std;
     Tensor? meanThere, stdThere;
 
+    /// <summary>Wraps <paramref name="inner"/> with the normalisation (x - mean) / std.</summary>
+    /// <param name="inner">The network taking normalised images.</param>
+    /// <param name="mean">Mean per channel, in [0,1] pixel units.</param>
+    /// <param name="std">Standard deviation per channel, &gt; 0.</param>
+    /// <param name="name">The module's name.</param>
+    /// <exception cref="ArgumentException"><paramref name="mean"/> and <paramref name="std"/> differ in length, or a std is not positive.</exception>
     public Normalized(Module<Tensor, Tensor> inner, float[] mean, float[] std, string name = "Normalized") : base(name)
     {
         if (mean.Length != std.Length) throw new ArgumentException("mean and std need one value per channel");
@@ -29,12 +35,15 @@ public sealed class Normalized : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The wrapped network, which takes normalised images.</summary>
     public Module<Tensor, Tensor> Inner => inner;
 
     /// <summary>The standard ImageNet statistics used by torchvision's pretrained models.</summary>
     public static Normalized ImageNet(Module<Tensor, Tensor> inner) =>
         new(inner, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
 
+    /// <summary>(images - mean) / std per channel, on the images' device and dtype.</summary>
+    /// <exception cref="ArgumentException">The images are not [N,C,H,W] with one channel per mean value.</exception>
     public Tensor Normalize(Tensor images)
     {
         if (images.dim() != 4 || images.shape[1] != mean.shape[1])
@@ -43,6 +52,7 @@ public sealed class Normalized : Module<Tensor, Tensor>
         return (images - m) / s;
     }
 
+    /// <summary>The wrapped network applied to <see cref="Normalize"/>d images [N,C,H,W] in [0,1].</summary>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();

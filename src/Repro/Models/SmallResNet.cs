@@ -23,8 +23,11 @@ namespace Repro.Models;
 /// </summary>
 public sealed class SmallResNet : Module<Tensor, Tensor>, IRepresentationModel
 {
+    /// <summary>Image side in pixels (32, CIFAR-10).</summary>
     public const int Side = 32;
+    /// <summary>The default stem width (16), that of the committed weights.</summary>
     public const int DefaultWidth = 16;
+    /// <summary>Basic blocks per stage (2).</summary>
     public const int BlocksPerStage = 2;
 
     readonly TorchSharp.Modules.Conv2d stem;
@@ -32,6 +35,11 @@ public sealed class SmallResNet : Module<Tensor, Tensor>, IRepresentationModel
     readonly TorchSharp.Modules.Sequential stage1, stage2, stage3;
     readonly TorchSharp.Modules.Linear head;
 
+    /// <summary>A freshly initialised network (TorchSharp's default initialisation).</summary>
+    /// <param name="classes">Number of classes, &gt;= 2.</param>
+    /// <param name="width">Stem width w, &gt;= 1.</param>
+    /// <param name="name">The module's name.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="classes"/> &lt; 2 or <paramref name="width"/> &lt; 1.</exception>
     public SmallResNet(int classes = 2, int width = DefaultWidth, string name = "SmallResNet") : base(name)
     {
         if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), "a classifier needs >= 2 classes");
@@ -47,10 +55,14 @@ public sealed class SmallResNet : Module<Tensor, Tensor>, IRepresentationModel
         RegisterComponents();
     }
 
+    /// <summary>The stem width w (stages are w, 2w, 4w channels).</summary>
     public int Width { get; }
+    /// <summary>The number of classes (outputs).</summary>
     public int Classes { get; }
+    /// <summary>The representation's length, 4w.</summary>
     public long RepresentationSize => 4 * Width;
 
+    /// <summary>The final Linear(4w, classes) layer.</summary>
     public TorchSharp.Modules.Linear Head => head;
 
     /// <summary>[N,3,32,32] images in [0,1] to the [N,4w] pooled features (after the last ReLU).</summary>
@@ -65,6 +77,8 @@ public sealed class SmallResNet : Module<Tensor, Tensor>, IRepresentationModel
     }
 
     // Layers are invoked with call(), not forward(), so that hooks (the arithmetic self-check's trace) see them.
+    /// <summary>Logits [N,classes] of images [N,3,32,32] in [0,1]: <see cref="Head"/> applied to <see cref="Representation"/>.</summary>
+    /// <exception cref="ArgumentException">The images are not [N,3,H,W].</exception>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();
@@ -78,6 +92,7 @@ public sealed class SmallResNet : Module<Tensor, Tensor>, IRepresentationModel
         return Sequential(blocks);
     }
 
+    /// <summary>The number of trainable parameter elements (175,258 at width 16 with two classes).</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());
 
     /// <summary>Two 3x3 convolutions with BatchNorm, ReLU, and an identity or 1x1-projection shortcut.</summary>

@@ -31,6 +31,8 @@ public sealed class TorchvisionResNet : nn.Module<Tensor, Tensor>, IRepresentati
     /// <summary>Any torchvision-layout ResNet (e.g. a narrower one) with random weights.</summary>
     public static TorchvisionResNet Create(ResNetShape shape, string name = "resnet") => new(name, shape);
 
+    /// <summary>The torchvision shape of "resnet18" or "resnet50" (He et al. 2016; 1000 classes).</summary>
+    /// <exception cref="ReproInputException">Any other architecture name.</exception>
     public static ResNetShape ShapeOf(string architecture) => architecture switch
     {
         "resnet18" => ResNetShape.ResNet18,
@@ -65,6 +67,7 @@ public sealed class TorchvisionResNet : nn.Module<Tensor, Tensor>, IRepresentati
     /// <summary>The network holding the torchvision parameter names (conv1.weight, layer1.0.bn1.running_mean, fc.bias, ...); takes normalised images.</summary>
     public nn.Module<Tensor, Tensor> Network => resnet;
 
+    /// <summary>Logits [N,classes] of images [N,3,H,W] in [0,1] (ImageNet-normalised inside).</summary>
     public override Tensor forward(Tensor images) => network.call(images);
 
     /// <summary>[0,1] images [N,3,H,W] to the representation [N,512] (resnet18) or [N,2048] (resnet50): the input of <c>fc</c>.</summary>

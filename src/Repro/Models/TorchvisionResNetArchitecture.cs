@@ -22,14 +22,18 @@ public enum ResNetBlock
 /// </summary>
 public sealed record ResNetShape(ResNetBlock Block, int[] Blocks, int StemWidth, int[] Widths, int Classes)
 {
+    /// <summary>torchvision's resnet18 (He et al. 2016): basic blocks [2,2,2,2], widths 64..512, 1000 classes.</summary>
     public static ResNetShape ResNet18 { get; } = new(ResNetBlock.Basic, [2, 2, 2, 2], 64, [64, 128, 256, 512], 1000);
+    /// <summary>torchvision's resnet50 (He et al. 2016): bottleneck blocks [3,4,6,3], widths 64..512, 1000 classes.</summary>
     public static ResNetShape ResNet50 { get; } = new(ResNetBlock.Bottleneck, [3, 4, 6, 3], 64, [64, 128, 256, 512], 1000);
 
+    /// <summary>Output channels of a block per unit of stage width: 4 for bottleneck, 1 for basic blocks.</summary>
     public int Expansion => Block == ResNetBlock.Bottleneck ? 4 : 1;
 
     /// <summary>Length of the representation (the input of <c>fc</c>): 512 for resnet18, 2048 for resnet50.</summary>
     public int RepresentationSize => Widths[^1] * Expansion;
 
+    /// <summary>A one-line description: block kind, blocks, stem width, stage widths and classes.</summary>
     public override string ToString() =>
         $"{Block} ResNet, blocks [{string.Join(",", Blocks)}], stem {StemWidth}, widths [{string.Join(",", Widths)}], {Classes} classes";
 }
@@ -52,6 +56,10 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
     readonly TorchSharp.Modules.Sequential layer1, layer2, layer3, layer4;
     readonly TorchSharp.Modules.Linear fc;
 
+    /// <summary>A network of <paramref name="shape"/> with TorchSharp's default initialisation (load weights with <see cref="LoadStrict"/>).</summary>
+    /// <param name="shape">Block kind, blocks per stage, widths and classes.</param>
+    /// <param name="name">The module's name.</param>
+    /// <exception cref="ArgumentException">The shape does not have four stages of &gt;= 1 block with positive widths and classes.</exception>
     public TorchvisionResNetNetwork(ResNetShape shape, string name = "ResNet") : base(name)
     {
         if (shape.Blocks.Length != 4 || shape.Widths.Length != 4 || shape.Blocks.Any(b => b < 1) || shape.Widths.Any(w => w < 1) || shape.StemWidth < 1 || shape.Classes < 1)
@@ -69,6 +77,7 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The architecture this network was built for.</summary>
     public ResNetShape Shape { get; }
 
     /// <summary>The classification head (representation to logits).</summary>
@@ -83,6 +92,7 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
         return x.mean([2, 3]).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Logits [N,classes] of normalised images [N,3,H,W]: <c>fc</c> applied to <see cref="Features"/>.</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

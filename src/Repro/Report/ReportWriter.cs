@@ -14,8 +14,20 @@ namespace Repro.Report;
 /// </summary>
 internal static class ReportWriter
 {
+    /// <summary>
+    /// Runs each experiment in order, writes claims.json and report.html with the figures into a
+    /// staging folder, and publishes them into <paramref name="outputFolder"/> together; returns each claim's outcome.
+    /// </summary>
+    /// <param name="experiments">The claims to run, in order.</param>
+    /// <param name="paths">Where data and weights are found.</param>
+    /// <param name="outputFolder">Where the report appears (created if absent); files of the same names are replaced.</param>
+    /// <param name="seed">The seed recorded in the report and given to every experiment.</param>
+    /// <param name="command">The command line, recorded in the report.</param>
+    /// <param name="log">Receives one line per experiment and its outcome.</param>
     /// <param name="device">Where the experiments' models and tensors live (default: the CPU).</param>
     /// <param name="scale">How many images the claims use (default: quick); thresholds do not depend on it.</param>
+    /// <exception cref="ReproInputException">A file stands where the output folder must be (see <see cref="StagingFolder"/>).</exception>
+    /// <exception cref="ReproEnvironmentException">The output folder cannot be written.</exception>
     public static IReadOnlyList<ClaimOutcome> RunAndPublish(IReadOnlyList<IExperiment> experiments, ReproPaths paths, string outputFolder, long seed, string command, TextWriter log,
         Device? device = null, Scale scale = Scale.Quick)
     {

@@ -25,6 +25,7 @@ namespace Repro.Runtime;
 /// </summary>
 public static class OneDnnConfiguration
 {
+    /// <summary>The environment variable choosing the mode: <c>REPRO_ONEDNN</c>.</summary>
     public const string Variable = "REPRO_ONEDNN";
     static readonly object gate = new();
     static string? summary;

@@ -17,10 +17,16 @@ namespace Repro.Training;
 /// </summary>
 internal static class CifarModels
 {
+    /// <summary>The folder of the committed weights (<see cref="CommittedWeights.Folder"/>).</summary>
     public static string CommittedFolder => CommittedWeights.Folder;
+    /// <summary>Where the committed weights of <paramref name="recipe"/> are: <c>smallresnet-{recipe}.pt</c> in <see cref="CommittedFolder"/>.</summary>
     public static string CommittedPath(TrainingRecipe recipe) => Path.Combine(CommittedFolder, $"smallresnet-{recipe.Name}.pt");
 
     /// <summary>The model for <paramref name="recipe"/> (on the CPU when loaded; on <paramref name="device"/> when it had to be trained there).</summary>
+    /// <param name="recipe">The recipe (standard or robust).</param>
+    /// <param name="paths">Where CIFAR-10 is found, for the cache key or training.</param>
+    /// <param name="log">Receives which weights were used, or the training progress.</param>
+    /// <param name="cache">The weight cache; null for <see cref="ModelCache.Default"/>.</param>
     /// <param name="device">Where to train when neither the committed weights nor the cache have the model (default: the CPU).</param>
     public static SmallResNet Get(TrainingRecipe recipe, ReproPaths paths, TextWriter log, ModelCache? cache = null, TorchSharp.torch.Device? device = null)
     {
@@ -92,6 +98,14 @@ internal static class CifarModels
         return ModelCache.Load(weights, recipe, 2);
     }
 
+    /// <summary>The manifest describing weights trained by <paramref name="recipe"/> (with <see cref="WeightManifest.WeightsSha256"/> left empty for the caller).</summary>
+    /// <param name="recipe">The recipe trained.</param>
+    /// <param name="key">The cache key (recipe and data identity).</param>
+    /// <param name="identity">The training data's identity sha256 (hex).</param>
+    /// <param name="paths">The roots in use.</param>
+    /// <param name="elapsed">Training time.</param>
+    /// <param name="measured">Measured numbers by name (accuracies).</param>
+    /// <param name="command">The command line, or null.</param>
     public static WeightManifest Manifest(TrainingRecipe recipe, string key, string identity, ReproPaths paths, TimeSpan elapsed,
                                           Dictionary<string, double> measured, string? command = null) => new()
                                           {

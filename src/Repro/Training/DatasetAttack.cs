@@ -9,14 +9,19 @@ namespace Repro.Training;
 /// </summary>
 internal sealed class AttackedSet : IDisposable
 {
+    /// <summary>The adversarial images, [N,C,H,W] in [0,1].</summary>
     public required Tensor Adversarial { get; init; }
+    /// <summary>The model's predicted class of each clean image, int64 [N].</summary>
     public required Tensor CleanPrediction { get; init; }
+    /// <summary>The model's predicted class of each adversarial image, int64 [N].</summary>
     public required Tensor AdversarialPrediction { get; init; }
+    /// <summary>L2 norm of each perturbation, [N].</summary>
     public required Tensor L2 { get; init; }
 
     /// <summary>Examples classified correctly before the attack and wrongly after it.</summary>
     public Tensor Flipped(Tensor labels) => CleanPrediction.eq(labels).logical_and(AdversarialPrediction.ne(labels));
 
+    /// <summary>Disposes the four tensors.</summary>
     public void Dispose()
     {
         Adversarial.Dispose();
@@ -27,7 +32,13 @@ internal sealed class AttackedSet : IDisposable
 }
 
 /// <summary>The loss an untargeted attack pushes up: cross-entropy on the true label, or the logit margin (<see cref="MarginObjective"/>).</summary>
-public enum AttackLoss { CrossEntropy, Margin }
+public enum AttackLoss
+{
+    /// <summary>Cross-entropy on the true label.</summary>
+    CrossEntropy,
+    /// <summary>The logit margin (<see cref="MarginObjective"/>).</summary>
+    Margin,
+}
 
 /// <summary>
 /// Untargeted PGD (away from the true label) over a data set, in chunks so that the attack's
@@ -39,6 +50,14 @@ public enum AttackLoss { CrossEntropy, Margin }
 /// </summary>
 internal static class DatasetAttack
 {
+    /// <summary>Untargeted PGD of <paramref name="loss"/> on every image, <paramref name="chunk"/> images at a time.</summary>
+    /// <param name="model">The classifier: images [N,C,H,W] in [0,1] to logits [N,classes].</param>
+    /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
+    /// <param name="labels">True labels, int64 [N].</param>
+    /// <param name="threat">The ball and box the attack stays in.</param>
+    /// <param name="options">PGD steps, step size and seed.</param>
+    /// <param name="loss">The loss pushed up.</param>
+    /// <param name="chunk">Most images per PGD call.</param>
     public static AttackedSet Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, PgdOptions options,
         AttackLoss loss, int chunk = 1000)
     {

@@ -15,10 +15,15 @@ namespace Repro.Training;
 /// </summary>
 internal sealed class StandardLinearBaseline
 {
+    /// <summary>The cat-vs-airplane training split (cat = 0, airplane = 1), on the baseline's device.</summary>
     public required LabelledImages Train { get; init; }
+    /// <summary>The cat-vs-airplane test split (cat = 0, airplane = 1), on the baseline's device.</summary>
     public required LabelledImages Test { get; init; }
+    /// <summary>The standard linear model trained on <see cref="Train"/>.</summary>
     public required TrainedLinear Standard { get; init; }
+    /// <summary>The SGD iterations it was trained for.</summary>
     public required int Iterations { get; init; }
+    /// <summary>The SGD learning rate it was trained with.</summary>
     public required double LearningRate { get; init; }
     /// <summary>Time spent loading the data and training, when this baseline was built.</summary>
     public required TimeSpan BuildTime { get; init; }
@@ -27,7 +32,13 @@ internal sealed class StandardLinearBaseline
     static readonly Lock Gate = new();
 
     /// <summary>The baseline for this data root, seed, recipe and device; <paramref name="reused"/> says whether it was already built.</summary>
+    /// <param name="dataRoot">The data root holding CIFAR-10.</param>
+    /// <param name="seed">Seed of the linear model's training.</param>
+    /// <param name="iterations">SGD iterations.</param>
+    /// <param name="learningRate">SGD learning rate.</param>
+    /// <param name="reused">True when this baseline had already been built in this process.</param>
     /// <param name="device">Where the data and the model live (default: the CPU).</param>
+    /// <exception cref="MissingInputsException">CIFAR-10 is not under the data root and could not be fetched.</exception>
     public static StandardLinearBaseline Get(string dataRoot, long seed, int iterations, double learningRate, out bool reused, Device? device = null)
     {
         device ??= CPU;

@@ -13,7 +13,13 @@ namespace Repro.Training;
 /// </summary>
 internal static class TrainCommand
 {
+    /// <summary>Runs the command; returns the exit code 0.</summary>
+    /// <param name="args">The arguments after <c>train</c>: the recipe name, then <c>--commit</c> and <c>--threads N</c>.</param>
+    /// <param name="paths">Where CIFAR-10 is found.</param>
+    /// <param name="log">Receives the training progress, the measurements and where the weights went.</param>
+    /// <param name="commandLine">The command line, recorded in the manifest.</param>
     /// <param name="device">Where to train and measure (default: the CPU); the weights are written from the CPU either way.</param>
+    /// <exception cref="ReproInputException">No recipe, an unknown recipe, or a bad <c>--threads</c> value.</exception>
     public static int Run(IReadOnlyList<string> args, ReproPaths paths, TextWriter log, string? commandLine = null, TorchSharp.torch.Device? device = null)
     {
         device ??= TorchSharp.torch.CPU;

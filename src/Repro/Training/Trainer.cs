@@ -27,7 +27,13 @@ namespace Repro.Training;
 /// </summary>
 internal static class Trainer
 {
+    /// <summary>Trains a <see cref="SmallResNet"/> on <paramref name="train"/> by <paramref name="recipe"/>; returns it in eval mode on the training images' device.</summary>
+    /// <param name="recipe">Architecture width, optimiser, schedule, augmentation, adversary and seed.</param>
+    /// <param name="train">Training images [N,3,32,32] in [0,1] and int64 labels [N].</param>
+    /// <param name="test">Images for a clean test accuracy after each epoch, or null for none.</param>
+    /// <param name="log">Receives progress lines.</param>
     /// <param name="start">Weights to fine-tune (copied, not changed); their sha256 must be the recipe's <see cref="TrainingRecipe.StartWeightsSha256"/>.</param>
+    /// <exception cref="ArgumentException">Start weights are given without a fine-tuning recipe, or a fine-tuning recipe without them.</exception>
     public static SmallResNet Train(TrainingRecipe recipe, LabelledImages train, LabelledImages? test, TextWriter log, SmallResNet? start = null)
     {
         if ((start is null) != (recipe.StartWeightsSha256 is null))

@@ -22,6 +22,9 @@ internal sealed class AssetFetcher : IDisposable
     readonly HttpClient http;
     readonly ResiliencePipeline retries;
 
+    /// <summary>A fetcher with its retry pipeline.</summary>
+    /// <param name="options">Mirror, timeouts and retries; by default <see cref="AssetFetchOptions.FromEnvironment"/>.</param>
+    /// <param name="log">Where retries and installs are reported; by default stderr.</param>
     /// <param name="handler">The HTTP handler (tests may pass their own); by default a SocketsHttpHandler.</param>
     public AssetFetcher(AssetFetchOptions? options = null, TextWriter? log = null, HttpMessageHandler? handler = null)
     {
@@ -52,6 +55,7 @@ internal sealed class AssetFetcher : IDisposable
         retries = builder.Build();
     }
 
+    /// <summary>The fetch options in use (mirror, timeouts, retries).</summary>
     public AssetFetchOptions Options => options;
 
     /// <summary>
@@ -151,6 +155,7 @@ internal sealed class AssetFetcher : IDisposable
     static string Describe(HttpRequestException e) =>
         e.InnerException is { } inner && !e.Message.Contains(inner.Message, StringComparison.Ordinal) ? $"{e.Message} ({inner.Message})" : e.Message;
 
+    /// <summary>Disposes the HTTP client.</summary>
     public void Dispose() => http.Dispose();
 
     /// <summary>A failure worth another attempt: a 5xx/408/429 answer, a stall, a truncated body.</summary>

@@ -30,6 +30,7 @@ internal static class AssetInstaller
         }
     }
 
+    /// <summary>Removes a folder recursively if it exists, ignoring I/O and permission errors.</summary>
     public static void TryDelete(string folder)
     {
         try { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
@@ -40,7 +41,12 @@ internal static class AssetInstaller
     /// Verifies <paramref name="file"/> and installs the asset from it under <paramref name="root"/>,
     /// building it inside <paramref name="staging"/>; returns the path loaders read.
     /// </summary>
+    /// <param name="asset">The catalogue entry being installed.</param>
+    /// <param name="file">The downloaded or placed file.</param>
+    /// <param name="root">The root the asset is installed under.</param>
+    /// <param name="staging">A staging folder under <paramref name="root"/> (<see cref="CreateStaging"/>); the caller removes it.</param>
     /// <param name="source">Where the file came from (URL or path), for the record and messages.</param>
+    /// <param name="log">Receives one line naming the bytes, source, verification and install path.</param>
     /// <exception cref="InvalidDataException">The checksum does not match, the recorded first-download
     /// sha256 differs, or the content does not unpack as the layout expects.</exception>
     public static string Install(Asset asset, string file, string root, string staging, string source, TextWriter log)

@@ -17,15 +17,20 @@ public sealed class ClassLabels
         this.imageNet = imageNet;
     }
 
+    /// <summary>The class names, in output order.</summary>
     public IReadOnlyList<string> Names { get; }
     /// <summary>Where the names come from ("labels.txt", "ImageNet synset_words.txt", "numbered").</summary>
     public string Origin { get; }
+    /// <summary>The number of classes.</summary>
     public int Count => Names.Count;
 
+    /// <summary>The 1,000 ImageNet names, resolvable also by wnid and synonyms (<see cref="ImageNetClasses.Resolve"/>).</summary>
     public static ClassLabels ImageNet(ImageNetClasses classes, string origin) => new(classes.Names, origin, classes);
 
+    /// <summary>"class 0" .. "class <paramref name="count"/>-1", for a model without labels.</summary>
     public static ClassLabels Numbered(int count) => new(Enumerable.Range(0, count).Select(i => $"class {i}").ToArray(), "numbered (no labels)", null);
 
+    /// <summary>The given names, in output order, with where they come from (<paramref name="origin"/>).</summary>
     public static ClassLabels Of(IReadOnlyList<string> names, string origin) => new(names, origin, null);
 
     /// <summary>One label per line; blank lines at the end are ignored. A missing file is named.</summary>

@@ -47,6 +47,7 @@ public sealed class ImportedModel : nn.Module<Tensor, Tensor>, IRepresentationMo
 
     internal void DropBackground() => dropBackground = true;
 
+    /// <summary>True when the file's network ends in a linear classifier whose input <see cref="Representation"/> can return.</summary>
     public bool HasRepresentation => network switch
     {
         OnnxNetwork o => o.HasRepresentation,
@@ -65,6 +66,8 @@ public sealed class ImportedModel : nn.Module<Tensor, Tensor>, IRepresentationMo
         return x;
     }
 
+    /// <summary>Logits [N,classes] of images [N,C,H,W] in [0,1]: <see cref="Prepare"/>, the network, then the output made into logits.</summary>
+    /// <exception cref="ArgumentException">The images are not [N,C,H,W] of <see cref="Input"/>'s size.</exception>
     public override Tensor forward(Tensor images)
     {
         using var scope = NewDisposeScope();

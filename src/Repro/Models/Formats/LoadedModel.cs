@@ -25,5 +25,6 @@ public sealed record LoadedModel(
         foreach (var note in Notes) yield return $"note: {note}";
     }
 
+    /// <summary>Disposes <see cref="Module"/>.</summary>
     public void Dispose() => Module.Dispose();
 }

@@ -26,6 +26,8 @@ public enum ModelFormat
 /// </summary>
 public static class ModelFormatDetector
 {
+    /// <summary>The format of the file at <paramref name="path"/>, from its first bytes (and, for zips and ONNX, its structure).</summary>
+    /// <exception cref="ReproInputException">The path is a folder, missing or empty; the file holds weights without an architecture (PyTorch state_dict or checkpoint, safetensors), is Keras/HDF5 or a damaged zip, or is no recognised format.</exception>
     public static ModelFormat Detect(string path)
     {
         if (Directory.Exists(path))

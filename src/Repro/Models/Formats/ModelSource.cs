@@ -20,8 +20,14 @@ namespace Repro.Models.Formats;
 /// </summary>
 public static class ModelSource
 {
+    /// <summary>Whether <paramref name="name"/> is a <see cref="ModelRegistry"/> name (case-insensitive).</summary>
     public static bool IsRegistryName(string name) => ModelRegistry.Names.Contains(name, StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Loads a registry model or a model file (TFLite, ONNX, TorchScript) as a module taking [N,C,H,W] images in [0,1] and returning logits [N,classes].</summary>
+    /// <param name="nameOrPath">A registry name (case-insensitive; an existing file of that name wins) or a model file path.</param>
+    /// <param name="paths">Where registry weights and the ImageNet class list are found.</param>
+    /// <param name="options">What the user says about the file; must be empty for a registry name.</param>
+    /// <exception cref="ReproInputException">Neither a known name nor a file; an unreadable or unsupported file; options that contradict the file or are invalid.</exception>
     public static LoadedModel Load(string nameOrPath, ReproPaths paths, ModelImportOptions? options = null)
     {
         options ??= new ModelImportOptions();

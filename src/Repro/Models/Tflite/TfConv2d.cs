@@ -18,15 +18,33 @@ internal sealed class TfConv2d : nn.Module<Tensor, Tensor>
     readonly int strideH, strideW, dilationH, dilationW;
     readonly long groups;
 
+    /// <summary>TensorFlow SAME or VALID padding.</summary>
     public TflitePadding Padding => padding;
+    /// <summary>Stride (height, width).</summary>
     public (int H, int W) Stride => (strideH, strideW);
+    /// <summary>Dilation (height, width).</summary>
     public (int H, int W) Dilation => (dilationH, dilationW);
+    /// <summary>Convolution groups (input channels for depthwise).</summary>
     public long Groups => groups;
+    /// <summary>The fused activation applied after the convolution.</summary>
     public TfliteActivation Activation { get; }
+    /// <summary>The weight [out, in / groups, kH, kW] (OIHW).</summary>
     public Parameter Weight => weight;
+    /// <summary>The bias [out], or null.</summary>
     public Parameter? Bias => bias;
 
+    /// <summary>A float convolution from a TFLite CONV_2D or DEPTHWISE_CONV_2D.</summary>
+    /// <param name="name">The module's name (the importer uses the operator's index and code), for messages.</param>
     /// <param name="weightOihw">[out, in / groups, kH, kW] float32; the module takes ownership.</param>
+    /// <param name="bias">[out] float32, or null; the module takes ownership.</param>
+    /// <param name="padding">TensorFlow SAME or VALID.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="dilationH">Vertical dilation.</param>
+    /// <param name="dilationW">Horizontal dilation.</param>
+    /// <param name="groups">Convolution groups (input channels for depthwise, else 1).</param>
+    /// <param name="activation">The fused activation applied after the convolution.</param>
+    /// <exception cref="ArgumentException">The weight is not 4-d, the bias does not match its output channels, or the padding is unknown.</exception>
     public TfConv2d(string name, Tensor weightOihw, Tensor? bias, TflitePadding padding, int strideH, int strideW,
         int dilationH, int dilationW, long groups, TfliteActivation activation) : base(name)
     {
@@ -43,6 +61,7 @@ internal sealed class TfConv2d : nn.Module<Tensor, Tensor>
         if (this.bias is not null) register_parameter("bias", this.bias);
     }
 
+    /// <summary>Convolves <paramref name="x"/> [N,C,H,W] (float) with SAME or VALID padding, then applies the fused activation.</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

@@ -12,8 +12,18 @@ internal sealed class TfMaxPool2d : nn.Module<Tensor, Tensor>
 {
     readonly TflitePadding padding;
     readonly int filterH, filterW, strideH, strideW;
+    /// <summary>The fused activation applied after pooling.</summary>
     public TfliteActivation Activation { get; }
 
+    /// <summary>A float max-pool from a TFLite MAX_POOL_2D.</summary>
+    /// <param name="name">The module's name.</param>
+    /// <param name="padding">TensorFlow SAME or VALID.</param>
+    /// <param name="filterH">Window height.</param>
+    /// <param name="filterW">Window width.</param>
+    /// <param name="strideH">Vertical stride.</param>
+    /// <param name="strideW">Horizontal stride.</param>
+    /// <param name="activation">The fused activation applied after pooling.</param>
+    /// <exception cref="ArgumentException">A filter size or stride is not positive.</exception>
     public TfMaxPool2d(string name, TflitePadding padding, int filterH, int filterW, int strideH, int strideW, TfliteActivation activation) : base(name)
     {
         if (filterH < 1 || filterW < 1 || strideH < 1 || strideW < 1) throw new ArgumentException($"{name}: filter {filterH}x{filterW} and stride {strideH}x{strideW} must be positive");
@@ -21,6 +31,7 @@ internal sealed class TfMaxPool2d : nn.Module<Tensor, Tensor>
         Activation = activation;
     }
 
+    /// <summary>Max-pools <paramref name="x"/> [N,C,H,W] (SAME padding with -inf), then applies the fused activation.</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -42,11 +53,20 @@ internal sealed class TfFullyConnected : nn.Module<Tensor, Tensor>
     readonly Parameter weight;
     readonly Parameter? bias;
     readonly bool keepNumDims;
+    /// <summary>The fused activation applied after the product.</summary>
     public TfliteActivation Activation { get; }
+    /// <summary>The weight [out, in].</summary>
     public Parameter Weight => weight;
+    /// <summary>The bias [out], or null.</summary>
     public Parameter? Bias => bias;
 
+    /// <summary>A float fully connected layer from a TFLite FULLY_CONNECTED.</summary>
+    /// <param name="name">The module's name (the importer uses the operator's index and code), for messages.</param>
     /// <param name="weight">[out, in] float32; the module takes ownership.</param>
+    /// <param name="bias">[out] float32, or null; the module takes ownership.</param>
+    /// <param name="keepNumDims">TFLite's keep_num_dims: keep the input's leading axes instead of flattening to rows.</param>
+    /// <param name="activation">The fused activation applied after the product.</param>
+    /// <exception cref="ArgumentException">The weight is not 2-d, or the bias does not match its outputs.</exception>
     public TfFullyConnected(string name, Tensor weight, Tensor? bias, bool keepNumDims, TfliteActivation activation) : base(name)
     {
         if (weight.dim() != 2) throw new ArgumentException($"{name}: weight must be [out, in], got [{string.Join(",", weight.shape)}]");
@@ -60,6 +80,8 @@ internal sealed class TfFullyConnected : nn.Module<Tensor, Tensor>
         if (this.bias is not null) register_parameter("bias", this.bias);
     }
 
+    /// <summary>y = x W^T + b over rows of <c>in</c> values of <paramref name="x"/>, then the fused activation: [rows, out], or the input's leading axes with keep_num_dims.</summary>
+    /// <exception cref="ArgumentException">The input's element count is not a multiple of <c>in</c>.</exception>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

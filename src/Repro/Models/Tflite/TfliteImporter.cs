@@ -15,9 +15,12 @@ namespace Repro.Models.Tflite;
 /// </summary>
 internal static class TfliteImporter
 {
+    /// <summary>The folder of the quantised MobileNetV2 (ImageNet-1k, 224x224) under a model root.</summary>
     public const string MobileNetV2Folder = "mobilenet_v2_1.0_224_quant";
+    /// <summary>The quantised MobileNetV2's file name in <see cref="MobileNetV2Folder"/>.</summary>
     public const string MobileNetV2File = "mobilenet_v2_1.0_224_quant.tflite";
 
+    /// <summary>The TFLite operators the importer converts.</summary>
     public static readonly TfliteOperatorCode[] Supported =
     [
         TfliteOperatorCode.CONV_2D, TfliteOperatorCode.DEPTHWISE_CONV_2D, TfliteOperatorCode.FULLY_CONNECTED,
@@ -41,9 +44,14 @@ internal static class TfliteImporter
         Load(Data.Assets.AssetStore.Require(Data.Assets.AssetCatalogue.MobileNetV2, modelRoot));
 
     /// <summary>Reads a .tflite file and builds the float network.</summary>
+    /// <param name="path">The .tflite file.</param>
     /// <param name="dropBackground">Drop output 0 as a background class: null decides by the count (1001 outputs).</param>
     public static TfliteNetwork Load(string path, bool? dropBackground = null) => Build(TfliteFile.Read(path), dropBackground);
 
+    /// <summary>Builds the float network from a parsed TFLite model, in eval mode.</summary>
+    /// <param name="model">The parsed .tflite file.</param>
+    /// <param name="dropBackground">Drop output 0 as a background class: null decides by the count (1001 outputs).</param>
+    /// <exception cref="ReproInputException">The model uses an operator outside <see cref="Supported"/> or what the importer cannot convert.</exception>
     public static TfliteNetwork Build(TfliteModel model, bool? dropBackground = null)
     {
         var builder = new Builder(model);

@@ -26,7 +26,12 @@ internal sealed class OnnxGraph
         Readers = readers;
     }
 
+    /// <summary>Checks the graph and sorts its nodes topologically (Kahn's algorithm, file order among ties).</summary>
+    /// <param name="nodes">The graph's nodes, in file order.</param>
     /// <param name="given">Values that exist before any node runs: the image input and the initialisers.</param>
+    /// <param name="outputs">The graph outputs used; each must be given or written by a node.</param>
+    /// <param name="source">The file, for messages.</param>
+    /// <exception cref="ReproInputException">A value is written twice, read but never written, an output is written by no node, or the graph has a cycle.</exception>
     public static OnnxGraph Sort(IReadOnlyList<OnnxNode> nodes, IReadOnlySet<string> given, IEnumerable<string> outputs, string source)
     {
         var producers = new Dictionary<string, OnnxNode>(StringComparer.Ordinal);

@@ -36,6 +36,10 @@ public static class OnnxImporter
     /// <summary>Operators through which a value computed from the input's shape stays affine in the batch size.</summary>
     static readonly string[] AffineInBatch = ["Shape", "Gather", "Slice", "Concat", "Unsqueeze", "Squeeze", "Identity", "Cast", "Reshape", "Flatten", "Transpose", "Add", "Sub", "Mul"];
 
+    /// <summary>Reads, checks and imports an ONNX classifier as an <see cref="OnnxNetwork"/> in eval mode on the CPU, taking the graph's own input.</summary>
+    /// <param name="path">The .onnx file; external data must sit in its folder.</param>
+    /// <param name="options">Input size, layout and output choice where the file leaves them open; null for the defaults.</param>
+    /// <exception cref="ReproInputException">The file is not a readable ONNX model, or uses what the importer does not support; the message names the file and, where there is one, the node.</exception>
     public static OnnxNetwork Load(string path, OnnxImportOptions? options = null)
     {
         var model = OnnxFile.Read(path);

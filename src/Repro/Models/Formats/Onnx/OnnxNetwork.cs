@@ -55,12 +55,15 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor>
     public string Source { get; }
     /// <summary>The default-domain opset the operators are read with.</summary>
     public long Opset { get; }
+    /// <summary>The name of the graph's image input.</summary>
     public string InputName { get; }
     /// <summary>The input the graph takes, without the batch axis ([C,H,W], or [H,W,C] for a channels-last graph).</summary>
     public long[] InputShape { get; }
     /// <summary>True when the graph takes images channels-last ([N,H,W,C]).</summary>
     public bool ChannelsLast { get; }
+    /// <summary>The name of the graph output used as the class scores.</summary>
     public string OutputName { get; }
+    /// <summary>The number of classes K the network returns.</summary>
     public int ClassCount { get; }
     /// <summary>True where the file fixes a batch of one: images run one at a time.</summary>
     public bool PerExample { get; }
@@ -74,8 +77,12 @@ public sealed class OnnxNetwork : nn.Module<Tensor, Tensor>
 
     /// <summary>True when the graph ends in a linear classifier (Gemm or MatMul) whose input is the representation.</summary>
     public bool HasRepresentation => representationSlot >= 0;
+    /// <summary>The number of representation components D (product of the classifier input's shape without the batch axis).</summary>
     public long RepresentationSize => representationShape.Aggregate(1L, (p, d) => p * d);
 
+    /// <summary>Runs the graph on <paramref name="input"/> [N, ...<see cref="InputShape"/>] (the graph's own layout and range) and returns [N, <see cref="ClassCount"/>].</summary>
+    /// <exception cref="ArgumentException">The input is not [N, ...<see cref="InputShape"/>].</exception>
+    /// <exception cref="ReproInputException">A node fails to run on it.</exception>
     public override Tensor forward(Tensor input)
     {
         CheckInput(input);

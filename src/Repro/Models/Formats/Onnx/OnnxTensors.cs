@@ -24,8 +24,12 @@ internal static class OnnxTensors
         DataType.Int64, DataType.Int32, DataType.Int16, DataType.Int8, DataType.Uint8, DataType.Uint16, DataType.Uint32, DataType.Bool,
     ];
 
+    /// <summary>The tensor as a CPU tensor of its dims: float32 for floating types, int64 for integer types, bool for bool.</summary>
+    /// <param name="t">The TensorProto (an initialiser or a Constant's value).</param>
+    /// <param name="source">The model file, for messages.</param>
     /// <param name="what">Names the tensor in errors (e.g. "initialiser 'conv1.weight'").</param>
     /// <param name="folder">The model file's folder, where external data must live; null refuses external data.</param>
+    /// <exception cref="ReproInputException">An unsupported data type, a segment, sizes that overflow or disagree with the data present, or external data outside <paramref name="folder"/>.</exception>
     public static Tensor ToTorch(OnnxProto.TensorProto t, string source, string what, string? folder)
     {
         var type = (DataType)t.DataType;

@@ -43,8 +43,10 @@ public sealed class PyTorchCheckpoint : IDisposable
         Tensors = FlattenTensors(root);
     }
 
+    /// <summary>The checkpoint file read.</summary>
     public string Path { get; }
 
+    /// <summary>How the file was written: zip (PyTorch 1.6+) or legacy.</summary>
     public PyTorchSerialisation Serialisation { get; }
 
     /// <summary>
@@ -157,6 +159,7 @@ public sealed class PyTorchCheckpoint : IDisposable
 
     static string Join(string path, string key) => path.Length == 0 ? key : path + "/" + key;
 
+    /// <summary>Disposes every tensor and storage the reader created: <see cref="Tensors"/> are unusable afterwards.</summary>
     public void Dispose()
     {
         foreach (var tensor in owned) tensor.Dispose();

@@ -39,44 +39,54 @@ public sealed class TorchScriptNetwork : nn.Module<Tensor, Tensor>
         holder = new Holder(script);
     }
 
+    /// <summary>The script module's parameters, by name.</summary>
     public override IEnumerable<(string name, Parameter parameter)> named_parameters(bool recurse = true) => script.named_parameters(recurse);
 
+    /// <summary>The script module's parameters (this wrapper registers none of its own).</summary>
     public override IEnumerable<Parameter> parameters(bool recurse = true) => script.parameters(recurse);
 
+    /// <summary>The script module's buffers, by name.</summary>
     public override IEnumerable<(string name, Tensor buffer)> named_buffers(bool recurse = true, bool include_nonpersistent = true) => script.named_buffers(recurse, include_nonpersistent);
 
+    /// <summary>The script module's buffers.</summary>
     public override IEnumerable<Tensor> buffers(bool recurse = true, bool include_nonpersistent = true) => script.buffers(recurse, include_nonpersistent);
 
+    /// <summary>Moves the script module to <paramref name="device"/> and converts it to <paramref name="dtype"/>.</summary>
     protected override nn.Module _to(Device device, ScalarType dtype, bool non_blocking)
     {
         script.to(device, dtype, non_blocking);
         return this;
     }
 
+    /// <summary>Moves the script module to the device <paramref name="deviceType"/>:<paramref name="deviceIndex"/>.</summary>
     protected override nn.Module _to(DeviceType deviceType, int deviceIndex, bool non_blocking)
     {
         script.to(deviceType, deviceIndex, non_blocking);
         return this;
     }
 
+    /// <summary>Converts the script module's parameters and buffers to <paramref name="dtype"/>.</summary>
     protected override nn.Module _to(ScalarType dtype, bool non_blocking)
     {
         script.to(dtype, non_blocking);
         return this;
     }
 
+    /// <summary>Sets training or eval mode on the script module and on this module.</summary>
     public override void train(bool train = true)
     {
         script.train(train);
         base.train(train);
     }
 
+    /// <summary>Disposes the script module, then this module.</summary>
     protected override void Dispose(bool disposing)
     {
         if (disposing) script.Dispose();
         base.Dispose(disposing);
     }
 
+    /// <summary>The TorchScript file it was loaded from.</summary>
     public string Source { get; }
 
     /// <summary>What the loader decided (an output chosen among several), for the user.</summary>
@@ -100,6 +110,8 @@ public sealed class TorchScriptNetwork : nn.Module<Tensor, Tensor>
         return network;
     }
 
+    /// <summary>Runs the script's forward on <paramref name="images"/> (the graph's own input, already normalised) and returns the class scores [N,K].</summary>
+    /// <exception cref="ReproInputException">The script's forward fails, or returns no single [N,K] tensor among several values.</exception>
     public override Tensor forward(Tensor images)
     {
         object result;
