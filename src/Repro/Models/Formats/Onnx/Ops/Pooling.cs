@@ -2,12 +2,32 @@ using static TorchSharp.torch;
 
 namespace Repro.Models.Formats.Onnx.Ops;
 
+/// <summary>What MaxPool and AveragePool share: the 4-D input, its window and padding, checked against the input.</summary>
+internal abstract class PoolOp(OnnxNode node) : OnnxOp(node)
+{
+    /// <summary>
+    /// The input X [N,C,H,W], the kernel, the padding (top, left, bottom, right) and whether libtorch's own
+    /// symmetric padding can express it (equal on both sides, at most half the kernel); throws naming the
+    /// node when the input is not 4-D or the window does not fit the padded input.
+    /// </summary>
+    protected (Tensor X, long[] Kernel, long Top, long Left, long Bottom, long Right, bool Symmetric) Window(Tensor?[] inputs, SpatialPadding window, bool ceil)
+    {
+        var x = Input(inputs, 0, "X");
+        if (x.dim() != 4) throw Node.Error($"only 2-D pooling is supported: input is {Shape(x)}, expected [N,C,H,W]");
+        long[] k = window.Kernel!;
+        var (top, left, bottom, right) = window.For(x.shape[2], x.shape[3], k[0], k[1]);
+        long oh = window.Output(x.shape[2], top, bottom, k[0], 0, ceil), ow = window.Output(x.shape[3], left, right, k[1], 1, ceil);
+        if (oh < 1 || ow < 1) throw Node.Error($"the {k[0]}x{k[1]} window does not fit the padded input {Shape(x)}");
+        return (x, k, top, left, bottom, right, top == bottom && left == right && 2 * top <= k[0] && 2 * left <= k[1]);
+    }
+}
+
 /// <summary>
 /// ONNX MaxPool (opsets 1, 8, 10, 11, 12): 2-D max pooling with kernel_shape, strides, pads or
 /// auto_pad, dilations and ceil_mode (opset 10+). Padding never wins the max: asymmetric or large
 /// padding is applied as -inf before pooling. The Indices output is not computed (refused if read).
 /// </summary>
-internal sealed class MaxPoolOp : OnnxOp
+internal sealed class MaxPoolOp : PoolOp
 {
     readonly SpatialPadding window;
     readonly bool ceil;
@@ -20,13 +40,8 @@ internal sealed class MaxPoolOp : OnnxOp
 
     public override Tensor[] Run(Tensor?[] inputs)
     {
-        var x = Input(inputs, 0, "X");
-        if (x.dim() != 4) throw Node.Error($"only 2-D pooling is supported: input is {Shape(x)}, expected [N,C,H,W]");
-        long[] k = window.Kernel!;
-        var (top, left, bottom, right) = window.For(x.shape[2], x.shape[3], k[0], k[1]);
-        long oh = window.Output(x.shape[2], top, bottom, k[0], 0, ceil), ow = window.Output(x.shape[3], left, right, k[1], 1, ceil);
-        if (oh < 1 || ow < 1) throw Node.Error($"the {k[0]}x{k[1]} window does not fit the padded input {Shape(x)}");
-        if (top == bottom && left == right && 2 * top <= k[0] && 2 * left <= k[1])
+        var (x, k, top, left, bottom, right, symmetric) = Window(inputs, window, ceil);
+        if (symmetric)
             return [nn.functional.max_pool2d(x, k, window.Strides, [top, left], window.Dilations, ceil)];
         using var padded = nn.functional.pad(x, [left, right, top, bottom], value: double.NegativeInfinity);
         return [nn.functional.max_pool2d(padded, k, window.Strides, [0, 0], window.Dilations, ceil)];
@@ -39,7 +54,7 @@ internal sealed class MaxPoolOp : OnnxOp
 /// Asymmetric or large padding is applied explicitly; without count_include_pad the padded sum is
 /// divided by the pooled count of real pixels. Dilations other than 1 (opset 19) are refused.
 /// </summary>
-internal sealed class AveragePoolOp : OnnxOp
+internal sealed class AveragePoolOp : PoolOp
 {
     readonly SpatialPadding window;
     readonly bool ceil, countPadding;
@@ -53,13 +68,8 @@ internal sealed class AveragePoolOp : OnnxOp
 
     public override Tensor[] Run(Tensor?[] inputs)
     {
-        var x = Input(inputs, 0, "X");
-        if (x.dim() != 4) throw Node.Error($"only 2-D pooling is supported: input is {Shape(x)}, expected [N,C,H,W]");
-        long[] k = window.Kernel!;
-        var (top, left, bottom, right) = window.For(x.shape[2], x.shape[3], k[0], k[1]);
-        long oh = window.Output(x.shape[2], top, bottom, k[0], 0, ceil), ow = window.Output(x.shape[3], left, right, k[1], 1, ceil);
-        if (oh < 1 || ow < 1) throw Node.Error($"the {k[0]}x{k[1]} window does not fit the padded input {Shape(x)}");
-        if (top == bottom && left == right && 2 * top <= k[0] && 2 * left <= k[1])
+        var (x, k, top, left, bottom, right, symmetric) = Window(inputs, window, ceil);
+        if (symmetric)
             return [nn.functional.avg_pool2d(x, k, window.Strides, [top, left], ceil, countPadding)];
 
         using var scope = NewDisposeScope();
