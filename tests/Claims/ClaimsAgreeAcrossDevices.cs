@@ -23,7 +23,11 @@ public class ClaimsAgreeAcrossDevices
     public void SameSeedSameVerdictsOnTheCpuAndTheGpu(string id)
     {
         if (!cuda.is_available())
-            Assert.Ignore("GPU-only: CUDA is not available here (CPU libtorch, or no GPU); the GPU runner runs this (README: GPU runner)");
+        {
+            const string reason = "NOT RUN — GPU only: CUDA is not available here (CPU libtorch, or no GPU). To fix: run on the GPU runner (README: GPU runner)";
+            TestContext.Error.WriteLine(reason);
+            Assert.Ignore(reason);
+        }
         var gpu = ClaimRunner.Device.type == DeviceType.CUDA ? ClaimRunner.Device : ComputeDevice.Parse("cuda");
         ExperimentContext On(Device device) => ClaimRunner.Context(device: device) with { Scale = Scale.Quick };
         IExperiment Fresh() => ExperimentCatalog.Create("all").Single(e => e.Id == id);

@@ -23,7 +23,7 @@ public class CudaEngineTests
     public void RequireCuda()
     {
         if (!cuda.is_available())
-            Assert.Ignore("CUDA not available here (CPU libtorch, or no GPU): the CUDA path is checked on a GPU machine, see README");
+            Repro.Tests.Unit.Support.TestData.NotRun("CUDA not available here (CPU libtorch, or no GPU). To fix: run on a GPU machine with a CUDA build (dotnet test -p:ReproCuda=true, README: GPU runner)");
         cudnnTf32 = backends.cudnn.allow_tf32;
         matmulTf32 = backends.cuda.matmul.allow_tf32;
         backends.cudnn.allow_tf32 = false;
