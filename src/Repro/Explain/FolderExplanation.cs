@@ -46,15 +46,14 @@ internal sealed record FolderExplanationRow(string File, string Predicted, doubl
 /// </summary>
 internal static class FolderExplanation
 {
-    static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"];
-
     public static IReadOnlyList<FolderExplanationRow> Run(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, string imageFolder, int imageSize,
         ExplanationOptions options, string outputFolder, Action<long, long>? progress = null)
     {
-        if (!Directory.Exists(imageFolder)) throw new ReproInputException($"image folder not found: {imageFolder}");
-        var files = Directory.EnumerateFiles(imageFolder).Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-            .Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0) throw new ReproInputException($"no image files ({string.Join(", ", Extensions)}) in {imageFolder}");
+        // The same folder policy as the attack (ImageFolder: image types by extension, OS metadata and other entries skipped).
+        var listing = ImageFolder.List(imageFolder);
+        var files = listing.Images.ToList();
+        if (files.Count == 0)
+            throw new ReproInputException($"no image files ({string.Join(" ", ImageFolder.Extensions)}) in {imageFolder}" + (listing.Skipped.Count > 0 ? $" ({ImageFolder.Summary(listing.Skipped)})" : ""));
         bool featureVisualisation = options.Kinds.HasFlag(ExplanationKinds.FeatureVisualisation);
         if (featureVisualisation && (model is not IRepresentationModel || model is ImportedModel { HasRepresentation: false }))
             throw new ReproInputException("feature visualisation needs the input of the model's final linear classifier, which this model does not expose; explain with --method gradient or smoothgrad");
