@@ -88,6 +88,7 @@ public static class OneDnnConfiguration
                 detail = DisableInstead("requested");
             else
                 throw new ReproInputException($"{Variable}='{requested}' is not a known value (repair, as-shipped, isa:<ONEDNN_MAX_CPU_ISA value, e.g. isa:AVX2>, no-mkldnn)");
+            DisableNnpack();
             Mode = mode.StartsWith("isa:", StringComparison.Ordinal) ? "isa:" + requested.Trim()[4..].ToUpperInvariant() : mode;
             summary = $"{Variable}={Mode}: {detail}{shellCap}";
         }
@@ -103,9 +104,21 @@ public static class OneDnnConfiguration
         return $"oneDNN disabled for convolutions ({why}; libtorch's own kernels, correct but slower)";
     }
 
+    // NNPACK is libtorch's third CPU convolution path, taken for inference-only batches of 16 or more
+    // where the CPU supports it. Off in every mode (torch.backends.nnpack.set_flags(False)): the
+    // arithmetic self-check runs batches 1 and 2, so a path that only large batches take would go
+    // unchecked; and where NNPACK is unsupported (AMD EPYC here) libtorch would otherwise print
+    // "Could not initialize NNPACK" on stderr at every convolution it considers for it.
+    static void DisableNnpack()
+    {
+        try { SetUserEnabledNnpack(GlobalContext(), false); }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { /* a libtorch without NNPACK: nothing to turn off */ }
+    }
+
     [DllImport("libc", EntryPoint = "setenv")] static extern int SetEnv(string name, string value, int overwrite);
     // at::globalContext() and at::Context::setUserEnabledMkldnn(bool): libtorch's switch behind
     // torch.backends.mkldnn.enabled, which TorchSharp does not expose.
     [DllImport("libtorch_cpu", EntryPoint = "_ZN2at13globalContextEv")] static extern IntPtr GlobalContext();
     [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")] static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")] static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 }
