@@ -30,7 +30,7 @@ internal sealed class AssetFetcher : IDisposable
     {
         this.options = options ?? AssetFetchOptions.FromEnvironment();
         this.log = log ?? Console.Error;
-        http = new HttpClient(handler ?? new SocketsHttpHandler { ConnectTimeout = this.options.ResponseTimeout, AutomaticDecompression = DecompressionMethods.None })
+        http = new HttpClient(handler ?? DefaultHandler(this.options, HttpClient.DefaultProxy))
         {
             Timeout = Timeout.InfiniteTimeSpan, // per-phase limits below: a 170 MB download may take long, a stall may not
         };
@@ -54,6 +54,18 @@ internal sealed class AssetFetcher : IDisposable
             });
         retries = builder.Build();
     }
+
+    /// <summary>
+    /// The handler a fetcher uses unless given one: connect timeout from <paramref name="options"/>, no
+    /// decompression (checksums are of the bytes as published), and <paramref name="systemProxy"/> (the
+    /// environment's proxy) for every host but this machine's own (<see cref="LoopbackBypassingProxy"/>).
+    /// </summary>
+    internal static SocketsHttpHandler DefaultHandler(AssetFetchOptions options, IWebProxy systemProxy) => new()
+    {
+        ConnectTimeout = options.ResponseTimeout,
+        AutomaticDecompression = DecompressionMethods.None,
+        Proxy = new LoopbackBypassingProxy(systemProxy),
+    };
 
     /// <summary>The fetch options in use (mirror, timeouts, retries).</summary>
     public AssetFetchOptions Options => options;

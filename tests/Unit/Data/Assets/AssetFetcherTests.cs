@@ -88,6 +88,25 @@ public class AssetFetcherTests
     }
 
     [Test]
+    public void AMirrorOnThisMachineIsReachedDirectlyWhateverProxyIsSet()
+    {
+        // As in a sandbox or a corporate network: http_proxy set (here to a closed port), no no_proxy entry.
+        var deadProxy = new System.Net.WebProxy("http://127.0.0.1:9");
+        var options = new AssetFetchOptions { Mirror = server.BaseUrl + "/mirror/", Retries = 0, ResponseTimeout = TimeSpan.FromSeconds(5), StallTimeout = TimeSpan.FromSeconds(5) };
+        var handler = AssetFetcher.DefaultHandler(options, deadProxy);
+        Assert.That(handler.Proxy!.GetProxy(new Uri("https://download.pytorch.org/models/x.pth")), Is.EqualTo(new Uri("http://127.0.0.1:9")), "other hosts keep the proxy");
+        Assert.That(handler.Proxy.IsBypassed(new Uri("http://localhost:8000/")), Is.True);
+        server.Route(MirrorPath, new LoopbackHttpServer.Serve(Content));
+        string root = TestData.TempFolder();
+        using var fetcher = new AssetFetcher(options, new StringWriter(), handler);
+
+        string path = fetcher.Fetch(Weights(Checksum.Sha256(Sha256(Content))), root);
+
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(Content));
+        Assert.That(server.Requests(MirrorPath), Is.EqualTo(1));
+    }
+
+    [Test]
     public void AChecksumMismatchKeepsNothing()
     {
         server.Route(MirrorPath, new LoopbackHttpServer.Serve(Content));
