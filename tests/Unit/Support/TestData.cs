@@ -29,10 +29,29 @@ public static class TestData
         Assert.Ignore($"NOT RUN — {reason}");
     }
 
+    /// <summary>This test process's own folder under the system's temporary folder; removed when the run ends.</summary>
+    static readonly string runFolder = Path.Combine(Path.GetTempPath(), "repro-tests", $"run-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    /// <summary>A new empty folder for one test, inside this run's folder.</summary>
     public static string TempFolder()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "repro-tests", Guid.NewGuid().ToString("N"));
+        string dir = Path.Combine(runFolder, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
+    }
+
+    /// <summary>
+    /// Removes this run's temporary folders (a full run writes about 230 MB: checkpoints, models, images)
+    /// unless REPRO_KEEP_TEST_FILES=1 asks to keep them for a look after a failure.
+    /// </summary>
+    public static void RemoveTempFolders()
+    {
+        if (Environment.GetEnvironmentVariable("REPRO_KEEP_TEST_FILES") == "1")
+        {
+            TestContext.Progress.WriteLine($"test files kept in {runFolder} (REPRO_KEEP_TEST_FILES=1)");
+            return;
+        }
+        try { if (Directory.Exists(runFolder)) Directory.Delete(runFolder, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { TestContext.Progress.WriteLine($"could not remove {runFolder}: {e.Message}"); }
     }
 }
