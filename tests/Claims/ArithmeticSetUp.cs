@@ -1,5 +1,7 @@
 using Repro.Runtime;
 
+namespace Repro.Tests.Claims;
+
 /// <summary>
 /// Applies Repro's oneDNN configuration (REPRO_ONEDNN, default: repair the cache sizes where the CPU
 /// needs it) before any test runs libtorch: the configuration is process-wide and must precede

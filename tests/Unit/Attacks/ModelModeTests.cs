@@ -73,7 +73,7 @@ public class ModelModeTests
     {
         using var _ = NewDisposeScope();
         var model = FreshModel();
-        var stage = model.named_modules().First(m => m.name.Count(c => c == '.') == 0 && m.module.named_modules().Any()).module;
+        var stage = model.named_modules().First(m => !m.name.Contains('.') && m.module.named_modules().Any()).module;
         stage.eval();
         var modes = Modes(model);
         Assert.That(modes.Values.Distinct().Count(), Is.EqualTo(2), "a real mix");

@@ -14,11 +14,19 @@ public class FailureTests
         yield return new TestCaseData(new IOException("Input/output error : '/o'", 5), ExitCodes.EnvironmentFault, "input/output error").SetName("{m}(EIO)");
         yield return new TestCaseData(new UnauthorizedAccessException("Access to the path '/o' is denied."), ExitCodes.EnvironmentFault, "permission denied").SetName("{m}(EACCES)");
         yield return new TestCaseData(new FileNotFoundException("Could not find file '/in/a.jpg'."), ExitCodes.BadInput, "/in/a.jpg").SetName("{m}(missing file)");
-        yield return new TestCaseData(new OutOfMemoryException(), ExitCodes.EnvironmentFault, "out of memory").SetName("{m}(out of memory)");
+        yield return new TestCaseData(ThrownByTheRuntime(() => _ = new byte[int.MaxValue]), ExitCodes.EnvironmentFault, "out of memory").SetName("{m}(out of memory)");
         yield return new TestCaseData(new DllNotFoundException("libLibTorchSharp.so"), ExitCodes.EnvironmentFault, "native library").SetName("{m}(native library)");
         yield return new TestCaseData(new AggregateException(new ReproInputException("inner x.png")), ExitCodes.BadInput, "inner x.png").SetName("{m}(aggregate)");
         yield return new TestCaseData(new InvalidOperationException("a bug\nsecond line"), ExitCodes.InternalError, "internal error: InvalidOperationException: a bug (run with --verbose for details)").SetName("{m}(internal)");
-        yield return new TestCaseData(new NullReferenceException(), ExitCodes.InternalError, "internal error").SetName("{m}(null reference)");
+        yield return new TestCaseData(ThrownByTheRuntime(() => _ = ((string)null!).Length), ExitCodes.InternalError, "internal error").SetName("{m}(null reference)");
+    }
+
+    /// <summary>The exception the runtime itself throws (OutOfMemoryException, NullReferenceException are the runtime's to create).</summary>
+    static Exception ThrownByTheRuntime(Action action)
+    {
+        try { action(); }
+        catch (Exception e) { return e; }
+        throw new InvalidOperationException("the action was expected to throw");
     }
 
     [TestCaseSource(nameof(Kinds))]

@@ -13,7 +13,7 @@ public sealed class PooledLinearClassifier : Module<Tensor, Tensor>
 {
     public const int Features = 3 * 8 * 8;
     readonly TorchSharp.Modules.AdaptiveAvgPool2d pool;
-    public readonly TorchSharp.Modules.Linear Head;
+    internal readonly TorchSharp.Modules.Linear Head; // a field, so that RegisterComponents names it "Head"
 
     public PooledLinearClassifier(int classes = 10, long seed = 1) : base("PooledLinearClassifier")
     {

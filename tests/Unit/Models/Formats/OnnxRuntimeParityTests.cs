@@ -28,7 +28,7 @@ public class OnnxRuntimeParityTests
             using var image = images[n].unsqueeze(0).contiguous();
             var data = new DenseTensor(image.data<float>().ToArray(), image.shape.Select(d => (int)d).ToArray());
             using var results = session.Run([NamedOnnxValue.CreateFromTensor(input, data)]);
-            var output = results.First().AsTensor<float>();
+            var output = results[0].AsTensor<float>();
             rows.Add(tensor(output.ToArray(), output.Dimensions.ToArray().Select(d => (long)d).ToArray()));
         }
         return cat(rows, 0);
