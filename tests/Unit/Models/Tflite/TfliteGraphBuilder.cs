@@ -48,10 +48,7 @@ internal sealed class TfliteGraphBuilder
         for (int i = 0; i < tensors.Count; i++)
         {
             if (tensors[i].Data.Length == 0) continue;
-            var data = tensors[i].Data;
-            b.StartVector(1, data.Length, 16);
-            for (int k = data.Length - 1; k >= 0; k--) b.AddByte(data[k]);
-            var vector = b.EndVector();
+            var vector = FlatBufferVectors.Bytes(b, tensors[i].Data);
             b.StartTable(3);
             b.AddOffset(0, vector.Value, 0);
             bufferOf[i] = buffers.Count;
@@ -61,12 +58,12 @@ internal sealed class TfliteGraphBuilder
         var tensorTables = tensors.Select((t, i) =>
         {
             var name = b.CreateString(t.Name);
-            var shape = Ints(b, t.Shape);
+            var shape = FlatBufferVectors.Ints(b, t.Shape);
             int quantisation = 0;
             if (t.Scale is { } scale)
             {
-                var scales = Floats(b, scale);
-                var zeros = Longs(b, t.Zero!);
+                var scales = FlatBufferVectors.Floats(b, scale);
+                var zeros = FlatBufferVectors.Longs(b, t.Zero!);
                 b.StartTable(7);
                 b.AddOffset(2, scales.Value, 0);
                 b.AddOffset(3, zeros.Value, 0);
@@ -86,8 +83,8 @@ internal sealed class TfliteGraphBuilder
         var operatorTables = operators.Select(o =>
         {
             int options = o.Options?.Invoke(b) ?? 0;
-            var inputs = Ints(b, o.Inputs);
-            var outputs = Ints(b, o.Outputs);
+            var inputs = FlatBufferVectors.Ints(b, o.Inputs);
+            var outputs = FlatBufferVectors.Ints(b, o.Outputs);
             b.StartTable(5);
             b.AddUint(0, (uint)codes.IndexOf(o.Code), 0);
             b.AddOffset(1, inputs.Value, 0);
@@ -100,10 +97,10 @@ internal sealed class TfliteGraphBuilder
             return b.EndTable();
         }).ToArray();
 
-        var subgraphTensors = Offsets(b, tensorTables);
-        var subgraphInputs = Ints(b, [input]);
-        var subgraphOutputs = Ints(b, [output]);
-        var subgraphOperators = Offsets(b, operatorTables);
+        var subgraphTensors = FlatBufferVectors.Offsets(b, tensorTables);
+        var subgraphInputs = FlatBufferVectors.Ints(b, [input]);
+        var subgraphOutputs = FlatBufferVectors.Ints(b, [output]);
+        var subgraphOperators = FlatBufferVectors.Offsets(b, operatorTables);
         b.StartTable(5);
         b.AddOffset(0, subgraphTensors.Value, 0);
         b.AddOffset(1, subgraphInputs.Value, 0);
@@ -118,9 +115,9 @@ internal sealed class TfliteGraphBuilder
             b.AddInt(3, (int)code, 0);
             return b.EndTable();
         }).ToArray();
-        var modelCodes = Offsets(b, codeTables);
-        var modelSubgraphs = Offsets(b, [subgraph]);
-        var modelBuffers = Offsets(b, buffers.ToArray());
+        var modelCodes = FlatBufferVectors.Offsets(b, codeTables);
+        var modelSubgraphs = FlatBufferVectors.Offsets(b, [subgraph]);
+        var modelBuffers = FlatBufferVectors.Offsets(b, buffers.ToArray());
         b.StartTable(5);
         b.AddUint(0, 3, 0);
         b.AddOffset(1, modelCodes.Value, 0);
@@ -134,7 +131,7 @@ internal sealed class TfliteGraphBuilder
     /// <summary>An options table with the given scalar fields (field number, value); values are written as their C# type says.</summary>
     public static Func<FlatBufferBuilder, int> Options(int fieldCount, params (int Field, object Value)[] fields) => b =>
     {
-        var vectors = fields.Where(f => f.Value is int[]).ToDictionary(f => f.Field, f => Ints(b, (int[])f.Value).Value);
+        var vectors = fields.Where(f => f.Value is int[]).ToDictionary(f => f.Field, f => FlatBufferVectors.Ints(b, (int[])f.Value).Value);
         b.StartTable(fieldCount);
         foreach (var (field, value) in fields)
             switch (value)
@@ -148,32 +145,4 @@ internal sealed class TfliteGraphBuilder
             }
         return b.EndTable();
     };
-
-    static VectorOffset Ints(FlatBufferBuilder b, int[] values)
-    {
-        b.StartVector(4, values.Length, 4);
-        for (int i = values.Length - 1; i >= 0; i--) b.AddInt(values[i]);
-        return b.EndVector();
-    }
-
-    static VectorOffset Longs(FlatBufferBuilder b, long[] values)
-    {
-        b.StartVector(8, values.Length, 8);
-        for (int i = values.Length - 1; i >= 0; i--) b.AddLong(values[i]);
-        return b.EndVector();
-    }
-
-    static VectorOffset Floats(FlatBufferBuilder b, float[] values)
-    {
-        b.StartVector(4, values.Length, 4);
-        for (int i = values.Length - 1; i >= 0; i--) b.AddFloat(values[i]);
-        return b.EndVector();
-    }
-
-    static VectorOffset Offsets(FlatBufferBuilder b, int[] tables)
-    {
-        b.StartVector(4, tables.Length, 4);
-        for (int i = tables.Length - 1; i >= 0; i--) b.AddOffset(tables[i]);
-        return b.EndVector();
-    }
 }

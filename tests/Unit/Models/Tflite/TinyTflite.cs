@@ -1,4 +1,5 @@
 using Google.FlatBuffers;
+using static Repro.Tests.Unit.Models.Tflite.FlatBufferVectors;
 
 namespace Repro.Tests.Unit.Models.Tflite;
 
@@ -179,41 +180,6 @@ public static class TinyTflite
     }
 
     static byte[] Int32Bytes(int[] values) => values.SelectMany(BitConverter.GetBytes).ToArray();
-
-    static VectorOffset Bytes(FlatBufferBuilder b, byte[] values)
-    {
-        b.StartVector(1, values.Length, 16);
-        for (int i = values.Length - 1; i >= 0; i--) b.AddByte(values[i]);
-        return b.EndVector();
-    }
-
-    static VectorOffset Ints(FlatBufferBuilder b, int[] values)
-    {
-        b.StartVector(4, values.Length, 4);
-        for (int i = values.Length - 1; i >= 0; i--) b.AddInt(values[i]);
-        return b.EndVector();
-    }
-
-    static VectorOffset Longs(FlatBufferBuilder b, long[] values)
-    {
-        b.StartVector(8, values.Length, 8);
-        for (int i = values.Length - 1; i >= 0; i--) b.AddLong(values[i]);
-        return b.EndVector();
-    }
-
-    static VectorOffset Floats(FlatBufferBuilder b, float[] values)
-    {
-        b.StartVector(4, values.Length, 4);
-        for (int i = values.Length - 1; i >= 0; i--) b.AddFloat(values[i]);
-        return b.EndVector();
-    }
-
-    static VectorOffset Offsets(FlatBufferBuilder b, int[] tables)
-    {
-        b.StartVector(4, tables.Length, 4);
-        for (int i = tables.Length - 1; i >= 0; i--) b.AddOffset(tables[i]);
-        return b.EndVector();
-    }
 
     // ---- naive float reference, NHWC, written out loop by loop ----
 
