@@ -10,7 +10,7 @@ public class ImageSnapshotBehaves
 {
     static string TempFolder()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "repro-snapshot-tests", Guid.NewGuid().ToString("N"));
+        string dir = Path.Combine(Path.GetTempPath(), $"repro-snapshot-tests-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         return dir;
     }

@@ -18,7 +18,7 @@ public class WithNothingAvailable
 {
     static string EmptyRoot()
     {
-        string root = Path.Combine(Path.GetTempPath(), "repro-tests", Guid.NewGuid().ToString("N"), "empty");
+        string root = Path.Combine(Path.GetTempPath(), $"repro-tests-{Guid.NewGuid():N}", "empty");
         Directory.CreateDirectory(root);
         return root;
     }

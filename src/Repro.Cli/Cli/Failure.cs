@@ -27,9 +27,9 @@ internal static class Failure
             UnauthorizedAccessException => (ExitCodes.EnvironmentFault, $"permission denied: {e.Message}"),
             OutOfMemoryException or InsufficientMemoryException => (ExitCodes.EnvironmentFault, $"out of memory: {e.Message}"),
             DllNotFoundException or EntryPointNotFoundException or BadImageFormatException =>
-                (ExitCodes.EnvironmentFault, $"a native library could not be loaded: {e.Message}"),
+                (ExitCodes.EnvironmentFault, NativeLibrary(e)),
             NotSupportedException when e.Message.Contains("native", StringComparison.OrdinalIgnoreCase) =>
-                (ExitCodes.EnvironmentFault, $"a native library could not be loaded: {e.Message}"),
+                (ExitCodes.EnvironmentFault, NativeLibrary(e)),
             ExternalException when e.Message.Contains("allocate", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase) =>
                 (ExitCodes.EnvironmentFault, $"out of memory (libtorch): {FirstLine(e.Message)}"),
             _ => (ExitCodes.InternalError, $"internal error: {e.GetType().Name}: {FirstLine(e.Message)} (run with --verbose for details)"),
@@ -41,10 +41,24 @@ internal static class Failure
     public static int Report(Exception exception, bool verbose, TextWriter error)
     {
         var (code, message) = Classify(exception);
-        error.WriteLine($"repro: {message}");
-        if (verbose) error.WriteLine(exception.ToString());
+        try
+        {
+            error.WriteLine($"repro: {message}");
+            if (verbose) error.WriteLine(exception.ToString());
+        }
+        catch (IOException)
+        {
+            // stderr itself failed (closed, full, or no file handle left to write with): the exit code still says what happened.
+        }
         return code;
     }
+
+    /// <summary>
+    /// TorchSharp's own text for a native library that does not load runs to 2 KB of advice about package
+    /// references; its first line, and the other common cause: too little address space to map libtorch.
+    /// </summary>
+    static string NativeLibrary(Exception e) =>
+        $"a native library could not be loaded: {FirstLine(e.Message)} (if the packages are installed, check the memory limits: ulimit -v)";
 
     /// <summary>ENOSPC (28) or EDQUOT (122) on Linux, as .NET reports them in HResult; ERROR_DISK_FULL (112) or ERROR_HANDLE_DISK_FULL (39) on Windows.</summary>
     public static bool IsDiskFull(IOException e)
@@ -63,6 +77,7 @@ internal static class Failure
                 case AggregateException { InnerExceptions.Count: 1 } a: e = a.InnerExceptions[0]; continue;
                 case TargetInvocationException { InnerException: { } inner }: e = inner; continue;
                 case TypeInitializationException { InnerException: { } inner }: e = inner; continue;
+                case TaskSchedulerException { InnerException: { } inner }: e = inner; continue;
             }
             return e;
         }

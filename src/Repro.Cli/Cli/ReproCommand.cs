@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using Repro.Report;
 using Repro.Data.Assets;
 using Repro.Runtime;
 
@@ -17,6 +19,10 @@ internal static class ReproCommand
     /// <summary>Runs the command line; every exception ends here as one line on stderr and its exit code (<see cref="Failure"/>).</summary>
     public static int Run(string[] args)
     {
+        // Ctrl-C and SIGTERM (a CI timeout) end the process as usual, but first take our staging folders
+        // away, so that a stopped run leaves its output folder as it was (README: exit codes and output).
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => StagingFolders.DiscardAll());
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => StagingFolders.DiscardAll());
         try { return Invoke(args); }
         catch (Exception e) { return Failure.Report(e, verbose: args.Contains("--verbose"), Console.Error); }
     }

@@ -128,7 +128,7 @@ public static class FolderAttack
         }
         finally
         {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            StagingFolders.Discard(staging);
         }
     }
 

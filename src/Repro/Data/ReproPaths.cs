@@ -32,7 +32,8 @@ public sealed record ReproPaths(string DataRoot, string ModelRoot)
 
     /// <summary>
     /// The per-user cache: <c>$REPRO_CACHE</c>, else <c>$XDG_CACHE_HOME/repro</c>, else
-    /// <c>~/.cache/repro</c> (the XDG base-directory default).
+    /// <c>~/.cache/repro</c> (the XDG base-directory default); without a home folder that exists,
+    /// <c>repro-cache-USER</c> in the temporary folder.
     /// </summary>
     public static string CacheRoot()
     {
@@ -41,7 +42,9 @@ public sealed record ReproPaths(string DataRoot, string ModelRoot)
         string? xdg = FirstSet(Environment.GetEnvironmentVariable("XDG_CACHE_HOME"));
         if (xdg != null && Path.IsPathRooted(xdg)) return Path.Combine(xdg, "repro");
         string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        if (string.IsNullOrEmpty(home)) home = Path.GetTempPath();
+        // No usable home (HOME unset or missing, as for Debian's nobody and many sandbox users): a folder named
+        // after the user in the temporary folder, so that two users do not share one cache.
+        if (string.IsNullOrEmpty(home) || !Directory.Exists(home)) return Path.Combine(Path.GetTempPath(), $"repro-cache-{Environment.UserName}");
         return Path.Combine(home, ".cache", "repro");
     }
 

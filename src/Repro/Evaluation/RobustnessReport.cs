@@ -27,7 +27,7 @@ internal static class RobustnessReport
         }
         finally
         {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            StagingFolders.Discard(staging);
         }
     }
 

@@ -124,7 +124,7 @@ internal static class FolderExplanation
         }
         finally
         {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            StagingFolders.Discard(staging);
         }
     }
 }

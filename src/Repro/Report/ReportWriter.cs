@@ -56,7 +56,7 @@ internal static class ReportWriter
         }
         finally
         {
-            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            StagingFolders.Discard(staging);
         }
     }
 
@@ -69,9 +69,11 @@ internal static class ReportWriter
     {
         try
         {
+            bool existed = Directory.Exists(outputFolder);
             Directory.CreateDirectory(outputFolder);
             string staging = Path.Combine(outputFolder, $".staging-{Guid.NewGuid():N}");
             Directory.CreateDirectory(staging);
+            StagingFolders.Add(staging, existed ? null : outputFolder);
             File.WriteAllText(Path.Combine(staging, ".probe"), "");
             File.Delete(Path.Combine(staging, ".probe"));
             return staging;

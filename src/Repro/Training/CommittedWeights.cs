@@ -33,38 +33,49 @@ internal static class CommittedWeights
     {
         var assembly = typeof(CommittedWeights).Assembly;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var digests = new Dictionary<string, byte[]>();
         foreach (string name in Names)
         {
             hash.AppendData(System.Text.Encoding.UTF8.GetBytes(name + "\n"));
             using var stream = Open(assembly, name);
-            hash.AppendData(SHA256.HashData(stream));
+            digests[name] = SHA256.HashData(stream);
+            hash.AppendData(digests[name]);
         }
         string key = Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
         string folder = Path.Combine(ReproPaths.CacheRoot(), "committed-weights", key);
         try
         {
-            Write(assembly, folder);
+            Write(assembly, folder, digests);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A read-only cache must not cost the user the shipped models: a private temporary copy instead.
-            string temp = Path.Combine(Path.GetTempPath(), $"repro-committed-weights-{key}-{Environment.ProcessId}");
+            string temp = Path.Combine(Path.GetTempPath(), $"repro-committed-weights-{key}-{Guid.NewGuid():N}");
             Console.Error.WriteLine($"WARNING: cannot write the committed weights to {folder} ({e.Message}); using {temp}");
-            Write(assembly, temp);
+            Write(assembly, temp, digests);
             folder = temp;
         }
         return folder;
     }
 
-    static void Write(Assembly assembly, string folder)
+    /// <summary>
+    /// Makes every file in <paramref name="folder"/> byte-identical to the embedded one: a file already there
+    /// is kept only when its sha256 is the embedded file's, so a damaged copy, or one another user of a shared
+    /// cache changed (with its .sha256 beside it), is replaced rather than trusted or retrained around.
+    /// </summary>
+    internal static void Write(string folder) => Write(typeof(CommittedWeights).Assembly, folder,
+        Names.ToDictionary(n => n, n => { using var stream = Open(typeof(CommittedWeights).Assembly, n); return SHA256.HashData(stream); }));
+
+    static void Write(Assembly assembly, string folder, Dictionary<string, byte[]> digests)
     {
         Directory.CreateDirectory(folder);
         foreach (string name in Names)
         {
             string path = Path.Combine(folder, name);
-            using (var stream = Open(assembly, name))
+            if (File.Exists(path))
             {
-                if (File.Exists(path) && new FileInfo(path).Length == stream.Length) continue; // content-addressed folder: already there
+                using var existing = File.OpenRead(path);
+                if (SHA256.HashData(existing).AsSpan().SequenceEqual(digests[name])) continue;
             }
             string temp = path + $".{Guid.NewGuid():N}.tmp";
             try

@@ -193,7 +193,10 @@ public class AttackCommandTests
             string output = Path.Combine(mount, "out");
             string args = string.Join(' ', Attack(images, output).Select(a => $"'{a}'"));
             // CoreCLR's W^X double mapping needs files larger than the limit; turn it off for the child.
-            var (code, error) = Shell($"trap '' XFSZ; ulimit -f 40; DOTNET_EnableWriteXorExecute=0 dotnet '{Path.Combine(AppContext.BaseDirectory, "Repro.Cli.dll")}' {args}");
+            // The command's own launcher beside the tests (as ReproProcess runs it): no need for dotnet on PATH.
+            string host = Path.Combine(AppContext.BaseDirectory, "Repro.Cli");
+            string command = File.Exists(host) ? $"'{host}'" : $"dotnet '{Path.Combine(AppContext.BaseDirectory, "Repro.Cli.dll")}'";
+            var (code, error) = Shell($"trap '' XFSZ; ulimit -f 40; DOTNET_EnableWriteXorExecute=0 {command} {args}");
             TestContext.Out.WriteLine("no tmpfs here: a child process with ulimit -f 40 (40 KB)");
             Assert.That(code, Is.EqualTo(ExitCodes.EnvironmentFault));
             // libtorch's own "[W ...]" warnings are not Repro's lines.

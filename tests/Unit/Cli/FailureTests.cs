@@ -17,6 +17,8 @@ public class FailureTests
         yield return new TestCaseData(ThrownByTheRuntime(() => _ = new byte[int.MaxValue]), ExitCodes.EnvironmentFault, "out of memory").SetName("{m}(out of memory)");
         yield return new TestCaseData(new DllNotFoundException("libLibTorchSharp.so"), ExitCodes.EnvironmentFault, "native library").SetName("{m}(native library)");
         yield return new TestCaseData(new AggregateException(new ReproInputException("inner x.png")), ExitCodes.BadInput, "inner x.png").SetName("{m}(aggregate)");
+        // Parallel.For wraps what its worker threads could not start with (seen under ulimit -n 80).
+        yield return new TestCaseData(new TaskSchedulerException(new InsufficientMemoryException("no thread")), ExitCodes.EnvironmentFault, "out of memory").SetName("{m}(task scheduler)");
         yield return new TestCaseData(new InvalidOperationException("a bug\nsecond line"), ExitCodes.InternalError, "internal error: InvalidOperationException: a bug (run with --verbose for details)").SetName("{m}(internal)");
         yield return new TestCaseData(ThrownByTheRuntime(() => _ = ((string)null!).Length), ExitCodes.InternalError, "internal error").SetName("{m}(null reference)");
     }

@@ -11,6 +11,16 @@ public static class ReproProcess
 {
     public static (int Code, string Output, string Error) Run(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
+        using var process = Process.Start(StartInfo(environment, args))!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output, error.Result);
+    }
+
+    /// <summary>How to start the command: its launcher beside the tests, else <c>dotnet Repro.Cli.dll</c>; output and errors redirected.</summary>
+    public static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
         string dll = typeof(Repro.Cli.ReproCommand).Assembly.Location; // Repro.Cli.dll: the command (the library is Repro.dll)
         string host = Path.Combine(Path.GetDirectoryName(dll)!, Path.GetFileNameWithoutExtension(dll));
         var start = File.Exists(host) ? new ProcessStartInfo(host) : new ProcessStartInfo("dotnet") { ArgumentList = { dll } };
@@ -20,10 +30,6 @@ public static class ReproProcess
             else start.Environment[name] = value;
         start.RedirectStandardOutput = start.RedirectStandardError = true;
         start.UseShellExecute = false;
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output, error.Result);
+        return start;
     }
 }

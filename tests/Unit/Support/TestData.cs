@@ -29,8 +29,12 @@ public static class TestData
         Assert.Ignore($"NOT RUN — {reason}");
     }
 
-    /// <summary>This test process's own folder under the system's temporary folder; removed when the run ends.</summary>
-    static readonly string runFolder = Path.Combine(Path.GetTempPath(), "repro-tests", $"run-{Environment.ProcessId}-{Guid.NewGuid():N}");
+    /// <summary>
+    /// This test process's own folder, directly under the system's temporary folder (removed when the run
+    /// ends). Not inside a shared "repro-tests/" folder: the first user to create that owns it, and every
+    /// other user's run (a shared runner, after an earlier sudo) was locked out of it.
+    /// </summary>
+    static readonly string runFolder = Path.Combine(Path.GetTempPath(), $"repro-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
     /// <summary>A new empty folder for one test, inside this run's folder.</summary>
     public static string TempFolder()

@@ -94,4 +94,24 @@ public class AssetCatalogueTests
             Environment.SetEnvironmentVariable("REPRO_MODELS", saved.Item4);
         }
     }
+
+    [Test]
+    public void WithoutAHomeFolderTheCacheIsStillTheUsersOwn()
+    {
+        var saved = (Environment.GetEnvironmentVariable("REPRO_CACHE"), Environment.GetEnvironmentVariable("XDG_CACHE_HOME"), Environment.GetEnvironmentVariable("HOME"));
+        try
+        {
+            Environment.SetEnvironmentVariable("REPRO_CACHE", null);
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", null);
+            Environment.SetEnvironmentVariable("HOME", "/nonexistent"); // Debian's nobody
+            Assert.That(ReproPaths.CacheRoot(), Is.EqualTo(Path.Combine(Path.GetTempPath(), $"repro-cache-{Environment.UserName}")),
+                "not a /tmp/.cache/repro that every homeless user would share");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("REPRO_CACHE", saved.Item1);
+            Environment.SetEnvironmentVariable("XDG_CACHE_HOME", saved.Item2);
+            Environment.SetEnvironmentVariable("HOME", saved.Item3);
+        }
+    }
 }

@@ -57,12 +57,20 @@ public class OnnxRuntimeParityTests
     /// <summary>Where NuGet restored the ResNet18 that ML.NET's DnnImageFeaturizer ships (a test dependency of this project).</summary>
     public static string DnnResNet18Folder()
     {
-        string root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? typeof(OnnxRuntimeParityTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "NuGetPackageRoot").Value!;
-        string folder = Path.Combine(root, "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels");
-        if (!File.Exists(Path.Combine(folder, "ResNet18Onnx", "ResNet18.onnx")))
-            Assert.Fail($"ResNet18 ONNX not found under {folder}: restore the test project (it downloads Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1)");
-        return folder;
+        // NuGet's package folder: as set, as recorded when the tests were built, or this user's own (a build by
+        // another user, or in another container, records a folder this run may not read).
+        string?[] roots =
+        [
+            Environment.GetEnvironmentVariable("NUGET_PACKAGES"),
+            typeof(OnnxRuntimeParityTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "NuGetPackageRoot").Value,
+            Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
+        ];
+        var folders = roots.Where(r => !string.IsNullOrEmpty(r))
+            .Select(r => Path.Combine(r!, "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels")).Distinct().ToArray();
+        string? folder = folders.FirstOrDefault(f => File.Exists(Path.Combine(f, "ResNet18Onnx", "ResNet18.onnx")));
+        if (folder is null)
+            Assert.Fail($"ResNet18 ONNX not found under {string.Join(" or ", folders)}: restore the test project (it downloads Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1)");
+        return folder!;
     }
 
     /// <summary>
