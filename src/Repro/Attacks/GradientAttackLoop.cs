@@ -12,12 +12,14 @@ public sealed record LoopSettings
     public int Restarts { get; init; } = 1;
     /// <summary>Start each run from a uniformly random point of the ball instead of the image itself.</summary>
     public bool RandomStart { get; init; }
-    /// <summary>Seed of the random starts (with the example ids and <see cref="NoiseStream"/>).</summary>
+    /// <summary>Seed of the random starts (with the example ids and <see cref="Purpose"/>).</summary>
     public long Seed { get; init; }
     /// <summary>One id per example (see <see cref="ExampleIds"/>); null: the hash of each image's pixels.</summary>
     public IReadOnlyList<long>? ExampleIds { get; init; }
-    /// <summary>Distinguishes the random streams of different attacks (PGD, APGD, APGD-T's target k) for the same seed and example.</summary>
-    public long NoiseStream { get; init; }
+    /// <summary>What the random starts are for (<see cref="RandomPurpose"/>): distinguishes the streams of different attacks for the same seed and example.</summary>
+    public RandomPurpose Purpose { get; init; } = RandomPurpose.PgdStart;
+    /// <summary>The purpose's instance numbers before the restart (APGD-T's target rank); empty for most.</summary>
+    public IReadOnlyList<long> PurposeInstance { get; init; } = [];
     /// <summary>Legacy: one CPU generator for the whole batch instead of per-example noise (<see cref="GeneratorNoise"/>).</summary>
     public bool BatchGeneratorNoise { get; init; }
     /// <summary>Which iterate a run returns per example (<see cref="IterateChoice"/>); default: the latest, success first.</summary>
@@ -103,7 +105,7 @@ public static class GradientAttackLoop
         {
             if (!settings.RandomStart) return null;
             if (generator is not null) return new GeneratorNoise(generator);
-            var noise = ExampleNoise.For(settings.Seed, ids!, settings.NoiseStream * 1_000_003 + 1 + restart);
+            var noise = ExampleNoise.For(settings.Seed, ids!, settings.Purpose, [.. settings.PurposeInstance, restart]);
             return rows is null ? noise : noise.Select(rows.data<long>().ToArray());
         }
     }
