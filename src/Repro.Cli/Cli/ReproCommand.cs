@@ -34,6 +34,7 @@ internal static class ReproCommand
         try { OneDnnConfiguration.Apply(); } // before libtorch's first operation (see Runtime/OneDnnConfiguration)
         catch (ReproInputException e) { Console.Error.WriteLine($"repro: {e.Message}"); return BadInput; }
         catch (ReproEnvironmentException e) { Console.Error.WriteLine($"repro: {e.Message}"); return ExitCodes.EnvironmentFault; }
+        ArithmeticCheck.Log = Console.Out; // each model's self-check line is part of the command's output
         var options = new GlobalOptions();
         // A plain Command named "repro" rather than RootCommand, whose name is the entry assembly's (Repro.Cli, not the tool's command name).
         var root = new Command("repro", "Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +

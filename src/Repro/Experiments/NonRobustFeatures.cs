@@ -17,7 +17,7 @@ namespace Repro.Experiments;
 /// </summary>
 internal sealed partial class NonRobustFeaturesExperiment : IExperiment
 {
-    public string Id => "nonrobust";
+    public string Id => "claim-2-cifar";
     string IExperiment.ArticleSays => ArticleSays;
     public string Title => "A model trained only on relabelled adversarial examples generalises to the true labels";
     public const string ArticleSays =

@@ -35,7 +35,7 @@ internal sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) :
     /// <summary>"Identical to the originals": at 40 dB PSNR a change is invisible to a person.</summary>
     public static readonly Threshold SmallestPsnr = Threshold.AtLeast("smallest PSNR of attacked vs original", 40, "dB");
 
-    public string Id => $"claim1-{modelName}";
+    public string Id => $"claim-1-imagenet-{modelName}";
     string IExperiment.ArticleSays => Article;
     public string Title => $"Targeted L2 PGD makes {modelName} see a goldfish in every image";
     const string Article = "targeted L2 PGD (eps 1.25, step 0.5, 20 steps) makes a standard ImageNet ResNet18 classify every image as goldfish, with changes invisible to people";
@@ -83,7 +83,7 @@ internal sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) :
         }
         foreach (var row in rows) context.Log.WriteLine(row);
 
-        string figure = $"claim1-{modelName}-goldfish.png";
+        string figure = $"claim-1-imagenet-{modelName}-goldfish.png";
         var gridRows = new List<GridRow>();
         int count = originalCells.Count;
         for (int start = 0; start < count; start += 8)
