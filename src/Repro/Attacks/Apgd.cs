@@ -45,7 +45,11 @@ public static class Apgd
     /// </summary>
     public static AttackResult RunTargeted(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, ApgdOptions options)
     {
-        options.Validate();
+        Guard.NotNull(model);
+        Guard.Images(images);
+        Guard.Classes(labels, images.shape[0]);
+        Guard.NotNull(threat);
+        Guard.NotNull(options).Validate();
         var ids = ExampleIds.Resolve(images, options.ExampleIds);
         Tensor ranking;
         using (no_grad())
@@ -53,6 +57,7 @@ public static class Apgd
         {
             var logits = model.forward(images);
             DlrObjective.Require(logits, TargetedDlrObjective.MinimumClasses, "APGD-T (the targeted DLR loss)", "its denominator uses the third and fourth largest logits");
+            Guard.ClassesFit(labels, logits.shape[1], nameof(labels));
             // Classes by clean logit, highest first, with the label moved last.
             var index = labels.to(logits.device).unsqueeze(1);
             ranking = logits.scatter(1, index, full_like(logits[.., ..1], double.NegativeInfinity)).argsort(1, descending: true).MoveToOuterDisposeScope();

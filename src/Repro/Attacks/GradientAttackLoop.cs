@@ -51,6 +51,10 @@ public static class GradientAttackLoop
     /// <exception cref="ReproInputException">Steps or restarts below 1, example ids that do not match the batch, or a threat model the step rule refuses.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, LoopSettings settings, Func<IStepRule> newRule)
     {
+        Inputs(objective, threat, images);
+        Guard.NotNull(settings);
+        Guard.NotNull(newRule);
+        Guard.Ids(settings.ExampleIds, images.shape[0], "example ids");
         if (settings.Steps < 1) throw new ReproInputException($"steps must be >= 1, got {settings.Steps}");
         if (settings.Restarts < 1) throw new ReproInputException($"restarts must be >= 1, got {settings.Restarts}");
         using var frozen = new FrozenParameters(objective.Modules);
@@ -108,6 +112,19 @@ public static class GradientAttackLoop
             var noise = ExampleNoise.For(settings.Seed, ids!, settings.Purpose, [.. settings.PurposeInstance, restart]);
             return rows is null ? noise : noise.Select(rows.data<long>().ToArray());
         }
+    }
+
+    /// <summary>
+    /// The checks every attack makes before it runs: no null, images [N,C,H,W] in [0,1], and the
+    /// objective's labels or targets one per image (their range is checked on the first logits).
+    /// </summary>
+    internal static void Inputs(AttackObjective objective, ThreatModel threat, Tensor images)
+    {
+        Guard.NotNull(objective);
+        Guard.NotNull(threat);
+        Guard.Images(images);
+        if (objective.Classes is { } classes && classes.shape[0] != images.shape[0])
+            throw new ReproArgumentException("labels", $"{classes.shape[0]} labels for a batch of {images.shape[0]} images");
     }
 
     static bool CanSubset(AttackObjective objective)

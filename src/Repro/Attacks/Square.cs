@@ -32,8 +32,9 @@ public static class Square
     /// <exception cref="ReproInputException">Invalid options, images not [N,C,H,W], another threat model, an objective that cannot be split, or example ids that do not match the batch.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, SquareOptions options)
     {
-        options.Validate();
-        if (images.dim() != 4) throw new ReproInputException($"Square attack: images must be [N,C,H,W], got [{string.Join(",", images.shape)}]");
+        GradientAttackLoop.Inputs(objective, threat, images);
+        Guard.NotNull(options).Validate();
+        Guard.Ids(options.ExampleIds, images.shape[0], "example ids");
         bool l2 = threat switch
         {
             L2Ball => true,

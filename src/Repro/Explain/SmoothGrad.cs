@@ -18,23 +18,28 @@ namespace Repro.Explain;
 public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sigma = 0.3, int batchSize = 32, long seed = 0) : IAttribution
 {
     /// <summary>Noisy copies averaged per image, &gt;= 1.</summary>
-    public int Samples { get; } = samples >= 1 ? samples : throw new ReproInputException($"SmoothGrad samples must be >= 1, got {samples}");
+    public int Samples { get; } = Guard.AtLeast(samples, 1);
     /// <summary>Standard deviation of the Gaussian noise, &gt;= 0, in [0,1] pixel units.</summary>
-    public double Sigma { get; } = sigma >= 0 ? sigma : throw new ReproInputException($"SmoothGrad sigma must be >= 0, got {sigma}");
+    public double Sigma { get; } = sigma >= 0 && double.IsFinite(sigma) ? sigma : throw new ReproArgumentException(nameof(sigma), $"must be finite and >= 0, got {sigma}");
     /// <summary>Noisy copies (of all examples together) per call of the inner attribution, &gt;= 1.</summary>
-    public int BatchSize { get; } = batchSize >= 1 ? batchSize : throw new ReproInputException($"SmoothGrad batch size must be >= 1, got {batchSize}");
+    public int BatchSize { get; } = Guard.AtLeast(batchSize, 1);
+
+    readonly IAttribution inner = Guard.NotNull(inner);
 
     /// <summary>Called after each batch of copies with (copies done, copies in all), for progress bars.</summary>
     public Action<long, long>? Progress { get; init; }
 
     /// <summary>The map with each example's noise keyed by the hash of its pixels.</summary>
-    public Tensor Attribute(Tensor images, AttributionTarget target) => Attribute(images, target, ExampleIds.OfContent(images));
+    public Tensor Attribute(Tensor images, AttributionTarget target) => Attribute(images, target, ExampleIds.OfContent(Guard.Images(images)));
 
     /// <summary>The map with each example's noise keyed by <paramref name="exampleIds"/> (one per image).</summary>
     public Tensor Attribute(Tensor images, AttributionTarget target, IReadOnlyList<long> exampleIds)
     {
+        Guard.Images(images);
+        Guard.NotNull(target);
+        Guard.NotNull(exampleIds);
         long n = images.shape[0], total = n * Samples;
-        if (exampleIds.Count != n) throw new ArgumentException($"{exampleIds.Count} example ids for {n} images", nameof(exampleIds));
+        Guard.Ids(exampleIds, n);
         long perCopy = images.numel() / n;
         using var keys = tensor(RandomStreams.Keys(seed, RandomPurpose.SmoothGradNoise, exampleIds), dtype: ScalarType.Int64, device: images.device);
         var sum = zeros_like(images);
