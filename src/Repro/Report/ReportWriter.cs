@@ -47,6 +47,7 @@ internal static class ReportWriter
                 log.WriteLine(outcome.Describe());
                 outcomes.Add(outcome);
             }
+            if (MissingSummary(outcomes) is { } missing) log.WriteLine(missing);
             var run = new RunInfo(seed, started, clock.Elapsed, command) { Assets = AssetCache.Statuses(paths) }.On(device, scale);
             File.WriteAllText(Path.Combine(staging, "claims.json"), ClaimsJson.Render(outcomes, run));
             File.WriteAllText(Path.Combine(staging, "report.html"), HtmlReport.Render(outcomes, run, staging));
@@ -58,6 +59,25 @@ internal static class ReportWriter
         {
             StagingFolders.Discard(staging);
         }
+    }
+
+    /// <summary>
+    /// Every catalogued asset that kept a claim from running, once: its name, title, size and origin,
+    /// which claims it kept from running, and the one command that fetches them all (null when none was missing).
+    /// </summary>
+    public static string? MissingSummary(IReadOnlyList<ClaimOutcome> outcomes)
+    {
+        var missing = outcomes.SelectMany(o => o.MissingAssets.Select(m => (m.Asset, m.Root, Claim: o.Id))).ToList();
+        if (missing.Count == 0) return null;
+        var assets = missing.DistinctBy(m => (m.Asset.Name, m.Root)).Select(m => (m.Asset, m.Root)).ToList();
+        var lines = new List<string> { $"missing assets ({assets.Count}; {missing.Select(m => m.Claim).Distinct().Count()} claims NOT RUN for want of them):" };
+        foreach (var (asset, root) in assets)
+        {
+            var claims = missing.Where(m => m.Asset.Name == asset.Name).Select(m => m.Claim).Distinct().ToList();
+            lines.Add($"  {asset.Name}: {asset.Title}, {asset.SizeText} from {asset.Host}, into {root} — needed by {string.Join(", ", claims.Take(4))}{(claims.Count > 4 ? $" and {claims.Count - 4} more" : "")}");
+        }
+        lines.Add($"to get them all: {AssetStore.Fix(assets)}");
+        return string.Join(Environment.NewLine, lines);
     }
 
     /// <summary>
