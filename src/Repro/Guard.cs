@@ -22,10 +22,14 @@ internal static class Guard
     /// the model): anything else is refused, e.g. images in 0..255, which an attack would otherwise treat
     /// as a ball 255 times too small and leave.
     /// </summary>
-    public static Tensor Images(Tensor? images, [CallerArgumentExpression(nameof(images))] string name = "")
+    public static Tensor Images(Tensor? images, [CallerArgumentExpression(nameof(images))] string name = "") => Inputs(images, 4, name);
+
+    /// <summary>As <see cref="Images"/>, for the threat models' and the gradient loop's [N,...] inputs of any rank >= 2 (flattened images of a linear model too).</summary>
+    public static Tensor Inputs(Tensor? images, int rank, [CallerArgumentExpression(nameof(images))] string name = "")
     {
         NotNull(images, name);
-        if (images!.dim() != 4) throw new ReproArgumentException(name, $"images must be [N,C,H,W], got [{string.Join(",", images.shape)}]");
+        if (rank == 4 && images!.dim() != 4) throw new ReproArgumentException(name, $"images must be [N,C,H,W], got [{string.Join(",", images.shape)}]");
+        if (images!.dim() < 2) throw new ReproArgumentException(name, $"images must be [N,...] with one row per example, got [{string.Join(",", images.shape)}]");
         if (images.shape[0] < 1) throw new ReproArgumentException(name, "no images (N = 0)");
         if (!images.is_floating_point()) throw new ReproArgumentException(name, $"images must be floating point in [0,1], got {images.dtype}");
         using var scope = NewDisposeScope();

@@ -44,14 +44,14 @@ public static class GradientAttackLoop
     /// <summary>Attacks <paramref name="images"/> within <paramref name="threat"/>, following <paramref name="objective"/>'s direction.</summary>
     /// <param name="objective">What to optimise; its modules' parameters are frozen meanwhile.</param>
     /// <param name="threat">The set to stay within (eps in [0,1] pixel units).</param>
-    /// <param name="images">Clean images [N,...] in [0,1].</param>
+    /// <param name="images">Clean images [N,...] in [0,1] ([N,C,H,W], or flattened [N,D] for a linear model).</param>
     /// <param name="settings">Steps, restarts, random start, noise and iterate choice.</param>
     /// <param name="newRule">Makes a fresh step rule for each run.</param>
     /// <returns>The chosen iterate per example with its loss, success and perturbation norms.</returns>
     /// <exception cref="ReproInputException">Steps or restarts below 1, example ids that do not match the batch, or a threat model the step rule refuses.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, LoopSettings settings, Func<IStepRule> newRule)
     {
-        Inputs(objective, threat, images);
+        Inputs(objective, threat, images, rank: 2);
         Guard.NotNull(settings);
         Guard.NotNull(newRule);
         Guard.Ids(settings.ExampleIds, images.shape[0], "example ids");
@@ -118,11 +118,11 @@ public static class GradientAttackLoop
     /// The checks every attack makes before it runs: no null, images [N,C,H,W] in [0,1], and the
     /// objective's labels or targets one per image (their range is checked on the first logits).
     /// </summary>
-    internal static void Inputs(AttackObjective objective, ThreatModel threat, Tensor images)
+    internal static void Inputs(AttackObjective objective, ThreatModel threat, Tensor images, int rank = 4)
     {
         Guard.NotNull(objective);
         Guard.NotNull(threat);
-        Guard.Images(images);
+        Guard.Inputs(images, rank, nameof(images));
         if (objective.Classes is { } classes && classes.shape[0] != images.shape[0])
             throw new ReproArgumentException("labels", $"{classes.shape[0]} labels for a batch of {images.shape[0]} images");
     }

@@ -54,7 +54,7 @@ public sealed class PgdAttack(int steps = 20, double relativeStep = 0.4) : IAtta
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), Guard.NotNull(threat), Guard.NotNull(images),
+        Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), Guard.NotNull(threat), Guard.Images(images),
             new PgdOptions { Steps = steps, StepSize = relativeStep * threat.Eps, Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, StopOnSuccess = true, Progress = run.Progress });
 }
 
@@ -89,6 +89,7 @@ public sealed class ApgdAttack(ApgdLoss loss, ApgdOptions? options = null) : IAt
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run)
     {
         Guard.NotNull(run);
+        Guard.Images(images);
         AttackObjective objective = loss switch
         {
             ApgdLoss.CrossEntropy => CrossEntropyObjective.Untargeted(model, labels),

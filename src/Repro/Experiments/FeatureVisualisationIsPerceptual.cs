@@ -133,7 +133,7 @@ internal sealed class FeatureVisualisationIsPerceptual : IExperiment
         return new Visualisation(component, adv, before, FeatureVisualisation.Component(model, adv, component));
     }
 
-    static double Psnr(Tensor a, Tensor b) => Training.ModelEvaluation.Psnr(a, b).mean().item<float>();
+    static double Psnr(Tensor a, Tensor b) => Attacks.ImageDistance.Psnr(a, b).mean().item<float>();
 
     static string[] Rise(Visualisation v) =>
         OnHost.Floats(v.Before).Zip(OnHost.Floats(v.After), (b, a) => $"{b:F2} -> {a:F2}").ToArray();

@@ -40,7 +40,7 @@ internal sealed partial class NonRobustFeaturesExperiment : IExperiment
     public double RelabelledLearningRate { get; init; } = 0.1;
     /// <summary>One step beyond the article: the same experiment at other attack sizes (step eps/10, same steps).</summary>
     public IReadOnlyList<double> SweepEps { get; init; } = [0.5, 1, 2, 4];
-    /// <summary>Images per PGD batch: bounds the attack's memory whatever the set's size (see <see cref="DatasetAttack"/>).</summary>
+    /// <summary>Images per PGD batch: bounds the attack's memory whatever the set's size (see <see cref="Training.AttackedSet.Attack"/>).</summary>
     public int Chunk { get; init; } = 1000;
 
     /// <summary>

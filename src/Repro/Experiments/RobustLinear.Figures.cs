@@ -31,7 +31,7 @@ internal sealed partial class RobustLinearExperiment
 
         GridRow Attacked(string title, LinearClassifier model)
         {
-            using var attacked = DatasetAttack.Run(model, images, labels, new L2Ball(LargeEps),
+            using var attacked = AttackedSet.Attack(model, images, labels, new L2Ball(LargeEps),
                 new PgdOptions { StepSize = LargeEps / 10, Steps = AttackSteps, Seed = context.Seed }, Loss, Chunk);
             var cells = Enumerable.Range(0, chosen.Length).Select(i =>
             {
