@@ -22,6 +22,8 @@ internal static class Failure
             ReproInputException => (ExitCodes.BadInput, e.Message),
             ReproEnvironmentException => (ExitCodes.EnvironmentFault, e.Message),
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, e.Message),
+            // A path the user gave that the file APIs cannot take (empty, a NUL byte): their input, not Repro's fault.
+            ArgumentException { ParamName: "path" or "path1" or "path2" or "paths" } => (ExitCodes.BadInput, $"not a usable path: {FirstLine(e.Message)}"),
             IOException io when IsDiskFull(io) => (ExitCodes.EnvironmentFault, $"disk full: {e.Message}"),
             IOException => (ExitCodes.EnvironmentFault, $"input/output error: {e.Message}"),
             UnauthorizedAccessException => (ExitCodes.EnvironmentFault, $"permission denied: {e.Message}"),
