@@ -39,6 +39,28 @@ internal static class CommandPolicy
         return requested;
     }
 
+    /// <summary>The environment variables through which libtorch's OpenMP and MKL take a thread count.</summary>
+    public static readonly string[] ThreadVariables = ["OMP_NUM_THREADS", "MKL_NUM_THREADS"];
+
+    /// <summary>
+    /// The thread counts the environment gives libtorch (<see cref="ThreadVariables"/>; OpenMP's first
+    /// level of a comma-separated list): at most <paramref name="cores"/>, as <c>--threads</c>.
+    /// </summary>
+    /// <param name="variable">Reads an environment variable (the process's own in the commands).</param>
+    /// <param name="cores">The machine's cores.</param>
+    /// <exception cref="ReproInputException">A count that is not a positive number or exceeds the cores; names the variable.</exception>
+    public static void ThreadEnvironment(Func<string, string?> variable, int cores)
+    {
+        foreach (var name in ThreadVariables)
+        {
+            string? text = variable(name);
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            string first = text.Split(',')[0].Trim();
+            if (!int.TryParse(first, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int count) || count < 1 || count > cores)
+                throw new ReproInputException($"{name}={text}: must be a thread count between 1 and {cores} (this machine's cores); unset it or use --threads");
+        }
+    }
+
     /// <summary>An integer option within [<paramref name="min"/>, <paramref name="max"/>].</summary>
     /// <exception cref="ReproInputException">Outside the range; names the option.</exception>
     public static int Count(string option, int value, int min, int max = int.MaxValue)

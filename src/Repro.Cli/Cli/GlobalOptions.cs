@@ -65,6 +65,7 @@ internal sealed class GlobalOptions
         if (cpuOnlyCommand is not null && device.type != TorchSharp.DeviceType.CPU)
             throw new ReproInputException($"--device {ComputeDevice.Name(device)}: '{cpuOnlyCommand}' runs on the CPU only");
         int threads = CommandPolicy.Threads(r.GetValue(Threads), CommandPolicy.Cores);
+        CommandPolicy.ThreadEnvironment(Environment.GetEnvironmentVariable, CommandPolicy.Cores);
         if (threads > 0) TorchSharp.torch.set_num_threads(threads);
         ComputeDevice.AllowTf32(r.GetValue(Tf32));
         return device;

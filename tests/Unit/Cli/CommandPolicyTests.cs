@@ -30,6 +30,24 @@ public class CommandPolicyTests
     [Test]
     public void TheThreadBoundIsThisMachinesCores() => Assert.That(CommandPolicy.Cores, Is.EqualTo(Environment.ProcessorCount).And.GreaterThan(0));
 
+    [TestCase("OMP_NUM_THREADS", "100000")]
+    [TestCase("OMP_NUM_THREADS", "5,2")]
+    [TestCase("MKL_NUM_THREADS", "0")]
+    [TestCase("OMP_NUM_THREADS", "many")]
+    public void ThreadCountsFromTheEnvironmentAreBoundedToo(string name, string value)
+    {
+        var e = Assert.Throws<ReproInputException>(() => CommandPolicy.ThreadEnvironment(v => v == name ? value : null, 4))!;
+        Assert.That(e.Message, Does.StartWith($"{name}={value}").And.Contain("4"));
+    }
+
+    [Test]
+    public void ThreadCountsFromTheEnvironmentUpToTheCoresAreAccepted()
+    {
+        CommandPolicy.ThreadEnvironment(v => v == "OMP_NUM_THREADS" ? "4,1" : v == "MKL_NUM_THREADS" ? "1" : null, 4);
+        CommandPolicy.ThreadEnvironment(_ => null, 1);
+        CommandPolicy.ThreadEnvironment(_ => " ", 1);
+    }
+
     [TestCase(0)]
     [TestCase(-1)]
     [TestCase(int.MinValue)]
