@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Repro.Evaluation;
 using Repro.Report;
 using TorchSharp;
@@ -36,17 +35,19 @@ internal static class RobustnessCommand
             string normName = (r.GetValue(norm) ?? "l2").ToLowerInvariant();
             if (normName != "l2" && normName != "linf") throw new ReproInputException($"--norm must be l2 or linf, got '{r.GetValue(norm)}'");
             var radii = ParseEps(r.GetValue(eps)!);
-            if (r.GetValue(batch) < 1) throw new ReproInputException($"--batch must be >= 1, got {r.GetValue(batch)}");
+            CommandPolicy.Count("--batch", r.GetValue(batch), 1);
+            CommandPolicy.Count("--n", r.GetValue(n), 1);
             if (r.GetValue(squareQueries) is < 0) throw new ReproInputException($"--square-queries must be >= 0, got {r.GetValue(squareQueries)}");
             string? list = r.GetValue(attacks), presetName = r.GetValue(preset);
             if (list is not null && presetName is not null) throw new ReproInputException("give --attacks or --preset, not both");
             if (presetName is not null && !AttackCatalog.Presets.Contains(presetName.ToLowerInvariant()))
                 throw new ReproInputException($"--preset: unknown preset '{presetName}' (known: {string.Join(", ", AttackCatalog.Presets)})");
+            var (imageFolder, outputFolder) = CommandPolicy.Robustness(r.GetValue(images), r.GetValue(options.Out), r.GetValue(options.Overwrite), Console.Error);
 
             var evaluated = EvaluatedModels.Resolve(r.GetValue(model)!, paths, Console.Out);
             evaluated.Network.to(device);
             var attackList = AttackCatalog.Parse(list ?? presetName ?? "standard", evaluated.ClassNames.Count, r.GetValue(squareQueries));
-            using var set = EvaluationImages.Load(evaluated, r.GetValue(images), r.GetValue(split), r.GetValue(n), paths);
+            using var set = EvaluationImages.Load(evaluated, imageFolder, r.GetValue(split), r.GetValue(n), paths);
             var x = set.Images.to(device);
             var y = set.Labels.to(device);
             Console.WriteLine($"{evaluated.Name} on {set.Description}");
@@ -61,7 +62,7 @@ internal static class RobustnessCommand
                 });
             Console.WriteLine();
             foreach (var line in RobustnessTable.Lines(result)) Console.WriteLine(line);
-            string output = Path.GetFullPath(r.GetValue(options.Out)!);
+            string output = outputFolder.Folder;
             RobustnessReport.Write(result, new RunInfo(r.GetValue(options.Seed), started, clock.Elapsed, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), output);
             Console.WriteLine($"wrote {Path.Combine(output, RobustnessReport.Table)}, {RobustnessReport.Plot} and {RobustnessReport.Html}");
             return ReproCommand.Ok;
@@ -69,16 +70,5 @@ internal static class RobustnessCommand
         return command;
     }
 
-    static List<double> ParseEps(string text)
-    {
-        var values = new List<double>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v > 0) || double.IsInfinity(v))
-                throw new ReproInputException($"--eps: '{part}' is not a number > 0 (give radii like 0.25,0.5,1,1.25)");
-            values.Add(v);
-        }
-        if (values.Count == 0) throw new ReproInputException("--eps: no radius given");
-        return values;
-    }
+    static List<double> ParseEps(string text) => CommandPolicy.Float32List("--eps", text, "0.25,0.5,1,1.25");
 }

@@ -67,12 +67,13 @@ public sealed class EvaluationImages(Tensor images, Tensor labels, long[] ids, s
         if (!Directory.Exists(folder)) throw new ReproInputException($"--images: folder not found: {folder}");
         string[] extensions = [".jpg", ".jpeg", ".png", ".bmp", ".webp"];
         var classes = new List<List<(string File, int Label)>>();
-        foreach (var dir in Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal))
+        // OS metadata (__MACOSX/, ._* companions, dot-files) is skipped, as ImageFolder does; the command names it.
+        foreach (var dir in Directory.EnumerateDirectories(folder).Where(d => !ImageFolder.IsOsMetadata(Path.GetFileName(d))).Order(StringComparer.Ordinal))
         {
             string name = Path.GetFileName(dir);
             int label = model.ClassNames.ToList().FindIndex(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase));
             if (label < 0) throw new ReproInputException($"--images: subfolder '{name}' of {folder} is not a class of {model.Name} (classes: {string.Join(", ", model.ClassNames.Take(10))}{(model.ClassNames.Count > 10 ? ", ..." : "")})");
-            var files = Directory.EnumerateFiles(dir).Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).Select(f => (f, label)).ToList();
+            var files = Directory.EnumerateFiles(dir).Where(f => !ImageFolder.IsOsMetadata(Path.GetFileName(f)) && extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).Select(f => (f, label)).ToList();
             if (files.Count > 0) classes.Add(files);
         }
         if (classes.Count == 0) throw new ReproInputException($"--images: no class subfolders with images ({string.Join(", ", extensions)}) in {folder}");
