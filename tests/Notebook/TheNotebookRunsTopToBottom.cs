@@ -85,6 +85,7 @@ public class TheNotebookRunsTopToBottom
             {
                 var cell = cells[i];
                 var started = clock.Elapsed;
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var result = await kernel.SendAsync(new SubmitCode(cell.Contents));
                 foreach (var e in result.Events)
                 {
@@ -105,7 +106,7 @@ public class TheNotebookRunsTopToBottom
                     }
                 }
                 int images = cell.Outputs.OfType<DisplayElement>().Count(d => d.Data.ContainsKey("image/png"));
-                TestContext.Progress.WriteLine($"cell {i + 1}/{cells.Count}: {(clock.Elapsed - started).TotalSeconds:F1} s, {images} figure(s){(result.Events.OfType<CommandFailed>().Any() ? ", FAILED" : "")}");
+                TestContext.Progress.WriteLine($"cell {i + 1}/{cells.Count}: {(clock.Elapsed - started).TotalSeconds:F1} s ({(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F0} s CPU), {images} figure(s){(result.Events.OfType<CommandFailed>().Any() ? ", FAILED" : "")}");
                 if (failures.Count > 0) break;
             }
         }
