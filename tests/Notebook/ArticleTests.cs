@@ -19,16 +19,16 @@ public class ArticleTests
     public void SectionsAreTheCataloguesInItsOrderAndEachClaimMapsBackToItsSection()
     {
         var names = Article.Sections.Select(s => s.Name).ToList();
-        Assert.That(names, Is.EqualTo(new[] { "attack", "nonrobust", "robust-linear", "saliency", "robust", "featviz" }));
+        Assert.That(names, Is.EqualTo(new[] { "claim-1-goldfish", "claim-2-non-robust-features", "claim-3-saliency", "claim-4-robust-model", "claim-5-feature-visualisation", "claim-6-robust-linear" }));
         Assert.That(Article.Sections.Select(s => s.Description), Has.All.StartsWith("claim "));
         Assert.That(Article.SectionOf("no-such-claim"), Is.Null);
         // Every claim the report shows for a section links back to that section (the notebook's anchor).
         string folder = EmptyFolder();
         try
         {
-            var results = Article.Run("robust-linear", new ArticleRunSettings { DataRoot = folder, ModelRoot = folder, OutputFolder = folder, Offline = true });
+            var results = Article.Run("claim-6-robust-linear", new ArticleRunSettings { DataRoot = folder, ModelRoot = folder, OutputFolder = folder, Offline = true });
             Assert.That(results, Is.Not.Empty);
-            Assert.That(results.Select(r => Article.SectionOf(r.Id)), Has.All.EqualTo("robust-linear"));
+            Assert.That(results.Select(r => Article.SectionOf(r.Id)), Has.All.EqualTo("claim-6-robust-linear"));
         }
         finally { Directory.Delete(folder, true); }
     }
@@ -40,7 +40,7 @@ public class ArticleTests
         try
         {
             var log = new StringWriter();
-            var results = Article.Run("nonrobust", new ArticleRunSettings { DataRoot = folder, ModelRoot = folder, OutputFolder = Path.Combine(folder, "figures"), Offline = true, Log = log });
+            var results = Article.Run("claim-2-non-robust-features", new ArticleRunSettings { DataRoot = folder, ModelRoot = folder, OutputFolder = Path.Combine(folder, "figures"), Offline = true, Log = log });
             Assert.That(results, Has.Count.EqualTo(1));
             var r = results[0];
             Assert.That(r.Verdict, Is.EqualTo(ClaimVerdict.NotRun));
@@ -59,12 +59,12 @@ public class ArticleTests
     public void BadSettingsAreRefusedNamingTheSetting()
     {
         var unknown = Assert.Throws<ReproInputException>(() => Article.Run("goldfish"));
-        Assert.That(unknown!.Message, Does.Contain("goldfish").And.Contain("attack"));
-        var scale = Assert.Throws<ReproInputException>(() => Article.Run("attack", new ArticleRunSettings { Scale = "huge" }));
+        Assert.That(unknown!.Message, Does.Contain("goldfish").And.Contain("claim-1-goldfish"));
+        var scale = Assert.Throws<ReproInputException>(() => Article.Run("claim-1-goldfish", new ArticleRunSettings { Scale = "huge" }));
         Assert.That(scale!.Message, Does.Contain("ArticleRunSettings.Scale").And.Contain("huge"));
-        var device = Assert.Throws<ReproInputException>(() => Article.Run("attack", new ArticleRunSettings { Device = "tpu" }));
+        var device = Assert.Throws<ReproInputException>(() => Article.Run("claim-1-goldfish", new ArticleRunSettings { Device = "tpu" }));
         Assert.That(device!.Message, Does.Contain("ArticleRunSettings.Device").And.Contain("tpu"));
-        var output = Assert.Throws<ReproInputException>(() => Article.Run("attack", new ArticleRunSettings { OutputFolder = " " }));
+        var output = Assert.Throws<ReproInputException>(() => Article.Run("claim-1-goldfish", new ArticleRunSettings { OutputFolder = " " }));
         Assert.That(output!.Message, Does.Contain("ArticleRunSettings.OutputFolder"));
     }
 

@@ -123,7 +123,7 @@ public sealed record ClaimResult
 }
 
 /// <summary>One section of the article: the experiments <c>repro run NAME</c> runs, and what they test.</summary>
-/// <param name="Name">The name <see cref="Article.Run"/> and <c>repro run</c> take (e.g. "attack").</param>
+/// <param name="Name">The name <see cref="Article.Run"/> and <c>repro run</c> take (e.g. "claim-1-goldfish").</param>
 /// <param name="Description">The claim it tests, in one line (starts with "claim N:").</param>
 public sealed record ArticleSection(string Name, string Description);
 
@@ -182,7 +182,7 @@ public static class Article
         ExperimentCatalog.All.Select(e => new ArticleSection(e.Name, e.Description)).ToList();
 
     /// <summary>
-    /// Runs every experiment of one section (e.g. "attack": claim 1 on each ImageNet model of the
+    /// Runs every experiment of one section (e.g. "claim-1-goldfish": claim 1 on each ImageNet model of the
     /// registry) and returns each claim's result in order. The start-up repairs of <c>repro</c> (oneDNN
     /// configuration, malloc settings) are applied first; TF32 is off, as in the claim tests.
     /// </summary>

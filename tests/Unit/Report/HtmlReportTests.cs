@@ -100,7 +100,7 @@ public class HtmlReportTests
         };
         ReportWriter.RunAndPublish(experiments, TestData.Paths, output, seed: 0, command: "test", TextWriter.Null);
         string html = File.ReadAllText(Path.Combine(output, "report.html"));
-        Assert.That(html, Does.Contain($"href=\"../{Article.NotebookPath}#robust-linear\""));
+        Assert.That(html, Does.Contain($"href=\"../{Article.NotebookPath}#claim-6-robust-linear\""));
         Assert.That(File.Exists(Path.Combine(ReproPaths.RepositoryRoot(), Article.NotebookPath)), Is.True, "the linked notebook exists");
         Assert.That(html.Split(Article.NotebookPath + "#").Length - 1, Is.EqualTo(1), "only the catalogue's claim has a notebook section");
     }
