@@ -97,10 +97,10 @@ public class LibraryArgumentTests
     public void AttributionsRefuseBadArgumentsByName()
     {
         using var scope = NewDisposeScope();
-        Assert.That(Refused<ReproArgumentException>(() => new SmoothGrad(new VanillaGradient(Model()), samples: 0)).ParamName, Is.EqualTo("samples"));
-        Assert.That(Refused<ReproArgumentException>(() => new SmoothGrad(new VanillaGradient(Model()), batchSize: 0)).ParamName, Is.EqualTo("batchSize"));
-        Assert.That(Refused<ReproArgumentException>(() => new SmoothGrad(new VanillaGradient(Model()), sigma: double.PositiveInfinity)).ParamName, Is.EqualTo("sigma"));
-        Assert.That(Refused<ArgumentNullException>(() => new VanillaGradient(null!)).ParamName, Is.EqualTo("model"));
+        Assert.That(Refused<ReproArgumentException>(() => _ = new SmoothGrad(new VanillaGradient(Model()), samples: 0)).ParamName, Is.EqualTo("samples"));
+        Assert.That(Refused<ReproArgumentException>(() => _ = new SmoothGrad(new VanillaGradient(Model()), batchSize: 0)).ParamName, Is.EqualTo("batchSize"));
+        Assert.That(Refused<ReproArgumentException>(() => _ = new SmoothGrad(new VanillaGradient(Model()), sigma: double.PositiveInfinity)).ParamName, Is.EqualTo("sigma"));
+        Assert.That(Refused<ArgumentNullException>(() => _ = new VanillaGradient(null!)).ParamName, Is.EqualTo("model"));
         var smoothGrad = new SmoothGrad(new VanillaGradient(Model()), samples: 2);
         Assert.That(Refused<ReproArgumentException>(() => smoothGrad.Attribute(Images() * 255, AttributionTarget.Loss(Labels(0, 1)))).ParamName, Is.EqualTo("images"));
         Assert.That(Refused<ReproArgumentException>(() => smoothGrad.Attribute(Images(), AttributionTarget.Loss(Labels(0, 1)), [1])).ParamName, Is.EqualTo("exampleIds"));

@@ -24,8 +24,8 @@ public class MissingAssetsSummaryTests
         var notRun = text.Split('\n').Where(l => l.TrimStart().StartsWith("NOT RUN:", StringComparison.Ordinal)).ToList();
         Assert.That(notRun, Has.Count.EqualTo(outcomes.Count));
         Assert.That(notRun, Has.All.Length.LessThan(160).And.All.Contains("imagenet-val"));
-        Assert.That(System.Text.RegularExpressions.Regex.Matches(text, "^missing assets", System.Text.RegularExpressions.RegexOptions.Multiline).Count, Is.EqualTo(1), text);
-        Assert.That(System.Text.RegularExpressions.Regex.Matches(text, "repro fetch ").Count, Is.EqualTo(1), "one fetch command: " + text);
+        Assert.That(System.Text.RegularExpressions.Regex.Count(text, "^missing assets", System.Text.RegularExpressions.RegexOptions.Multiline), Is.EqualTo(1), text);
+        Assert.That(System.Text.RegularExpressions.Regex.Count(text, "repro fetch "), Is.EqualTo(1), "one fetch command: " + text);
         string fetch = text.Split('\n').Single(l => l.Contains("repro fetch ", StringComparison.Ordinal));
         foreach (var asset in outcomes.SelectMany(o => o.MissingAssets).Select(m => m.Asset.Name).Distinct())
             Assert.That(fetch, Does.Contain(asset));
