@@ -11,7 +11,7 @@ namespace Repro.Runtime;
 /// </summary>
 internal static class GlibcMallocTuning
 {
-    const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_MAX = -4;
+    const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_MAX = -4, M_ARENA_MAX = -8;
 
     [DllImport("libc", EntryPoint = "mallopt")] static extern int MallOpt(int parameter, int value);
     [DllImport("libc", EntryPoint = "gnu_get_libc_version")] static extern IntPtr GnuGetLibcVersion();
@@ -45,7 +45,12 @@ internal static class GlibcMallocTuning
         if (Environment.GetEnvironmentVariable("REPRO_MALLOC_TUNING") == "off" || !IsGlibc) return false;
         if (ResourceLimits.AddressSpaceBytes() is long limit)
         {
-            GaveWay = $"malloc tuning off: an address-space limit (ulimit -v) of {ResourceLimits.Gigabytes(limit)} is set, and under it the tuning would turn a failed allocation into an abort";
+            // Instead: two malloc arenas, not one per thread (each reserves 64 MB of address space; with
+            // libtorch's and .NET's threads they alone can exhaust the limit, and a thread that cannot be
+            // created is a fatal abort of the runtime, not an exception).
+            bool arenas = MallOpt(M_ARENA_MAX, 2) == 1;
+            GaveWay = $"malloc tuning off: an address-space limit (ulimit -v) of {ResourceLimits.Gigabytes(limit)} is set, and under it the tuning would turn a failed allocation into an abort" +
+                      (arenas ? "; malloc arenas limited to 2 to spare address space" : "");
             return false;
         }
         Applied = MallOpt(M_MMAP_MAX, 0) == 1
