@@ -47,7 +47,7 @@ public class RobustnessCommandTests
     [TestCase("--attacks", "fgsm", "unknown attack 'fgsm'")]
     [TestCase("--eps", "0.5,big", "'big'")]
     [TestCase("--norm", "l1", "--norm")]
-    [TestCase("--model", "no-such-model", "unknown model 'no-such-model'")]
+    [TestCase("--model", "no-such-model", "model 'no-such-model' is neither a known name")]
     [TestCase("--preset", "strong", "unknown preset 'strong'")]
     public void BadInputIsNamedAndNothingIsWritten(string option, string value, string named)
     {
