@@ -5,6 +5,7 @@ using Repro.Evaluation.Jobs;
 using Repro.Models.Formats;
 using Repro.Tests.Unit.Models.Formats;
 using Repro.Tests.Unit.Support;
+using YamlDotNet.RepresentationModel;
 using static TorchSharp.torch;
 
 namespace Repro.Tests.Unit.Evaluation;
@@ -187,5 +188,130 @@ public class ShardedRobustnessTests
         Assert.That(error.Trim().Split('\n'), Has.Length.EqualTo(1), "one line");
         Assert.That(error, Does.Contain(named));
         Assert.That(Directory.Exists(output), Is.False, "nothing written");
+    }
+
+    /// <summary>The repository's root: the folder above the tests that holds Repro.sln.</summary>
+    internal static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Repro.sln"))) return dir.FullName;
+        throw new InvalidOperationException($"no Repro.sln above {AppContext.BaseDirectory}");
+    }
+
+    static YamlMappingNode Yaml(string file)
+    {
+        var stream = new YamlStream();
+        using var reader = new StringReader(File.ReadAllText(Path.Combine(RepositoryRoot(), "deploy", "kubernetes", file)));
+        stream.Load(reader);
+        return (YamlMappingNode)stream.Documents.Single().RootNode;
+    }
+
+    static YamlNode At(YamlNode node, params string[] path) => path.Aggregate(node, (n, key) => ((YamlMappingNode)n).Children[new YamlScalarNode(key)]);
+    static string Text(YamlNode node, params string[] path) => ((YamlScalarNode)At(node, path)).Value!;
+    static List<string> Args(YamlNode job) => ((YamlSequenceNode)At(((YamlSequenceNode)At(job, "spec", "template", "spec", "containers")).Children[0], "args")).Children.Select(a => ((YamlScalarNode)a).Value!).ToList();
+
+    [Test]
+    public void TheKubernetesIndexedJobCarriesItsFieldsAndItsCommandRunOncePerIndexThenMergedEqualsTheOneProcessRun()
+    {
+        var job = Yaml("shards-job.yaml");
+        var merge = Yaml("merge-job.yaml");
+        Assert.That(Text(job, "kind"), Is.EqualTo("Job"));
+        Assert.That(Text(job, "spec", "completionMode"), Is.EqualTo("Indexed"));
+        int completions = int.Parse(Text(job, "spec", "completions"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(int.Parse(Text(job, "spec", "parallelism"), System.Globalization.CultureInfo.InvariantCulture), Is.InRange(1, completions));
+        Assert.That(int.Parse(Text(job, "spec", "backoffLimitPerIndex"), System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThan(0));
+        var rules = ((YamlSequenceNode)At(job, "spec", "podFailurePolicy", "rules")).Children;
+        Assert.That(rules.Any(r => Text(r, "action") == "Ignore" && ((YamlMappingNode)r).Children.ContainsKey(new YamlScalarNode("onPodConditions"))
+            && ((YamlSequenceNode)At(r, "onPodConditions")).Children.Any(c => Text(c, "type") == "DisruptionTarget")), Is.True, "preemption is not counted as a failure");
+        Assert.That(int.Parse(Text(job, "spec", "template", "spec", "terminationGracePeriodSeconds"), System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(300),
+            "the grace period outlasts one batch");
+        var container = ((YamlSequenceNode)At(job, "spec", "template", "spec", "containers")).Children[0];
+        var env = ((YamlSequenceNode)At(container, "env")).Children.ToDictionary(e => Text(e, "name"), e => Text(e, "value"));
+        Assert.That(env["REPRO_SHARD_COUNT"], Is.EqualTo(completions.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var args = Args(job);
+        var mergeArgs = Args(merge);
+        Assert.That(mergeArgs.Skip(3), Is.EqualTo(Enumerable.Range(0, completions).Select(k => $"/run/shards/{k}")), "the merge takes every shard");
+        // The same evaluation as the one-process run of this fixture (and as deploy/slurm's test).
+        Assert.That(args.TakeWhile(a => a != "--data"), Is.EqualTo(Cifar));
+
+        string run = TestData.TempFolder();
+        string Local(string a) => a.Replace("/run/", run + "/", StringComparison.Ordinal) switch
+        {
+            "/data" => TestData.Paths.DataRoot,
+            "/models" => TestData.Paths.ModelRoot,
+            var other => other,
+        };
+        for (int k = 0; k < completions; k++)
+        {
+            var environment = new Dictionary<string, string?>(NoScheduler) { ["JOB_COMPLETION_INDEX"] = $"{k}", ["REPRO_SHARD_COUNT"] = env["REPRO_SHARD_COUNT"] };
+            var (code, output, error) = ReproProcess.Run(environment, [.. args.Select(a => Local(a.Replace("$(JOB_COMPLETION_INDEX)", $"{k}", StringComparison.Ordinal)))]);
+            Assert.That(code, Is.EqualTo(0), error);
+            Assert.That(output, Does.Contain($"Kubernetes completion index {k} of {completions}"));
+        }
+        var merged = Repro([.. mergeArgs.Select(Local)]);
+        Assert.That(merged.Code, Is.EqualTo(0), merged.Error);
+        Assert.That(Records(Path.Combine(run, "merged")), Is.EqualTo(Records(whole)));
+        Assert.That(Table(Path.Combine(run, "merged")), Is.EqualTo(Table(whole)));
+    }
+
+    /// <summary>
+    /// deploy/slurm for real: a single-node Slurm started on this machine (deploy/slurm/ci/single-node.sh;
+    /// .ci/run installs slurm-wlm and munge), the array of three shards and the afterok merge submitted by
+    /// deploy/slurm/submit.sh with the fixture's evaluation; the merged records equal the one-process run's.
+    /// </summary>
+    [Test]
+    public void TheSlurmArrayAndItsAfterokMergeEqualTheOneProcessRun()
+    {
+        string root = RepositoryRoot();
+        string state = TestData.TempFolder();
+        string script = Path.Combine(root, "deploy", "slurm", "ci", "single-node.sh");
+        var start = Shell(script, "start", state);
+        if (start.Code != 0) TestData.NotRun($"a single-node Slurm could not start here: {start.Error.Trim()}");
+        try
+        {
+            string conf = Path.Combine(state, "slurm.conf");
+            string output = Path.Combine(TestData.TempFolder(), "eval");
+            string dll = typeof(Repro.Cli.ReproCommand).Assembly.Location;
+            string host = Path.Combine(Path.GetDirectoryName(dll)!, Path.GetFileNameWithoutExtension(dll));
+            var environment = new Dictionary<string, string?>(NoScheduler) { ["SLURM_CONF"] = conf, ["REPRO"] = File.Exists(host) ? host : $"dotnet {dll}" };
+            var submit = Shell(environment, Path.Combine(root, "deploy", "slurm", "submit.sh"),
+                ["3", output, .. Cifar.Skip(1), "--data", TestData.Paths.DataRoot, "--models", TestData.Paths.ModelRoot, "--threads", "1"]);
+            TestContext.Out.WriteLine(submit.Output + submit.Error);
+            Assert.That(submit.Code, Is.EqualTo(0), submit.Error);
+            string records = Path.Combine(output, "merged", "records.parquet");
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(records) && clock.Elapsed < TimeSpan.FromMinutes(3))
+            {
+                Thread.Sleep(500);
+                if (Shell(environment, "squeue", ["-h"]).Output.Trim().Length == 0 && !File.Exists(records)) break;
+            }
+            TestContext.Out.WriteLine($"after {clock.Elapsed.TotalSeconds:F0} s; queue: {Shell(environment, "squeue", []).Output}");
+            foreach (var log in Directory.GetFiles(Path.Combine(output, "logs")).Concat(Directory.GetFiles(state, "*.log")))
+                TestContext.Out.WriteLine($"{Path.GetFileName(log)}: {string.Join(" | ", File.ReadAllText(log).Trim().Split('\n').TakeLast(3))}");
+            Assert.That(File.Exists(records), Is.True, "the merge job ran after the array");
+            Assert.That(Records(Path.Combine(output, "merged")), Is.EqualTo(Records(whole)));
+            Assert.That(Table(Path.Combine(output, "merged")), Is.EqualTo(Table(whole)));
+            Assert.That(File.ReadAllText(Path.Combine(output, "shards", "1", "manifest.json")), Does.Contain("Slurm array task 1 of 3"));
+        }
+        finally
+        {
+            Shell(script, "stop", state);
+        }
+    }
+
+    static (int Code, string Output, string Error) Shell(string program, params string[] args) => Shell(new Dictionary<string, string?>(), program, args);
+
+    static (int Code, string Output, string Error) Shell(IReadOnlyDictionary<string, string?> environment, string program, string[] args)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var (name, value) in environment)
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output, error.Result);
     }
 }
