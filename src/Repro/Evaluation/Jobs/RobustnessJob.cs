@@ -53,7 +53,10 @@ internal static class RobustnessJob
         int batches = Shard.Batches(set.Count, settings.BatchSize);
         var positions = Enumerable.Range(0, set.Count).Where(p => shard.Contains(set.Examples[p].Id, batches)).ToList();
         string parts = Path.Combine(output, PartsFolder);
+        var bookkeeping = Stopwatch.StartNew();
+        double attackSeconds = 0;
         var committed = OpenParts(parts, manifest);
+        bookkeeping.Stop();
         var done = committed.Select(r => r.ExampleId).ToHashSet();
         // The shard's fixed batches (Shard.BatchOf), each in listing order, cut to the batch size: the same batches on any shard count and on resuming.
         var pending = positions.GroupBy(p => Shard.BatchOf(set.Examples[p].Id, batches)).OrderBy(g => g.Key)
@@ -74,7 +77,10 @@ internal static class RobustnessJob
                 records = RobustAccuracy.EvaluateBatch(model, x, y, [.. batch.Select(p => set.Examples[p].Id)], [.. batch.Select(p => set.Examples[p].Source)],
                     [.. batch.Select(p => (long)p)], settings, attacks);
             }
+            bookkeeping.Start();
             RecordsFile.Write(Path.Combine(parts, $"part-{++partNumber:D6}.parquet"), records);
+            bookkeeping.Stop();
+            attackSeconds += records.Sum(r => r.Seconds);
             committed.AddRange(records);
             finished += batch.Length;
             progress?.Invoke(finished, positions.Count);
@@ -84,21 +90,28 @@ internal static class RobustnessJob
 
         var all = RecordsFile.Canonical(committed);
         var result = all.Count == 0 ? null : RobustnessSummary.FromRecords(manifest.Model.Name, settings.Norm, manifest.Settings.Attacks, settings.Seed, all, clock.Elapsed);
-        Publish(output, all, manifest, result, run with { Elapsed = clock.Elapsed });
+        var recordsTime = Publish(output, all, manifest, result, run with { Elapsed = clock.Elapsed });
         Directory.Delete(parts, recursive: true);
+        double overhead = bookkeeping.Elapsed.TotalSeconds + recordsTime.TotalSeconds;
+        log.WriteLine($"records and shard bookkeeping (reading and writing parts, records.parquet, manifest.json): {overhead:F2} s" +
+            (attackSeconds > 0 ? $", {overhead / attackSeconds:P1} of the attacks' {attackSeconds:F1} s in this run" : ""));
         return new JobOutcome(true, positions.Count, 0, result);
     }
 
-    /// <summary>Writes records.parquet, manifest.json (with the records' SHA-256) and, when there are records, the table, plot and report, all at once.</summary>
-    internal static void Publish(string output, IReadOnlyList<RobustnessRecord> records, RobustnessManifest manifest, RobustnessResult? result, RunInfo run)
+    /// <summary>Writes records.parquet, manifest.json (with the records' SHA-256) and, when there are records, the table, plot and report, all at once; returns the time spent on the first two.</summary>
+    internal static TimeSpan Publish(string output, IReadOnlyList<RobustnessRecord> records, RobustnessManifest manifest, RobustnessResult? result, RunInfo run)
     {
+        var watch = new Stopwatch();
         RobustnessReport.Write(result, run, output, staging =>
         {
+            watch.Start();
             string path = Path.Combine(staging, RobustnessManifest.RecordsName);
             RecordsFile.Write(path, records);
             var final = manifest with { Files = new Dictionary<string, string> { [RobustnessManifest.RecordsName] = RobustnessManifest.Sha256Of(path) } };
             File.WriteAllText(Path.Combine(staging, RobustnessManifest.FileName), final.ToJson());
+            watch.Stop();
         });
+        return watch.Elapsed;
     }
 
     /// <summary>The committed records of the parts folder, after checking it belongs to this job (creating it when absent).</summary>
