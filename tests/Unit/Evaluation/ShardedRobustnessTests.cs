@@ -149,6 +149,11 @@ public class ShardedRobustnessTests
         Assert.That(text, Does.Contain("resuming:"));
         Assert.That(Records(output), Is.EqualTo(Records(whole)));
         Assert.That(Directory.Exists(parts), Is.False, "the parts are gone once the records are written");
+        // A requeued task that had already finished does nothing.
+        var again = Repro([.. Cifar, .. Roots(output)]);
+        Assert.That(again.Code, Is.EqualTo(0), again.Error);
+        Assert.That(again.Output, Does.Contain("already complete"));
+        Assert.That(Records(output), Is.EqualTo(Records(whole)));
     }
 
     static string Copy(string from, string to)

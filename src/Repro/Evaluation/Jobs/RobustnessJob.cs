@@ -53,6 +53,13 @@ internal static class RobustnessJob
         int batches = Shard.Batches(set.Count, settings.BatchSize);
         var positions = Enumerable.Range(0, set.Count).Where(p => shard.Contains(set.Examples[p].Id, batches)).ToList();
         string parts = Path.Combine(output, PartsFolder);
+        if (Finished(output, manifest) is { } earlier)
+        {
+            log.WriteLine($"shard {shard} is already complete in {output} (manifest.json and records.parquet of the same evaluation): nothing to do");
+            var rows = RecordsFile.Read(Path.Combine(output, RobustnessManifest.RecordsName));
+            return new JobOutcome(true, positions.Count, 0,
+                rows.Count == 0 ? null : RobustnessSummary.FromRecords(earlier.Model.Name, earlier.Settings.Norm, earlier.Settings.Attacks, earlier.Settings.Seed, rows, TimeSpan.Zero));
+        }
         var bookkeeping = Stopwatch.StartNew();
         double attackSeconds = 0;
         var committed = OpenParts(parts, manifest);
@@ -112,6 +119,17 @@ internal static class RobustnessJob
             watch.Stop();
         });
         return watch.Elapsed;
+    }
+
+    /// <summary>The manifest of a finished run of this very job and shard in <paramref name="output"/> whose records match their checksum, else null.</summary>
+    static RobustnessManifest? Finished(string output, RobustnessManifest manifest)
+    {
+        string path = Path.Combine(output, RobustnessManifest.FileName), records = Path.Combine(output, RobustnessManifest.RecordsName);
+        if (!File.Exists(path) || !File.Exists(records)) return null;
+        var earlier = RobustnessManifest.Read(path);
+        bool same = manifest.Identity().SequenceEqual(earlier.Identity()) && earlier.Shard.Index == manifest.Shard.Index
+            && earlier.Files.TryGetValue(RobustnessManifest.RecordsName, out var sha) && sha == RobustnessManifest.Sha256Of(records);
+        return same ? earlier : null;
     }
 
     /// <summary>The committed records of the parts folder, after checking it belongs to this job (creating it when absent).</summary>
