@@ -5,8 +5,8 @@ namespace Repro.Evaluation.Jobs;
 /// <summary>
 /// Shard <see cref="Index"/> of <see cref="Count"/> (0-based). An evaluation of n examples in batches of
 /// b is cut into B = ceil(n / b) fixed batches: an example's batch is a stable hash of its id modulo B
-/// (<see cref="BatchOf"/>), and a batch's shard a stable hash of the batch number modulo the shard
-/// count. So an example's shard depends on its id alone (given the evaluation's size and batch),
+/// (<see cref="BatchOf"/>), and batch k belongs to shard k modulo the shard count (each shard gets
+/// as many batches as the others, give or take one). So an example's shard depends on its id alone (given the evaluation's size and batch),
 /// never on its position or on the other examples; and every shard count runs the very same batches,
 /// which makes the records equal bit for bit whatever the kernels do with the batch size.
 /// </summary>
@@ -32,7 +32,7 @@ public readonly record struct Shard(int Index, int Count)
     public static int BatchOf(long id, int batches) => Of(id, batches);
 
     /// <summary>Whether example <paramref name="id"/> belongs to this shard, for an evaluation cut into <paramref name="batches"/> fixed batches.</summary>
-    public bool Contains(long id, int batches) => Of(BatchOf(id, batches), Count) == Index;
+    public bool Contains(long id, int batches) => BatchOf(id, batches) % Count == Index;
 
     /// <summary>"K/N".</summary>
     public override string ToString() => $"{Index}/{Count}";

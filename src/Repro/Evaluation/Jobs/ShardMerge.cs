@@ -54,7 +54,7 @@ internal static class ShardMerge
             var ids = rows.Select(r => r.ExampleId).Distinct().ToList();
             foreach (long id in ids)
             {
-                if (!shard.Contains(id, batches)) throw new ReproInputException($"{path}: holds example {id}, which belongs to shard {Shard.Of(Shard.BatchOf(id, batches), count)}/{count}, not {shard}");
+                if (!shard.Contains(id, batches)) throw new ReproInputException($"{path}: holds example {id}, which belongs to shard {Shard.BatchOf(id, batches) % count}/{count}, not {shard}");
                 if (!seen.TryAdd(id, folder)) throw new ReproInputException($"{path}: example {id} also in {seen[id]}");
             }
             if (ids.Count != manifest.Shard.Examples)
