@@ -37,11 +37,17 @@ internal static class ReproCommand
 
     static int Invoke(string[] args)
     {
-        // The benchmark measures with the malloc settings off, then on; everything else starts with them on.
+        // A write past a file-size limit (ulimit -f) fails with "File too large" (exit 4, staging removed)
+        // instead of SIGXFSZ killing the process with a file half-written.
+        ResourceLimits.IgnoreFileSizeSignal();
+        // The benchmark measures with the malloc settings off, then on; everything else starts with them on,
+        // unless an address-space limit is set (then they give way, and the output says so).
         if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
+        if (GlibcMallocTuning.GaveWay is string gaveWay && !args.Contains("--help") && !args.Contains("-h")) Console.WriteLine($"note: {gaveWay}");
         try { OneDnnConfiguration.Apply(); } // before libtorch's first operation (see Runtime/OneDnnConfiguration)
         catch (ReproInputException e) { Console.Error.WriteLine($"repro: {e.Message}"); return BadInput; }
         catch (ReproEnvironmentException e) { Console.Error.WriteLine($"repro: {e.Message}"); return ExitCodes.EnvironmentFault; }
+        ArithmeticCheck.Log = Console.Out; // each model's self-check line is part of the command's output
         var options = new GlobalOptions();
         // A plain Command named "repro" rather than RootCommand, whose name is the entry assembly's (Repro.Cli, not the tool's command name).
         var root = new Command("repro", "Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +

@@ -47,8 +47,8 @@ internal static class RobustnessCommand
             string normName = (r.GetValue(norm) ?? "l2").ToLowerInvariant();
             if (normName != "l2" && normName != "linf") throw new ReproInputException($"--norm must be l2 or linf, got '{r.GetValue(norm)}'");
             var radii = ParseEps(r.GetValue(eps)!);
-            if (r.GetValue(batch) < 1) throw new ReproInputException($"--batch must be >= 1, got {r.GetValue(batch)}");
-            if (r.GetValue(n) < 1) throw new ReproInputException($"--n must be >= 1, got {r.GetValue(n)}");
+            CommandPolicy.Count("--batch", r.GetValue(batch), 1);
+            CommandPolicy.Count("--n", r.GetValue(n), 1);
             if (r.GetValue(squareQueries) is < 0) throw new ReproInputException($"--square-queries must be >= 0, got {r.GetValue(squareQueries)}");
             string? list = r.GetValue(attacks), presetName = r.GetValue(preset);
             if (list is not null && presetName is not null) throw new ReproInputException("give --attacks or --preset, not both");
@@ -63,14 +63,18 @@ internal static class RobustnessCommand
             };
             var (part, from) = r.GetValue(shard) is string s ? (Shard.Parse(s), "--shard")
                 : Shard.FromEnvironment(Environment.GetEnvironmentVariable) ?? (Shard.Whole, "no --shard and no Slurm or Kubernetes index: the whole evaluation");
-            if (r.GetValue(images) is string folder && !Directory.Exists(folder)) throw new ReproInputException($"--images: folder not found: {folder}");
-            string output = Path.GetFullPath(r.GetValue(options.Out)!);
+            // The output-folder policy (new or empty unless --overwrite), except that a folder holding this command's
+            // committed batches or finished records is resumed: the job itself refuses another evaluation's.
+            string? requested = r.GetValue(options.Out);
+            bool resuming = !string.IsNullOrWhiteSpace(requested) && (Directory.Exists(Path.Combine(requested, RobustnessJob.PartsFolder)) || File.Exists(Path.Combine(requested, RobustnessManifest.FileName)));
+            var (imageFolder, outputFolder) = CommandPolicy.Robustness(r.GetValue(images), requested, r.GetValue(options.Overwrite) || resuming, Console.Error);
+            string output = outputFolder.Folder;
 
             using var loaded = model.Load(r, paths, Console.Out);
             loaded.Module.to(device);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             var attackList = AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries));
-            var set = EvaluationImages.List(loaded, r.GetValue(images), r.GetValue(split), r.GetValue(n), resizePolicy, paths);
+            var set = EvaluationImages.List(loaded, imageFolder, r.GetValue(split), r.GetValue(n), resizePolicy, paths);
             var settings = new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch) };
             var ordered = attackList.Where(a => !a.GradientFree).Concat(attackList.Where(a => a.GradientFree)).ToList();
             string resizeName = resizePolicy.ToString().ToLowerInvariant();
@@ -136,15 +140,10 @@ internal static class RobustnessCommand
 
     static List<double> ParseEps(string text)
     {
-        var values = new List<double>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v > 0) || double.IsInfinity(v))
-                throw new ReproInputException($"--eps: '{part}' is not a number > 0 (give radii like 0.25,0.5,1,1.25)");
-            if (values.Contains(v)) throw new ReproInputException($"--eps: {part} is given twice");
-            values.Add(v);
-        }
-        if (values.Count == 0) throw new ReproInputException("--eps: no radius given");
+        var values = CommandPolicy.Float32List("--eps", text, "0.25,0.5,1,1.25");
+        foreach (double v in values)
+            if (!(v > 0) || double.IsInfinity(v)) throw new ReproInputException($"--eps: '{v}' is not a number > 0 (give radii like 0.25,0.5,1,1.25)");
+        if (values.Distinct().Count() != values.Count) throw new ReproInputException($"--eps: a radius is given twice ({text})");
         return values;
     }
 }

@@ -19,6 +19,9 @@ internal static class GlibcMallocTuning
 
     public static bool Applied { get; private set; }
 
+    /// <summary>Why the settings were not applied where they would have been (an address-space limit), for a note in the output; null otherwise.</summary>
+    public static string? GaveWay { get; private set; }
+
     /// <summary>True where the process runs on glibc (Linux distributions other than musl-based ones).</summary>
     public static bool IsGlibc
     {
@@ -30,11 +33,21 @@ internal static class GlibcMallocTuning
         }
     }
 
-    /// <summary>Applies the settings once; returns whether they are in force. REPRO_MALLOC_TUNING=off disables it.</summary>
+    /// <summary>
+    /// Applies the settings once; returns whether they are in force. REPRO_MALLOC_TUNING=off disables it.
+    /// They give way (<see cref="GaveWay"/> says so) where an address-space limit is set (ulimit -v,
+    /// prlimit --as): with mmap off, an allocation that fails under the limit aborts the process inside
+    /// oneDNN (exit 134) instead of failing cleanly with one line and exit 4.
+    /// </summary>
     public static bool Apply()
     {
         if (Applied) return true;
         if (Environment.GetEnvironmentVariable("REPRO_MALLOC_TUNING") == "off" || !IsGlibc) return false;
+        if (ResourceLimits.AddressSpaceBytes() is long limit)
+        {
+            GaveWay = $"malloc tuning off: an address-space limit (ulimit -v) of {ResourceLimits.Gigabytes(limit)} is set, and under it the tuning would turn a failed allocation into an abort";
+            return false;
+        }
         Applied = MallOpt(M_MMAP_MAX, 0) == 1
                   & MallOpt(M_TRIM_THRESHOLD, int.MaxValue) == 1
                   & MallOpt(M_TOP_PAD, 512 << 20) == 1;

@@ -60,6 +60,30 @@ internal static class RobustnessJob
             return new JobOutcome(true, positions.Count, 0,
                 rows.Count == 0 ? null : RobustnessSummary.FromRecords(earlier.Model.Name, earlier.Settings.Norm, earlier.Settings.Attacks, earlier.Settings.Seed, rows, TimeSpan.Zero));
         }
+        bool outputExisted = Directory.Exists(output), partsExisted = Directory.Exists(parts);
+        try
+        {
+            return Evaluate(model, set, settings, manifest, device, output, parts, positions, stopRequested, run, log, progress, clock);
+        }
+        catch (Exception) when (!partsExisted)
+        {
+            // A failure (bad input, a machine fault) of a fresh run leaves nothing: its parts go, and the output
+            // folder if it made it. A resumed run keeps what was committed before it, as a stopped or killed one does.
+            try
+            {
+                if (Directory.Exists(parts)) Directory.Delete(parts, recursive: true);
+                if (!outputExisted && Directory.Exists(output) && !Directory.EnumerateFileSystemEntries(output).Any()) Directory.Delete(output);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    static JobOutcome Evaluate(nn.Module<Tensor, Tensor> model, EvaluationImages set, RobustnessSettings settings, RobustnessManifest manifest, Device device,
+        string output, string parts, List<int> positions, Func<bool> stopRequested, RunInfo run, TextWriter log, Action<long, long>? progress, Stopwatch clock)
+    {
+        var shard = new Shard(manifest.Shard.Index, manifest.Shard.Count);
+        int batches = Shard.Batches(set.Count, settings.BatchSize);
         var bookkeeping = Stopwatch.StartNew();
         double attackSeconds = 0;
         var committed = OpenParts(parts, manifest);
