@@ -194,7 +194,7 @@ internal static class CommandPolicy
     }
 
     /// <summary>The files <c>robustness</c> writes into --out (what <c>--overwrite</c> may replace there).</summary>
-    public static bool IsRobustnessResult(string name) => name is "robustness.tsv" or "robustness.png" or "robustness.html";
+    public static bool IsRobustnessResult(string name) => name is "robustness.tsv" or "robustness.png" or "robustness.html" or "records.parquet" or "manifest.json" or ".repro-parts/";
 
     /// <summary>
     /// <c>robustness</c>'s folders, checked before any model loads: --images (when given) a folder, its OS metadata

@@ -214,7 +214,7 @@ public class EveryCommandPolicyTests
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(OneLine(error), Does.Contain("__MACOSX/").And.Contain("cat/._0001.png").And.Contain("airplane/._0001.png"));
         Assert.That(stdout, Does.Contain("2 images from"));
-        Assert.That(Entries(output), Is.EqualTo(new[] { "robustness.html", "robustness.png", "robustness.tsv" }));
+        Assert.That(Entries(output), Is.EqualTo(new[] { "manifest.json", "records.parquet", "robustness.html", "robustness.png", "robustness.tsv" }));
     }
 
     static (int Code, string Output, string Error) Child(string wrapper, string[] wrapperArgs, params string[] args)
