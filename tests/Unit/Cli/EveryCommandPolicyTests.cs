@@ -91,7 +91,7 @@ public class EveryCommandPolicyTests
         foreach (var (name, args) in new (string, string[])[]
                  {
                      ("robustness", robustness), ("explain", ["explain", "--model", "{model}", "--images", "{images}"]),
-                     ("attack", ["attack", "--model", "{model}", "--images", "{images}"]), ("run", ["run", "attack", "--offline"]),
+                     ("attack", ["attack", "--model", "{model}", "--images", "{images}"]), ("run", ["run", "claim-1-goldfish", "--offline"]),
                  })
         {
             yield return Case($"{name} --out ''", "--out is empty", [.. args, "--out", ""]);
