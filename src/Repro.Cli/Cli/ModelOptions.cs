@@ -48,8 +48,23 @@ internal sealed class ModelOptions
             ChannelsLast = r.GetValue(ChannelsLast) ? true : null,
             OutputName = r.GetValue(OutputName),
         };
-        return ModelSource.Load(r.GetValue(Model)!, paths, options, log);
+        try { return ModelSource.Load(r.GetValue(Model)!, paths, options, log); }
+        catch (ReproInputException e) when (e.Message.Contains("options.", StringComparison.Ordinal))
+        {
+            // The library names its settings; the command names the flags they came from.
+            string message = e is ReproArgumentException a && Flags.TryGetValue(a.ParamName, out string? flag) ? $"{flag}: {e.Message[(a.ParamName.Length + 2)..]}"
+                : e is ReproArgumentException b ? e.Message[(b.ParamName.Length + 2)..] : e.Message;
+            foreach (var (setting, name) in Flags) message = message.Replace(setting, name, StringComparison.Ordinal);
+            throw new ReproInputException(message, e);
+        }
     }
+
+    /// <summary>The flag behind each <see cref="ModelImportOptions"/> setting the library names in its messages.</summary>
+    static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
+    {
+        ["options.Mean"] = "--mean", ["options.Std"] = "--std", ["options.InputSize"] = "--input-size",
+        ["options.ChannelsLast"] = "--channels-last", ["options.OutputName"] = "--output-name", ["options.LabelsPath"] = "--labels",
+    };
 
     static (int, int) Size(string text)
     {

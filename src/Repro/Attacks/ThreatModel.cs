@@ -99,7 +99,7 @@ public abstract class ThreatModel
     protected static void RequirePositive(double eps)
     {
         if (!(eps > 0) || double.IsNaN(eps)) throw new ReproInputException($"eps must be > 0, got {eps}");
-        if (double.IsInfinity(eps)) throw new ReproInputException("eps must be finite (for no bound use the Unconstrained threat model: --eps inf)");
+        if (double.IsInfinity(eps)) throw new ReproInputException("eps must be finite (for no bound use the Unconstrained threat model)");
     }
 
     /// <summary>

@@ -59,7 +59,7 @@ internal static class ImageDecoder
         try { pixels = GC.AllocateUninitializedArray<byte>(checked(4 * w * h)); }
         catch (Exception e) when (e is OutOfMemoryException or OverflowException)
         {
-            throw new ReproEnvironmentException($"not enough memory to decode image {path} ({w}x{h}); lower --max-pixels or free memory", e);
+            throw new ReproEnvironmentException($"not enough memory to decode image {path} ({w}x{h}); lower the decoding limit (ImageDecodeOptions.MaxPixels) or free memory", e);
         }
         var handle = GCHandle.Alloc(pixels, GCHandleType.Pinned);
         SKCodecResult result;

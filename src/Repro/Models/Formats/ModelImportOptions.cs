@@ -33,11 +33,11 @@ public sealed record ModelImportOptions
     /// <summary>The options given, by their command-line names, for messages.</summary>
     public IEnumerable<string> Given()
     {
-        if (InputSize is not null) yield return "--input-size";
-        if (Mean is not null) yield return "--mean";
-        if (Std is not null) yield return "--std";
-        if (LabelsPath is not null) yield return "--labels";
-        if (ChannelsLast is not null) yield return "--channels-last";
-        if (OutputName is not null) yield return "--output";
+        if (InputSize is not null) yield return "options.InputSize";
+        if (Mean is not null) yield return "options.Mean";
+        if (Std is not null) yield return "options.Std";
+        if (LabelsPath is not null) yield return "options.LabelsPath";
+        if (ChannelsLast is not null) yield return "options.ChannelsLast";
+        if (OutputName is not null) yield return "options.OutputName";
     }
 }

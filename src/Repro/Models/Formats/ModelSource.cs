@@ -45,9 +45,9 @@ public static class ModelSource
         string path = Path.GetFullPath(nameOrPath);
         var format = ModelFormatDetector.Detect(path);
         if (options.Mean is { } m && options.Std is { } s && m.Length != s.Length)
-            throw new ReproInputException($"--mean has {m.Length} values but --std has {s.Length}");
+            throw new ReproArgumentException("options.Mean", $"{m.Length} values, but options.Std has {s.Length}");
         if ((options.Mean ?? options.Std)?.Any(v => !float.IsFinite(v)) == true || options.Std?.Any(v => v <= 0) == true)
-            throw new ReproInputException("--mean must be finite and --std positive");
+            throw new ReproArgumentException("options.Mean", "the mean must be finite and options.Std positive");
         return format switch
         {
             ModelFormat.Tflite => Tflite(path, paths, options),
@@ -59,7 +59,7 @@ public static class ModelSource
     static LoadedModel Cifar(string name, ReproPaths paths, ModelImportOptions options, TextWriter log)
     {
         if (!options.IsEmpty)
-            throw new ReproInputException($"{string.Join(", ", options.Given())} apply to model files; '{name}' is a built-in model with its own preprocessing");
+            throw new ReproArgumentException(nameof(options), $"{string.Join(", ", options.Given())} apply to model files; '{name}' is a built-in model with its own preprocessing");
         var recipe = name == "cifar-robust" ? Training.TrainingRecipe.Robust : Training.TrainingRecipe.Standard;
         var module = Training.CifarModels.Get(recipe, paths, log);
         module.eval();
@@ -70,7 +70,7 @@ public static class ModelSource
     static LoadedModel Registry(string name, ReproPaths paths, ModelImportOptions options)
     {
         if (!options.IsEmpty)
-            throw new ReproInputException($"{string.Join(", ", options.Given())} apply to model files; '{name}' is a built-in model with its own preprocessing");
+            throw new ReproArgumentException(nameof(options), $"{string.Join(", ", options.Given())} apply to model files; '{name}' is a built-in model with its own preprocessing");
         var entry = ModelRegistry.Get(name);
         var module = entry.Load(paths.ModelRoot);
         var notes = new List<string>();
@@ -80,20 +80,20 @@ public static class ModelSource
 
     static LoadedModel Tflite(string path, ReproPaths paths, ModelImportOptions options)
     {
-        if (options.ChannelsLast is not null) throw new ReproInputException($"--channels-last: {path} is TensorFlow Lite, whose images are NHWC by definition; the importer handles the layout");
-        if (options.OutputName is not null) throw new ReproInputException($"--output: {path} is TensorFlow Lite with one output");
+        if (options.ChannelsLast is not null) throw new ReproArgumentException("options.ChannelsLast", $"{path} is TensorFlow Lite, whose images are NHWC by definition; the importer handles the layout");
+        if (options.OutputName is not null) throw new ReproArgumentException("options.OutputName", $"{path} is TensorFlow Lite with one output");
         var network = TfliteImporter.Load(path, dropBackground: false);
         try
         {
             var input = (network.InputChannels, network.InputHeight, network.InputWidth);
             if (options.InputSize is (int h, int w) && (h != input.InputHeight || w != input.InputWidth))
-                throw new ReproInputException($"--input-size {h}x{w}: {path} fixes its input at {input.InputHeight}x{input.InputWidth}");
+                throw new ReproArgumentException("options.InputSize", $"{h}x{w}: {path} fixes its input at {input.InputHeight}x{input.InputWidth}");
             float[]? mean = null, std = null;
             string preprocessing;
             if (network.InputIsQuantised)
             {
                 if (options.Mean is not null || options.Std is not null)
-                    throw new ReproInputException($"--mean/--std: {path} has a quantised input whose scale and zero point fix the preprocessing (the model sees {network.InputScaling.Gain:G4} p {network.InputScaling.Offset:+0.####;-0.####} for pixels p in [0,1])");
+                    throw new ReproArgumentException("options.Mean", $"{path} has a quantised input whose scale and zero point fix the preprocessing (the model sees {network.InputScaling.Gain:G4} p {network.InputScaling.Offset:+0.####;-0.####} for pixels p in [0,1])");
                 preprocessing = $"from the file's input quantisation: the model sees {network.InputScaling.Gain:G4} p {network.InputScaling.Offset:+0.####;-0.####} for pixels p in [0,1]";
             }
             else (mean, std, preprocessing) = FromOptions(options, input.InputChannels, "the file's input is float and does not say");
@@ -131,7 +131,7 @@ public static class ModelSource
             if (range is not null)
             {
                 if (options.Mean is not null || options.Std is not null)
-                    throw new ReproInputException($"--mean/--std: {path} says its pixel range in its metadata (Image.NominalPixelRange = {range})");
+                    throw new ReproArgumentException("options.Mean", $"{path} says its pixel range in its metadata (Image.NominalPixelRange = {range})");
                 // The network sees (p - mean) / std for p in [0,1].
                 (float m, float s) = range switch
                 {
@@ -161,7 +161,7 @@ public static class ModelSource
 
     static LoadedModel TorchScriptFile(string path, ReproPaths paths, ModelImportOptions options)
     {
-        if (options.OutputName is not null) throw new ReproInputException($"--output: {path} is TorchScript, whose outputs have no names (a forward returning several tensors is narrowed to the [N,K] one)");
+        if (options.OutputName is not null) throw new ReproArgumentException("options.OutputName", $"{path} is TorchScript, whose outputs have no names (a forward returning several tensors is narrowed to the [N,K] one)");
         var network = TorchScriptNetwork.Load(path);
         try
         {
@@ -186,7 +186,7 @@ public static class ModelSource
         if (mean.Length == 1 && channels > 1) mean = Enumerable.Repeat(mean[0], channels).ToArray();
         if (std.Length == 1 && channels > 1) std = Enumerable.Repeat(std[0], channels).ToArray();
         if (mean.Length != channels || std.Length != channels)
-            throw new ReproInputException($"--mean/--std need one value (or {channels}) for the model's {channels} channels, got {mean.Length} and {std.Length}");
+            throw new ReproArgumentException("options.Mean", $"the mean and options.Std need one value (or {channels}) for the model's {channels} channels, got {mean.Length} and {std.Length}");
         string source = options.Mean is null && options.Std is null ? "the default ImageNet statistics (--mean/--std)" : "--mean/--std";
         return (mean, std, $"(p - mean) / std per channel with mean [{string.Join(", ", mean.Select(v => v.ToString("G4")))}], std [{string.Join(", ", std.Select(v => v.ToString("G4")))}] from {source}: {why}");
     }

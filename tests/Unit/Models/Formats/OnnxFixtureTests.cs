@@ -107,7 +107,7 @@ public class OnnxFixtureTests
         model.Graph.Output.Add(OnnxBuilder.Output("f"));
         string ambiguous = OnnxBuilder.Write(model);
         var error = Assert.Throws<ReproInputException>(() => OnnxImporter.Load(ambiguous));
-        Assert.That(error!.Message, Does.Contain("'y' [1,5]").And.Contain("'f' [1,4]").And.Contain("--output"));
+        Assert.That(error!.Message, Does.Contain("'y' [1,5]").And.Contain("'f' [1,4]").And.Contain("options.OutputName"));
         using var named = OnnxImporter.Load(ambiguous, new OnnxImportOptions { OutputName = "f" });
         Assert.That(named.ClassCount, Is.EqualTo(4));
     }

@@ -311,7 +311,7 @@ public static class OnnxImporter
         if (options.ChannelsLast is null && channelsLast) notes.Add($"input '{input.Name}' is [N,H,W,C] ({Shape(dims)}): images are given channels-last");
         long? c = channelsLast ? dims[3] : dims[1], h = channelsLast ? dims[1] : dims[2], w = channelsLast ? dims[2] : dims[3];
         if (options.InputSize is (int ih, int iw) && (h is not null && h != ih || w is not null && w != iw))
-            throw new ReproInputException($"{source}: input '{input.Name}' is {Shape(dims)}: it fixes {h}x{w}, so --input-size {ih}x{iw} does not fit");
+            throw new ReproInputException($"{source}: input '{input.Name}' is {Shape(dims)}: it fixes {h}x{w}, so an input size of {ih}x{iw} (options.InputSize) does not fit");
         if (h is null || w is null)
         {
             h ??= options.InputSize?.Height ?? DefaultInputSize;
@@ -400,7 +400,7 @@ public static class OnnxImporter
             notes.Add($"the file has {outputs.Length} outputs ({string.Join(", ", outputs.Select(Describe))}): using {Describe(scores[0])}, the only one shaped like class scores (choose another with --output)");
             return scores[0];
         }
-        throw new ReproInputException($"{source}: the file has {outputs.Length} outputs ({string.Join(", ", outputs.Select(Describe))}); name the class scores with --output");
+        throw new ReproInputException($"{source}: the file has {outputs.Length} outputs ({string.Join(", ", outputs.Select(Describe))}); name the class scores with options.OutputName");
     }
 
     /// <summary>A Softmax/LogSoftmax whose output reaches the chosen output only through shape-only nodes, and is read by nothing else.</summary>
