@@ -47,7 +47,7 @@ public class ModelSourceTests
             case "text": File.WriteAllText(path, "hello, I am not a model\n"); expected = "not a model format Repro recognises"; break;
             default: File.WriteAllBytes(path, []); expected = "empty"; break;
         }
-        var error = Assert.Throws<ReproInputException>(() => ModelSource.Load(path, NoData).Dispose());
+        var error = Assert.Catch<ReproInputException>(() => ModelSource.Load(path, NoData).Dispose());
         TestContext.Out.WriteLine(error!.Message);
         Assert.That(error.Message, Does.Contain(path).And.Contain(expected));
     }
@@ -81,7 +81,7 @@ public class ModelSourceTests
         // Bgr8 and Normalized_1_1: the network sees 2p - 1 in blue, green, red order.
         Assert.That(Compare.RelativeError(loaded.Module.call(images), raw.call((images * 2 - 1).flip(1))), Is.LessThan(1e-6));
         Assert.That(loaded.Preprocessing, Does.Contain("Normalized_1_1").And.Contain("Bgr8"));
-        var error = Assert.Throws<ReproInputException>(() => ModelSource.Load(path, NoData, new ModelImportOptions { Mean = [0.5f] }));
+        var error = Assert.Catch<ReproInputException>(() => ModelSource.Load(path, NoData, new ModelImportOptions { Mean = [0.5f] }));
         Assert.That(error!.Message, Does.Contain("options.Mean").And.Contain("Normalized_1_1").And.Not.Contain("--"));
     }
 
@@ -100,7 +100,7 @@ public class ModelSourceTests
         // uint8: 255/128 p - 1 from the file; float with mean = std = 0.5: 2p - 1. Nearly the same view of the pixels.
         var expected = TfliteOperatorGraph.Reference(images.to_type(ScalarType.Float64), quantisedInput: true).Logits;
         Assert.That(Compare.RelativeError(a.Module.call(images), expected), Is.LessThan(1e-5));
-        var error = Assert.Throws<ReproInputException>(() => ModelSource.Load(quantised, NoData, new ModelImportOptions { Std = [0.2f] }));
+        var error = Assert.Catch<ReproInputException>(() => ModelSource.Load(quantised, NoData, new ModelImportOptions { Std = [0.2f] }));
         Assert.That(error!.Message, Does.Contain("quantised input"));
     }
 
@@ -169,7 +169,7 @@ public class ModelSourceTests
         string path = OnnxBuilder.Write(OnnxBuilder.Classifier(classes: 5), "five.onnx", folder);
         string labels = Path.Combine(folder, "labels.txt");
         File.WriteAllLines(labels, ["a", "b"]);
-        var error = Assert.Throws<ReproInputException>(() => ModelSource.Load(path, NoData, new ModelImportOptions { LabelsPath = labels }));
+        var error = Assert.Catch<ReproInputException>(() => ModelSource.Load(path, NoData, new ModelImportOptions { LabelsPath = labels }));
         Assert.That(error!.Message, Does.Contain(labels).And.Contain("2 labels").And.Contain("5 outputs"));
     }
 
@@ -195,9 +195,9 @@ public class ModelSourceTests
     [Test]
     public void BuiltInModelsRefuseFileOptions()
     {
-        var error = Assert.Throws<ReproInputException>(() => ModelSource.Load("mobilenet_v2", NoData, new ModelImportOptions { Mean = [0.5f] }));
+        var error = Assert.Catch<ReproInputException>(() => ModelSource.Load("mobilenet_v2", NoData, new ModelImportOptions { Mean = [0.5f] }));
         Assert.That(error!.Message, Does.Contain("options.Mean").And.Contain("mobilenet_v2").And.Not.Contain("--"));
-        var unknown = Assert.Throws<ReproInputException>(() => ModelSource.Load("no-such-model", NoData));
+        var unknown = Assert.Catch<ReproInputException>(() => ModelSource.Load("no-such-model", NoData));
         Assert.That(unknown!.Message, Does.Contain("no-such-model").And.Contain("resnet18"));
     }
 
