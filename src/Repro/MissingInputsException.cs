@@ -16,4 +16,7 @@ public sealed class MissingInputsException(string reason, string fix) : ReproInp
     public string Reason { get; } = reason;
     /// <summary>The exact command (e.g. <c>repro fetch cifar10</c>) or file placement that makes it present.</summary>
     public string Fix { get; } = fix;
+
+    /// <summary>The catalogued assets that are missing, with the root each was looked for in (empty when what is missing is not a catalogued asset), so that a run can list them once.</summary>
+    internal IReadOnlyList<(Data.Assets.Asset Asset, string Root)> Assets { get; init; } = [];
 }

@@ -27,7 +27,6 @@ internal static class AttackCommand
         var norm = new Option<string>("--norm") { Description = "l2 or linf", DefaultValueFactory = _ => "l2" };
         var randomStart = new Option<bool>("--random-start") { Description = "start from a random point of the ball" };
         var skipBad = new Option<bool>("--skip-bad") { Description = "skip images that cannot be decoded (truncated, corrupt, over --max-pixels) and list them, instead of stopping" };
-        var overwrite = new Option<bool>("--overwrite") { Description = "replace an earlier attack's results (attack.tsv, *.adv.png) in --out; without it --out must be new or empty" };
         var maxPixels = new Option<long>("--max-pixels")
         {
             Description = "largest image, in pixels, decoded at full size; a larger JPEG is decoded at a reduced scale, anything else refused",
@@ -38,7 +37,7 @@ internal static class AttackCommand
             "torchvision's evaluation crop (shorter side 256/224 of the model's input size, centre crop of that size, 224 for the built-in models); the adversarial crop is written as NAME.EXT.adv.png, rounded to 8 bits inside the budget, and every number in " +
             "attack.tsv (tab-separated; tab, newline and backslash in names escaped as \\t, \\n, \\\\) is measured on the written PNG")
         {
-            images, target, eps, steps, stepSize, norm, randomStart, skipBad, overwrite, maxPixels,
+            images, target, eps, steps, stepSize, norm, randomStart, skipBad, maxPixels,
         };
         model.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
@@ -46,9 +45,9 @@ internal static class AttackCommand
             var device = options.Apply(r);
             var paths = options.Paths(r);
             options.FetchOnFirstUse(r);
-            double radius = NumberArgument.Positive("--eps", r.GetValue(eps), allowInfinity: true);
-            double step = NumberArgument.Positive("--step-size", r.GetValue(stepSize));
-            if (r.GetValue(steps) < 1) throw new ReproInputException($"--steps must be >= 1, got {r.GetValue(steps)}");
+            double radius = CommandPolicy.Float32("--eps", r.GetValue(eps), allowInfinity: true);
+            double step = CommandPolicy.Float32("--step-size", r.GetValue(stepSize));
+            CommandPolicy.Count("--steps", r.GetValue(steps), 1);
             bool unbounded = double.IsPositiveInfinity(radius);
             ThreatModel threat = r.GetValue(norm)?.ToLowerInvariant() switch
             {
@@ -62,9 +61,11 @@ internal static class AttackCommand
             {
                 Decode = new ImageDecodeOptions { MaxPixels = r.GetValue(maxPixels) },
                 SkipBad = r.GetValue(skipBad),
-                Overwrite = r.GetValue(overwrite),
+                Overwrite = r.GetValue(options.Overwrite),
             };
             settings.Decode.Validate();
+            string imageFolder = CommandPolicy.ImageFolderArgument("--images", r.GetValue(images));
+            string output = options.Output(r, FolderAttack.IsOwnResult, ("--images", imageFolder)).Folder;
             using var loaded = model.Load(r, paths);
             var classes = loaded.Classes;
             int? targetClass = r.GetValue(target) is string t ? classes.Resolve(t) : null;
@@ -74,12 +75,11 @@ internal static class AttackCommand
             var network = loaded.Module;
             network.to(device);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
-            string output = Path.GetFullPath(r.GetValue(options.Out)!);
             Console.WriteLine(unbounded
                 ? $"threat model: unconstrained (--eps inf): no budget, only the [0,1] pixel range bounds the change ({(threat is Unconstrained { SignSteps: true } ? "sign" : "L2-normalised")} steps of {step})"
                 : $"threat model: {threat.Name} ball, eps {radius} (written PNGs: rounded to 8 bits inside it)");
             var progress = new ConsoleProgress("attack");
-            var report = FolderAttack.Run(network, classes.Names, r.GetValue(images)!, targetClass, threat, pgd, output, settings, (d, n) => progress.Report(d, n));
+            var report = FolderAttack.Run(network, classes.Names, imageFolder, targetClass, threat, pgd, output, settings, (d, n) => progress.Report(d, n));
             if (report.Skipped.Count > 0) Console.Error.WriteLine($"repro: {ImageFolder.Summary(report.Skipped)}");
             foreach (var note in report.Notes) Console.Error.WriteLine($"repro: note: {note}");
             Console.WriteLine("file\toriginal\tadversarial\tsuccess\tL2\tLinf\tPSNR");

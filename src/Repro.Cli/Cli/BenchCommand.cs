@@ -25,12 +25,16 @@ internal static class BenchCommand
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
-            if (r.GetValue(rounds) < 1) throw new ReproInputException($"--rounds must be >= 1, got {r.GetValue(rounds)}");
+            CommandPolicy.Count("--rounds", r.GetValue(rounds), 1, 10_000);
+            CommandPolicy.Count("--leak-steps", r.GetValue(leakSteps), 0, 1_000_000);
+            CommandPolicy.Count("--batch", r.GetValue(batch), 1);
+            if (r.GetValue(model.Model) is null) CommandPolicy.Batch("--batch", r.GetValue(batch), 3L * 224 * 224);
             using var loaded = r.GetValue(model.Model) is null ? null : model.Load(r, options.Paths(r));
             if (loaded is not null && (loaded.Input.C != 3 || loaded.Input.H != loaded.Input.W))
                 throw new ReproInputException($"--model: bench takes square RGB models; {loaded.Name} takes {loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}");
             var network = loaded?.Module ?? TorchvisionResNet.Create("resnet18");
             int side = (int)(loaded?.Input.H ?? 224);
+            CommandPolicy.Batch("--batch", r.GetValue(batch), 3L * side * side);
             if (r.GetValue(serveRounds))
             {
                 Runtime.GlibcMallocTuning.Apply(); // the parent's rounds run with the malloc settings

@@ -24,7 +24,7 @@ internal static class EvalCommand
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
-            if (r.GetValue(batch) < 1) throw new ReproInputException($"--batch must be >= 1, got {r.GetValue(batch)}");
+            CommandPolicy.Count("--batch", r.GetValue(batch), 1);
             var decode = new ImageDecodeOptions { MaxPixels = r.GetValue(maxPixels) };
             decode.Validate();
             var paths = options.Paths(r);
@@ -32,6 +32,7 @@ internal static class EvalCommand
             using var loaded = model.Load(r, paths);
             if (loaded.Classes.Count != 1000 || loaded.Input.C != 3 || loaded.Input.H != loaded.Input.W)
                 throw new ReproInputException($"--model: eval measures ImageNet-1k accuracy; {loaded.Name} has {loaded.Classes.Count} classes and takes {loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W} images");
+            CommandPolicy.Batch("--batch", r.GetValue(batch), 3L * loaded.Input.H * loaded.Input.W);
             var network = loaded.Module;
             network.to(device);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);

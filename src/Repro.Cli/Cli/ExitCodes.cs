@@ -22,4 +22,10 @@ internal static class ExitCodes
     /// --verbose for details)". 70 is sysexits' EX_SOFTWARE; never 1, which means a claim failed.
     /// </summary>
     public const int InternalError = 70;
+    /// <summary>
+    /// <c>robustness</c> stopped on request (SIGTERM, or SIGUSR1: Slurm's warning before a time limit
+    /// or preemption) after committing its running batch: run the same command again to resume
+    /// ("requeue me"). 75 is sysexits' EX_TEMPFAIL.
+    /// </summary>
+    public const int Requeue = 75;
 }

@@ -21,7 +21,15 @@ internal static class Failure
         {
             ReproInputException => (ExitCodes.BadInput, e.Message),
             ReproEnvironmentException => (ExitCodes.EnvironmentFault, e.Message),
+            // An assembly of Repro itself that does not load: a broken install, or (seen under prlimit --as=1.5 GB) too little address space to map it.
+            FileLoadException or FileNotFoundException when e.Message.StartsWith("Could not load file or assembly", StringComparison.Ordinal) =>
+                (ExitCodes.EnvironmentFault, $"a part of Repro could not be loaded: {FirstLine(e.Message)} (if the install is complete, check the memory limits: ulimit -v)"),
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, e.Message),
+            // A path the user gave that the file APIs cannot take (empty, a NUL byte): their input, not Repro's fault.
+            ArgumentException { ParamName: "path" or "path1" or "path2" or "paths" } => (ExitCodes.BadInput, $"not a usable path: {FirstLine(e.Message)}"),
+            // How .NET reports EFBIG (a write past the file system's or the process's file-size limit, ulimit -f) from any file API.
+            ArgumentOutOfRangeException when e.TargetSite?.DeclaringType?.Namespace == "System.IO" =>
+                (ExitCodes.EnvironmentFault, $"file too large for the file system or the process's file-size limit (ulimit -f): {FirstLine(e.Message)}"),
             IOException io when IsDiskFull(io) => (ExitCodes.EnvironmentFault, $"disk full: {e.Message}"),
             IOException => (ExitCodes.EnvironmentFault, $"input/output error: {e.Message}"),
             UnauthorizedAccessException => (ExitCodes.EnvironmentFault, $"permission denied: {e.Message}"),

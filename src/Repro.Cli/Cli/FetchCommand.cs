@@ -30,6 +30,10 @@ internal static class FetchCommand
             var assets = wanted.Any(n => n == "all") ? AssetCatalogue.All : wanted.Select(AssetCatalogue.Get).Distinct().ToList();
             if (options.IsOffline(r))
                 throw new ReproInputException($"repro fetch needs the network, but --offline or {AssetFetchOptions.OfflineVariable}=1 is set");
+            // What stopped fetches left (a killed process cannot clean up) goes first, named.
+            foreach (var root in new[] { paths.DataRoot, paths.ModelRoot }.Distinct())
+                foreach (var removed in AssetInstaller.RemoveLeftovers(root))
+                    Console.Error.WriteLine($"repro: note: removed {removed}, left by a fetch that was stopped");
             using var fetcher = new AssetFetcher(AssetFetchOptions.FromEnvironment(), Console.Error);
             var failures = new List<string>();
             foreach (var asset in assets)
@@ -71,5 +75,14 @@ internal static class FetchCommand
             string size = s.BytesOnDisk is long b ? Asset.FormatBytes(b) : s.Asset.SizeText;
             Console.WriteLine($"{s.Asset.Name}\t{(s.Present ? "present" : "missing")}\t{size}\t{s.Path ?? s.Root}\t{s.Verification}\t{s.Asset.Url}");
         }
+        foreach (var root in new[] { paths.DataRoot, paths.ModelRoot }.Distinct())
+            foreach (var left in AssetInstaller.Leftovers(root))
+                Console.WriteLine($"leftover\tpartial\t{Asset.FormatBytes(FolderBytes(left))}\t{left}\tleft by a fetch that was stopped; the next fetch removes it\t-");
+    }
+
+    static long FolderBytes(string folder)
+    {
+        try { return Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return 0; }
     }
 }

@@ -26,7 +26,7 @@ internal sealed class ModelOptions
     {
         Model = new Option<string?>("--model")
         {
-            Description = $"a built-in model ({string.Join(", ", ModelRegistry.Names)}) or a model file: TensorFlow Lite, ONNX or TorchScript, recognised from its content{(defaultDescription is null ? "" : $" (default: {defaultDescription})")}",
+            Description = $"a built-in model ({string.Join(", ", ModelSource.Names)}) or a model file: TensorFlow Lite, ONNX or TorchScript, recognised from its content{(defaultDescription is null ? "" : $" (default: {defaultDescription})")}",
             Required = required,
         };
     }
@@ -37,7 +37,7 @@ internal sealed class ModelOptions
     }
 
     /// <summary>Loads the model the options name, or throws <see cref="ReproInputException"/> naming the option or file at fault.</summary>
-    public LoadedModel Load(ParseResult r, ReproPaths paths)
+    public LoadedModel Load(ParseResult r, ReproPaths paths, TextWriter? log = null)
     {
         var options = new ModelImportOptions
         {
@@ -48,7 +48,7 @@ internal sealed class ModelOptions
             ChannelsLast = r.GetValue(ChannelsLast) ? true : null,
             OutputName = r.GetValue(OutputName),
         };
-        return ModelSource.Load(r.GetValue(Model)!, paths, options);
+        return ModelSource.Load(r.GetValue(Model)!, paths, options, log);
     }
 
     static (int, int) Size(string text)

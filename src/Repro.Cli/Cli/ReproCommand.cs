@@ -16,29 +16,43 @@ internal static class ReproCommand
 {
     public const int Ok = ExitCodes.Ok, ClaimFailed = ExitCodes.ClaimFailed, BadInput = ExitCodes.BadInput;
 
+    /// <summary>While set, SIGTERM calls it instead of ending the process (a command that stops cleanly after its running batch).</summary>
+    public static volatile Action? GracefulStop;
+
     /// <summary>Runs the command line; every exception ends here as one line on stderr and its exit code (<see cref="Failure"/>).</summary>
     public static int Run(string[] args)
     {
         // Ctrl-C and SIGTERM (a CI timeout) end the process as usual, but first take our staging folders
         // away, so that a stopped run leaves its output folder as it was (README: exit codes and output).
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => StagingFolders.DiscardAll());
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => StagingFolders.DiscardAll());
+        // A command that can stop cleanly (robustness: after the running batch) takes SIGTERM over while it runs.
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            if (GracefulStop is { } stop) { c.Cancel = true; stop(); }
+            else StagingFolders.DiscardAll();
+        });
         try { return Invoke(args); }
         catch (Exception e) { return Failure.Report(e, verbose: args.Contains("--verbose"), Console.Error); }
     }
 
     static int Invoke(string[] args)
     {
-        // The benchmark measures with the malloc settings off, then on; everything else starts with them on.
+        // A write past a file-size limit (ulimit -f) fails with "File too large" (exit 4, staging removed)
+        // instead of SIGXFSZ killing the process with a file half-written.
+        ResourceLimits.IgnoreFileSizeSignal();
+        // The benchmark measures with the malloc settings off, then on; everything else starts with them on,
+        // unless an address-space limit is set (then they give way, and the output says so).
         if (args.FirstOrDefault() != "bench") GlibcMallocTuning.Apply();
+        if (GlibcMallocTuning.GaveWay is string gaveWay && !args.Contains("--help") && !args.Contains("-h")) Console.WriteLine($"note: {gaveWay}");
         try { OneDnnConfiguration.Apply(); } // before libtorch's first operation (see Runtime/OneDnnConfiguration)
         catch (ReproInputException e) { Console.Error.WriteLine($"repro: {e.Message}"); return BadInput; }
         catch (ReproEnvironmentException e) { Console.Error.WriteLine($"repro: {e.Message}"); return ExitCodes.EnvironmentFault; }
+        ArithmeticCheck.Log = Console.Out; // each model's self-check line is part of the command's output
         var options = new GlobalOptions();
         // A plain Command named "repro" rather than RootCommand, whose name is the entry assembly's (Repro.Cli, not the tool's command name).
         var root = new Command("repro", "Repro: reproduce 'Adversarial examples and human-ML alignment' — attack, explain and harden image classifiers. " +
                                    "Exit codes: 0 ok, 1 a claim failed, 2 bad usage or input, 3 no claim could run, 4 environment fault " +
-                                   "(disk full, not writable, out of memory, native library), 70 internal error; every failure is one line on stderr");
+                                   "(disk full, not writable, out of memory, native library), 70 internal error, 75 stopped on request: run again to resume (requeue me); every failure is one line on stderr");
         root.Options.Add(new System.CommandLine.Help.HelpOption());
         root.Options.Add(new VersionOption());
         options.AddTo(root);
@@ -50,6 +64,7 @@ internal static class ReproCommand
         root.Subcommands.Add(FetchCommand.Create(options));
         root.Subcommands.Add(TrainCommandLine.Create(options));
         root.Subcommands.Add(RobustnessCommand.Create(options));
+        root.Subcommands.Add(RobustnessCommand.CreateMerge(options));
         root.Subcommands.Add(DoctorCommand.Create(options));
 
         var parsed = root.Parse(args);

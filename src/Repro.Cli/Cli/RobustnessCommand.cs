@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Repro.Evaluation;
+using Repro.Evaluation.Jobs;
+using Repro.Models.Formats;
 using Repro.Report;
 using TorchSharp;
 
@@ -8,62 +11,128 @@ namespace Repro.Cli;
 
 /// <summary>
 /// <c>repro robustness</c>: robust accuracy of a model under a list of attacks at several eps
-/// (worst case per example, <see cref="RobustAccuracy"/>), with the sanity flags; prints the table
-/// and writes robustness.tsv, robustness.png and robustness.html into --out.
+/// (worst case per example, <see cref="RobustAccuracy"/>), with the sanity flags. The result is one
+/// record per example, eps and attack (records.parquet, with manifest.json); the table, plot and report
+/// (robustness.tsv, .png, .html) are computed from them. Runs one shard (--shard K/N, or Slurm's or
+/// Kubernetes' index), resumable with the same --out; SIGTERM or SIGUSR1 stop it after the running
+/// batch with <see cref="ExitCodes.Requeue"/>. <c>repro merge</c> joins the shards.
 /// </summary>
 internal static class RobustnessCommand
 {
     public static Command Create(GlobalOptions options)
     {
-        var model = new Option<string>("--model") { Description = $"cifar-standard, cifar-robust (the committed CIFAR-10 cat-vs-airplane models), an ImageNet model ({string.Join(", ", Models.ModelRegistry.Names)}) or a model file", Required = true };
+        var model = new ModelOptions();
         var norm = new Option<string>("--norm") { Description = "threat model: l2 or linf", DefaultValueFactory = _ => "l2" };
-        var eps = new Option<string>("--eps") { Description = "radii, comma-separated, in [0,1] pixel units", DefaultValueFactory = _ => "0.25,0.5,1,1.25" };
+        var eps = new Option<string>("--eps") { Description = "radii, comma-separated, in [0,1] pixel units (run in increasing order: an example fooled at a smaller eps is recorded fooled at the larger ones without another attack)", DefaultValueFactory = _ => "0.25,0.5,1,1.25" };
         var attacks = new Option<string?>("--attacks") { Description = $"comma-separated, run in this order (gradient-free ones last): {string.Join(", ", AttackCatalog.Known.Select(k => k.Name))}" };
         var preset = new Option<string?>("--preset") { Description = "standard: AutoAttack's standard version (APGD-CE, APGD-T / APGD-DLR / APGD-margin by class count, FAB-T, Square 5,000 queries), the default when --attacks is not given; plus: AutoAttack's plus version (APGD-CE and APGD-DLR with 5 restarts, FAB with 5 restarts, Square 5,000, APGD-T, FAB-T)" };
-        var images = new Option<string?>("--images") { Description = "folder with one subfolder of images per class (named by the model's class names)" };
+        var images = new Option<string?>("--images") { Description = "folder with one subfolder of images per class, named by the model's class names (or by --labels); the file policy of 'repro attack'" };
         var split = new Option<string?>("--split") { Description = "the model's own data: test or train (CIFAR), val (ImageNet); default test / val" };
         var n = new Option<int>("--n") { Description = "images (the first of each class in turn)", DefaultValueFactory = _ => 500 };
         var squareQueries = new Option<int?>("--square-queries") { Description = "Square's query budget (default 5,000, the published one)" };
-        var batch = new Option<int>("--batch") { Description = "images per attack call (memory only)", DefaultValueFactory = _ => 250 };
-        var command = new Command("robustness", "robust accuracy under APGD, Square, PGD (worst case per example) at several eps, with sanity flags; writes robustness.{tsv,png,html}")
-            { model, norm, eps, attacks, preset, images, split, n, squareQueries, batch };
+        var batch = new Option<int>("--batch") { Description = "images per batch: memory, and the unit of commit for resuming", DefaultValueFactory = _ => 250 };
+        var resize = new Option<string>("--resize") { Description = "how image files reach the model's input size: crop (torchvision's evaluation crop, the default), fit (resize, aspect not kept) or none (refuse other sizes); an image already at the input size is used as it is", DefaultValueFactory = _ => "crop" };
+        var shard = new Option<string?>("--shard") { Description = "run shard K of N (0-based, K/N); default: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or JOB_COMPLETION_INDEX/REPRO_SHARD_COUNT, else 0/1. An example's shard depends on its id alone" };
+        var command = new Command("robustness",
+            "robust accuracy under APGD, Square, PGD (worst case per example) at several eps, with sanity flags; writes records.parquet and manifest.json " +
+            "(one record per example, eps and attack), and robustness.{tsv,png,html} computed from them. Resumable with the same --out; " +
+            $"SIGTERM or SIGUSR1 stop after the running batch with exit code {ExitCodes.Requeue} (requeue me)")
+            { norm, eps, attacks, preset, images, split, n, squareQueries, batch, resize, shard };
+        model.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var started = DateTimeOffset.Now;
-            var clock = System.Diagnostics.Stopwatch.StartNew();
             var device = options.Apply(r);
             var paths = options.Paths(r);
             string normName = (r.GetValue(norm) ?? "l2").ToLowerInvariant();
             if (normName != "l2" && normName != "linf") throw new ReproInputException($"--norm must be l2 or linf, got '{r.GetValue(norm)}'");
             var radii = ParseEps(r.GetValue(eps)!);
-            if (r.GetValue(batch) < 1) throw new ReproInputException($"--batch must be >= 1, got {r.GetValue(batch)}");
+            CommandPolicy.Count("--batch", r.GetValue(batch), 1);
+            CommandPolicy.Count("--n", r.GetValue(n), 1);
             if (r.GetValue(squareQueries) is < 0) throw new ReproInputException($"--square-queries must be >= 0, got {r.GetValue(squareQueries)}");
             string? list = r.GetValue(attacks), presetName = r.GetValue(preset);
             if (list is not null && presetName is not null) throw new ReproInputException("give --attacks or --preset, not both");
             if (presetName is not null && !AttackCatalog.Presets.Contains(presetName.ToLowerInvariant()))
                 throw new ReproInputException($"--preset: unknown preset '{presetName}' (known: {string.Join(", ", AttackCatalog.Presets)})");
+            var resizePolicy = r.GetValue(resize)?.ToLowerInvariant() switch
+            {
+                "crop" => ImageResize.Crop,
+                "fit" => ImageResize.Fit,
+                "none" => ImageResize.None,
+                var other => throw new ReproInputException($"--resize must be crop, fit or none, got '{other}'"),
+            };
+            var (part, from) = r.GetValue(shard) is string s ? (Shard.Parse(s), "--shard")
+                : Shard.FromEnvironment(Environment.GetEnvironmentVariable) ?? (Shard.Whole, "no --shard and no Slurm or Kubernetes index: the whole evaluation");
+            // The output-folder policy (new or empty unless --overwrite), except that a folder holding this command's
+            // committed batches or finished records is resumed: the job itself refuses another evaluation's.
+            string? requested = r.GetValue(options.Out);
+            bool resuming = !string.IsNullOrWhiteSpace(requested) && (Directory.Exists(Path.Combine(requested, RobustnessJob.PartsFolder)) || File.Exists(Path.Combine(requested, RobustnessManifest.FileName)));
+            var (imageFolder, outputFolder) = CommandPolicy.Robustness(r.GetValue(images), requested, r.GetValue(options.Overwrite) || resuming, Console.Error);
+            string output = outputFolder.Folder;
 
-            var evaluated = EvaluatedModels.Resolve(r.GetValue(model)!, paths, Console.Out);
-            evaluated.Network.to(device);
-            var attackList = AttackCatalog.Parse(list ?? presetName ?? "standard", evaluated.ClassNames.Count, r.GetValue(squareQueries));
-            using var set = EvaluationImages.Load(evaluated, r.GetValue(images), r.GetValue(split), r.GetValue(n), paths);
-            var x = set.Images.to(device);
-            var y = set.Labels.to(device);
-            Console.WriteLine($"{evaluated.Name} on {set.Description}");
-            ConsoleProgress? progress = null;
-            string? stage = null;
-            var result = RobustAccuracy.Evaluate(evaluated.Name, evaluated.Network, x, y, set.Ids,
-                new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch) },
-                Console.Out, (what, done, total) =>
+            using var loaded = model.Load(r, paths, Console.Out);
+            loaded.Module.to(device);
+            foreach (var line in loaded.Describe()) Console.WriteLine(line);
+            var attackList = AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries));
+            var set = EvaluationImages.List(loaded, imageFolder, r.GetValue(split), r.GetValue(n), resizePolicy, paths);
+            var settings = new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch) };
+            var ordered = attackList.Where(a => !a.GradientFree).Concat(attackList.Where(a => a.GradientFree)).ToList();
+            string resizeName = resizePolicy.ToString().ToLowerInvariant();
+            var manifest = new RobustnessManifest
+            {
+                ReproVersion = new RunInfo(0, started, TimeSpan.Zero, "").ReproVersion,
+                Model = new ManifestModel(loaded.Name, loaded.Format.ToString(), loaded.Format == ModelFormat.Registry ? null : Path.GetFullPath(r.GetValue(model.Model)!),
+                    loaded.Format == ModelFormat.Registry ? null : RobustnessManifest.Sha256Of(r.GetValue(model.Model)!), $"{loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}", loaded.Classes.Names),
+                Data = new ManifestData(set.Description, set.Identity, set.Count, resizeName),
+                Settings = new ManifestSettings(normName, [.. settings.Eps.Order()], ordered.Select(a => new AttackInfo(a.Name, a.Budget, a.GradientFree)).ToList(), settings.Seed,
+                    settings.BatchSize, settings.SanityExamples, settings.UnboundedExamples),
+                Shard = new ManifestShard(part.Index, part.Count, set.Examples.Count(e => part.Contains(e.Id, Shard.Batches(set.Count, settings.BatchSize))), from),
+            };
+            Console.WriteLine($"data: {set.Description} (--resize {resizeName})");
+            Console.WriteLine($"shard {part} ({from}): {manifest.Shard.Examples} of {set.Count} examples; eps in increasing order: {string.Join(", ", manifest.Settings.Eps)}; batches of {settings.BatchSize} committed to {output}");
+
+            int stop = 0;
+            void RequestStop() => Interlocked.Exchange(ref stop, 1);
+            using var usr1 = PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; RequestStop(); }); // SIGUSR1 on Linux: Slurm's warning signal
+            ReproCommand.GracefulStop = RequestStop;
+            try
+            {
+                var progress = new ConsoleProgress($"shard {part}");
+                var outcome = RobustnessJob.Run(loaded.Module, set, settings, manifest, device, output, () => Volatile.Read(ref stop) == 1,
+                    new RunInfo(settings.Seed, started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), Console.Out,
+                    (d, t) => progress.Report(d, t));
+                if (!outcome.Complete)
                 {
-                    if (what != stage) (stage, progress) = (what, new ConsoleProgress(what));
-                    progress!.Report(done, total);
-                });
-            Console.WriteLine();
-            foreach (var line in RobustnessTable.Lines(result)) Console.WriteLine(line);
+                    Console.WriteLine();
+                    Console.Error.WriteLine($"repro: stopped on request after a committed batch: {outcome.Committed} examples committed, {outcome.Remaining} to go; run the same command again to resume (exit {ExitCodes.Requeue}: requeue me)");
+                    return ExitCodes.Requeue;
+                }
+                Console.WriteLine();
+                if (outcome.Result is { } result) foreach (var line in RobustnessTable.Lines(result)) Console.WriteLine(line);
+                Console.WriteLine($"wrote {Path.Combine(output, RobustnessManifest.RecordsName)}, {RobustnessManifest.FileName}" +
+                                  (outcome.Result is null ? "" : $", {RobustnessReport.Table}, {RobustnessReport.Plot} and {RobustnessReport.Html}"));
+                return ReproCommand.Ok;
+            }
+            finally { ReproCommand.GracefulStop = null; }
+        }));
+        return command;
+    }
+
+    /// <summary><c>repro merge --out DIR SHARD_DIR...</c>: joins the shards of one evaluation (<see cref="ShardMerge"/>).</summary>
+    public static Command CreateMerge(GlobalOptions options)
+    {
+        var shards = new Argument<string[]>("shards") { Description = "the output folders of every shard of one robustness evaluation", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("merge",
+            "join the shards of a robustness evaluation into the output of a one-machine run (records.parquet, manifest.json, robustness.{tsv,png,html}); " +
+            "refuses shards that do not belong together, a missing or repeated shard or example, or a file whose checksum differs — one line, exit 2, nothing written")
+            { shards };
+        command.SetAction(ReproCommand.Guarded(r =>
+        {
+            var started = DateTimeOffset.Now;
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
-            RobustnessReport.Write(result, new RunInfo(r.GetValue(options.Seed), started, clock.Elapsed, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), output);
-            Console.WriteLine($"wrote {Path.Combine(output, RobustnessReport.Table)}, {RobustnessReport.Plot} and {RobustnessReport.Html}");
+            var result = ShardMerge.Merge(r.GetValue(shards)!, output, new RunInfo(r.GetValue(options.Seed), started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))));
+            foreach (var line in RobustnessTable.Lines(result)) Console.WriteLine(line);
+            Console.WriteLine($"merged {r.GetValue(shards)!.Length} shards into {output}");
             return ReproCommand.Ok;
         }));
         return command;
@@ -71,14 +140,10 @@ internal static class RobustnessCommand
 
     static List<double> ParseEps(string text)
     {
-        var values = new List<double>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v > 0) || double.IsInfinity(v))
-                throw new ReproInputException($"--eps: '{part}' is not a number > 0 (give radii like 0.25,0.5,1,1.25)");
-            values.Add(v);
-        }
-        if (values.Count == 0) throw new ReproInputException("--eps: no radius given");
+        var values = CommandPolicy.Float32List("--eps", text, "0.25,0.5,1,1.25");
+        foreach (double v in values)
+            if (!(v > 0) || double.IsInfinity(v)) throw new ReproInputException($"--eps: '{v}' is not a number > 0 (give radii like 0.25,0.5,1,1.25)");
+        if (values.Distinct().Count() != values.Count) throw new ReproInputException($"--eps: a radius is given twice ({text})");
         return values;
     }
 }

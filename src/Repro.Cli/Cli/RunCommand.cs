@@ -6,8 +6,8 @@ namespace Repro.Cli;
 
 /// <summary>
 /// <c>repro run all|NAME</c>: runs experiments and writes figures, report.html and claims.json into
-/// --out, fetching missing data and weights first (unless offline), on --device at --scale (the
-/// report says both). Exit code 0 when every claim that ran held, 1 when one failed, 3 when none could run.
+/// --out (new or empty unless --overwrite: <see cref="CommandPolicy.OutputFolder"/>), fetching missing data and weights
+/// first (unless offline), on --device at --scale (the report says both). Exit code 0 when every claim that ran held, 1 when one failed, 3 when none could run.
 /// </summary>
 internal static class RunCommand
 {
@@ -21,9 +21,11 @@ internal static class RunCommand
             options.FetchOnFirstUse(r);
             var experiments = ExperimentCatalog.Create(r.GetValue(which)!);
             var paths = options.Paths(r);
-            string output = Path.GetFullPath(r.GetValue(options.Out)!);
+            string? requested = r.GetValue(options.Out);
+            var folder = options.Output(r, name => ReportWriter.IsOwnResult(Path.GetFullPath(requested!), name), ("--data", paths.DataRoot), ("--models", paths.ModelRoot));
+            string output = folder.Folder;
             var outcomes = ReportWriter.RunAndPublish(experiments, paths, output, r.GetValue(options.Seed),
-                "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), Console.Out, device, scale);
+                "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), Console.Out, device, scale, folder);
             Console.WriteLine();
             foreach (var o in outcomes)
                 Console.WriteLine($"{o.Verdict switch { Verdict.Pass => "PASS   ", Verdict.Fail => "FAIL   ", _ => "NOT RUN" }} {o.Title} ({o.Elapsed.TotalSeconds:F0} s)");

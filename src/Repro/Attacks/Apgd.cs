@@ -24,15 +24,15 @@ public static class Apgd
     /// <returns>Per example a successful iterate if one was seen (then the best loss), else the best-loss iterate, with its loss, success and perturbation norms.</returns>
     /// <exception cref="ReproInputException">Invalid options, an unbounded threat model, or example ids that do not match the batch.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, ApgdOptions options) =>
-        Run(objective, threat, images, options, noiseStream: 1, options.Progress);
+        Run(objective, threat, images, options, RandomPurpose.ApgdStart, [], options.Progress);
 
-    static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, ApgdOptions options, long noiseStream, Action<long, long>? progress)
+    static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, ApgdOptions options, RandomPurpose purpose, long[] instance, Action<long, long>? progress)
     {
         options.Validate();
         var settings = new LoopSettings
         {
             Steps = options.Iterations, Restarts = options.Restarts, RandomStart = true, Seed = options.Seed, ExampleIds = options.ExampleIds,
-            NoiseStream = noiseStream, Choice = IterateChoice.BestLoss, StopOnSuccess = options.StopOnSuccess, Progress = progress,
+            Purpose = purpose, PurposeInstance = instance, Choice = IterateChoice.BestLoss, StopOnSuccess = options.StopOnSuccess, Progress = progress,
         };
         return GradientAttackLoop.Run(objective, threat, images, settings, () => new ApgdStep(options, options.Iterations));
     }
@@ -45,7 +45,11 @@ public static class Apgd
     /// </summary>
     public static AttackResult RunTargeted(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, ApgdOptions options)
     {
-        options.Validate();
+        Guard.NotNull(model);
+        Guard.Images(images);
+        Guard.Classes(labels, images.shape[0]);
+        Guard.NotNull(threat);
+        Guard.NotNull(options).Validate();
         var ids = ExampleIds.Resolve(images, options.ExampleIds);
         Tensor ranking;
         using (no_grad())
@@ -53,6 +57,7 @@ public static class Apgd
         {
             var logits = model.forward(images);
             DlrObjective.Require(logits, TargetedDlrObjective.MinimumClasses, "APGD-T (the targeted DLR loss)", "its denominator uses the third and fourth largest logits");
+            Guard.ClassesFit(labels, logits.shape[1], nameof(labels));
             // Classes by clean logit, highest first, with the label moved last.
             var index = labels.to(logits.device).unsqueeze(1);
             ranking = logits.scatter(1, index, full_like(logits[.., ..1], double.NegativeInfinity)).argsort(1, descending: true).MoveToOuterDisposeScope();
@@ -72,7 +77,7 @@ public static class Apgd
                 var target = ranking.index_select(0, rows.to(ranking.device))[.., k];
                 var objective = new TargetedDlrObjective(model, labels.index_select(0, rows.to(labels.device)), target);
                 long done = offset;
-                using var run = Run(objective, threat, images.index_select(0, rows), options with { ExampleIds = rowIds }, noiseStream: 2 + k,
+                using var run = Run(objective, threat, images.index_select(0, rows), options with { ExampleIds = rowIds }, RandomPurpose.ApgdTargetedStart, [k],
                     options.Progress is null ? null : (d, _) => options.Progress(done + d, total));
                 offset += (long)options.Iterations * options.Restarts;
                 if (result is null)

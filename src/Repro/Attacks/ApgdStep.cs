@@ -24,7 +24,7 @@ internal sealed class ApgdStep(ApgdOptions options, int iterations) : IStepRule
         if (double.IsInfinity(threat.Eps)) throw new ReproInputException($"APGD needs a bounded threat model (its step is a multiple of eps), got {threat}");
         this.threat = threat;
         this.original = original.alias().DetachFromDisposeScope();
-        eta = full(BroadcastShape(original), options.InitialStep * threat.Eps, dtype: original.dtype, device: original.device).DetachFromDisposeScope();
+        eta = full(ThreatModel.BroadcastShape(original), options.InitialStep * threat.Eps, dtype: original.dtype, device: original.device).DetachFromDisposeScope();
         lastCheckpoint = 0;
     }
 
@@ -58,7 +58,7 @@ internal sealed class ApgdStep(ApgdOptions options, int iterations) : IStepRule
         else
         {
             var improved = score.gt(bestScore!);
-            var mask = improved.reshape(BroadcastShape(x));
+            var mask = improved.reshape(ThreatModel.BroadcastShape(x));
             Swap(ref best, where(mask, x, best!));
             Swap(ref bestGradient, where(mask, gradient, bestGradient!));
             Swap(ref bestScore, where(improved, score, bestScore!));
@@ -73,7 +73,7 @@ internal sealed class ApgdStep(ApgdOptions options, int iterations) : IStepRule
                 Swap(ref halvedAtCheckpoint, halve.clone());
                 Swap(ref bestAtCheckpoint, bestScore!.clone());
                 increases.zero_();
-                var halveMask = halve.reshape(BroadcastShape(x));
+                var halveMask = halve.reshape(ThreatModel.BroadcastShape(x));
                 eta!.copy_(where(halveMask, eta * 0.5, eta));
                 x = where(halveMask, best!, x);
                 gradient = where(halveMask, bestGradient!, gradient);
@@ -101,13 +101,6 @@ internal sealed class ApgdStep(ApgdOptions options, int iterations) : IStepRule
         var kept = value.DetachFromDisposeScope();
         field?.Dispose();
         field = kept;
-    }
-
-    static long[] BroadcastShape(Tensor t)
-    {
-        var shape = Enumerable.Repeat(1L, (int)t.dim()).ToArray();
-        shape[0] = t.shape[0];
-        return shape;
     }
 
     public void Dispose()

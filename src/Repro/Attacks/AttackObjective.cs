@@ -41,6 +41,19 @@ public abstract class AttackObjective
     /// </summary>
     public virtual AttackObjective? Subset(Tensor index) => null;
 
+    /// <summary>The class indices [N] (labels or targets) the objective compares logits with, or null when it has none; attacks check them against the batch before they start.</summary>
+    public virtual Tensor? Classes => null;
+
+    bool classesFit;
+
+    /// <summary>Refuses, once per objective, class indices outside the model's classes (the first logits tell how many), before libtorch's gather or cross-entropy would fail on them.</summary>
+    protected void CheckClasses(Tensor classes, Tensor logits, string name)
+    {
+        if (classesFit) return;
+        Guard.ClassesFit(classes, logits.shape[^1], name);
+        classesFit = true;
+    }
+
     /// <summary>Per-example bool [N]: is <paramref name="candidate"/> better for the attacker than <paramref name="incumbent"/>?</summary>
     public Tensor Better(Tensor candidate, Tensor incumbent) =>
         Direction == Direction.Ascend ? candidate.gt(incumbent) : candidate.lt(incumbent);
@@ -53,30 +66,37 @@ public sealed class CrossEntropyObjective : AttackObjective
     readonly Tensor classes;
     readonly bool targeted;
 
-    CrossEntropyObjective(nn.Module<Tensor, Tensor> model, Tensor classes, bool targeted)
+    CrossEntropyObjective(nn.Module<Tensor, Tensor> model, Tensor classes, bool targeted, string name)
     {
-        this.model = model;
-        this.classes = classes;
+        this.model = Guard.NotNull(model);
+        this.classes = Guard.Classes(classes, classes?.shape[0] ?? 0, name);
         this.targeted = targeted;
     }
 
     /// <summary>Ascend the loss on the true labels; success = the prediction is no longer the label.</summary>
-    public static CrossEntropyObjective Untargeted(nn.Module<Tensor, Tensor> model, Tensor labels) => new(model, labels, false);
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="labels"/> is null.</exception>
+    /// <exception cref="ReproArgumentException"><paramref name="labels"/> is not int64 [N] of indices >= 0.</exception>
+    public static CrossEntropyObjective Untargeted(nn.Module<Tensor, Tensor> model, Tensor labels) => new(model, labels, false, nameof(labels));
 
     /// <summary>Descend the loss toward <paramref name="targets"/>; success = the prediction is the target.</summary>
-    public static CrossEntropyObjective Targeted(nn.Module<Tensor, Tensor> model, Tensor targets) => new(model, targets, true);
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="targets"/> is null.</exception>
+    /// <exception cref="ReproArgumentException"><paramref name="targets"/> is not int64 [N] of indices >= 0.</exception>
+    public static CrossEntropyObjective Targeted(nn.Module<Tensor, Tensor> model, Tensor targets) => new(model, targets, true, nameof(targets));
 
     /// <summary>Descend when targeted, else ascend.</summary>
     public override Direction Direction => targeted ? Direction.Descend : Direction.Ascend;
     /// <inheritdoc/>
     public override IEnumerable<nn.Module> Modules => [model];
     /// <inheritdoc/>
-    public override AttackObjective Subset(Tensor index) => new CrossEntropyObjective(model, classes.index_select(0, index.to(classes.device)), targeted);
+    public override AttackObjective Subset(Tensor index) => new CrossEntropyObjective(model, classes.index_select(0, index.to(classes.device)), targeted, targeted ? "targets" : "labels");
+    /// <inheritdoc/>
+    public override Tensor Classes => classes;
 
     /// <summary>Per-example cross-entropy [N] of the logits [N,classes] against the labels (or targets), and the logits; images [N,C,H,W] in [0,1].</summary>
     public override ObjectiveValue Evaluate(Tensor images)
     {
         var logits = model.forward(images);
+        CheckClasses(classes, logits, targeted ? "targets" : "labels");
         var loss = nn.functional.cross_entropy(logits, classes.to(logits.device), reduction: nn.Reduction.None);
         return new ObjectiveValue(loss, logits);
     }

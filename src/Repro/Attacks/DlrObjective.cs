@@ -13,6 +13,12 @@ namespace Repro.Attacks;
 /// </summary>
 public sealed class DlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels) : AttackObjective
 {
+    readonly nn.Module<Tensor, Tensor> model = Guard.NotNull(model);
+    readonly Tensor labels = Guard.Classes(labels, labels?.shape[0] ?? 0);
+
+    /// <inheritdoc/>
+    public override Tensor Classes => labels;
+
     /// <summary>The fewest classes DLR is defined for: its denominator z_π1 − z_π3 needs a third logit.</summary>
     public const int MinimumClasses = 3;
 
@@ -29,6 +35,7 @@ public sealed class DlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels)
     {
         var logits = model.forward(images);
         Require(logits, MinimumClasses, "the DLR loss", "its denominator z_π1 − z_π3 needs a third class");
+        CheckClasses(labels, logits, nameof(labels));
         using var scope = NewDisposeScope();
         var index = labels.to(logits.device).unsqueeze(1);
         var top = logits.topk(3, dim: 1).values;
@@ -62,6 +69,13 @@ public sealed class DlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels)
 /// </summary>
 public sealed class TargetedDlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels, Tensor targets) : AttackObjective
 {
+    readonly nn.Module<Tensor, Tensor> model = Guard.NotNull(model);
+    readonly Tensor labels = Guard.Classes(labels, labels?.shape[0] ?? 0);
+    readonly Tensor targets = Guard.Classes(targets, labels?.shape[0] ?? 0);
+
+    /// <inheritdoc/>
+    public override Tensor Classes => labels;
+
     /// <summary>The fewest classes targeted DLR is defined for: its denominator uses the third and fourth largest logits.</summary>
     public const int MinimumClasses = 4;
 
@@ -79,6 +93,8 @@ public sealed class TargetedDlrObjective(nn.Module<Tensor, Tensor> model, Tensor
     {
         var logits = model.forward(images);
         DlrObjective.Require(logits, MinimumClasses, "the targeted DLR loss", "its denominator uses the third and fourth largest logits");
+        CheckClasses(labels, logits, nameof(labels));
+        CheckClasses(targets, logits, nameof(targets));
         using var scope = NewDisposeScope();
         var top = logits.topk(4, dim: 1).values;
         var trueLogit = logits.gather(1, labels.to(logits.device).unsqueeze(1)).squeeze(1);

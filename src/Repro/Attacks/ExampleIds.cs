@@ -42,8 +42,7 @@ public static class ExampleIds
     public static long[] Resolve(Tensor images, IReadOnlyList<long>? ids)
     {
         if (ids is null) return OfContent(images);
-        if (ids.Count != images.shape[0])
-            throw new ReproInputException($"example ids: {ids.Count} ids for a batch of {images.shape[0]} images");
+        Guard.Ids(ids, images.shape[0], "example ids");
         return ids.ToArray();
     }
 }

@@ -19,19 +19,13 @@ namespace Repro.Attacks;
 /// fab_projections.py). As in the reference, the first restart starts at the image (with one restart
 /// FAB draws no random number) and later ones at a random point at distance eps/2; success means a
 /// perturbation of norm ≤ eps was found. Differences: the random restarts are keyed per example
-/// (seed, id, target, restart; <see cref="NoisePurpose"/>), so no example's result depends on its batch;
+/// (seed, <see cref="RandomPurpose.FabStart"/>, target rank (0 untargeted, k + 1 for FAB-T's k-th target), restart, id),
+/// so no example's result depends on its batch;
 /// the projection is computed in float64; untargeted FAB takes one backward pass per class per
 /// iteration (the reference's cost too), FAB-T one.
 /// </summary>
 public static class Fab
 {
-    /// <summary>
-    /// The purpose number of FAB's random restarts in <see cref="Explain.CounterNoise.Key"/>: the keys of
-    /// restart r (r ≥ 1) are purpose <c>NoisePurpose + 1000·t + r</c>, with t = 0 for untargeted FAB and
-    /// t = k + 1 for FAB-T's k-th target class (0-based). Other attacks' purposes stay below it.
-    /// </summary>
-    public const long NoisePurpose = 9_100_000_000;
-
     /// <summary>Untargeted FAB within <paramref name="threat"/>: per example, the smallest adversarial perturbation it finds.</summary>
     /// <param name="model">The classifier: images [N,C,H,W] (or [N,...]) in [0,1] to logits [N,classes]; frozen (eval mode, no weight gradients) while it runs.</param>
     /// <param name="images">Clean images [N,...] in [0,1].</param>
@@ -120,7 +114,7 @@ public static class Fab
                     Tensor start = x0;
                     if (restart > 0)
                     {
-                        var noise = ExampleNoise.For(options.Seed, rowList.Select(r => ids[r]).ToArray(), NoisePurpose + 1000L * (targeted ? k + 1 : 0) + restart);
+                        var noise = ExampleNoise.For(options.Seed, rowList.Select(r => ids[r]).ToArray(), RandomPurpose.FabStart, targeted ? k + 1 : 0, restart);
                         start = RandomStart(x0, noise, eps, l2);
                     }
                     long before = done;

@@ -12,12 +12,14 @@ public sealed record LoopSettings
     public int Restarts { get; init; } = 1;
     /// <summary>Start each run from a uniformly random point of the ball instead of the image itself.</summary>
     public bool RandomStart { get; init; }
-    /// <summary>Seed of the random starts (with the example ids and <see cref="NoiseStream"/>).</summary>
+    /// <summary>Seed of the random starts (with the example ids and <see cref="Purpose"/>).</summary>
     public long Seed { get; init; }
     /// <summary>One id per example (see <see cref="ExampleIds"/>); null: the hash of each image's pixels.</summary>
     public IReadOnlyList<long>? ExampleIds { get; init; }
-    /// <summary>Distinguishes the random streams of different attacks (PGD, APGD, APGD-T's target k) for the same seed and example.</summary>
-    public long NoiseStream { get; init; }
+    /// <summary>What the random starts are for (<see cref="RandomPurpose"/>): distinguishes the streams of different attacks for the same seed and example.</summary>
+    public RandomPurpose Purpose { get; init; } = RandomPurpose.PgdStart;
+    /// <summary>The purpose's instance numbers before the restart (APGD-T's target rank); empty for most.</summary>
+    public IReadOnlyList<long> PurposeInstance { get; init; } = [];
     /// <summary>Legacy: one CPU generator for the whole batch instead of per-example noise (<see cref="GeneratorNoise"/>).</summary>
     public bool BatchGeneratorNoise { get; init; }
     /// <summary>Which iterate a run returns per example (<see cref="IterateChoice"/>); default: the latest, success first.</summary>
@@ -42,13 +44,17 @@ public static class GradientAttackLoop
     /// <summary>Attacks <paramref name="images"/> within <paramref name="threat"/>, following <paramref name="objective"/>'s direction.</summary>
     /// <param name="objective">What to optimise; its modules' parameters are frozen meanwhile.</param>
     /// <param name="threat">The set to stay within (eps in [0,1] pixel units).</param>
-    /// <param name="images">Clean images [N,...] in [0,1].</param>
+    /// <param name="images">Clean images [N,...] in [0,1] ([N,C,H,W], or flattened [N,D] for a linear model).</param>
     /// <param name="settings">Steps, restarts, random start, noise and iterate choice.</param>
     /// <param name="newRule">Makes a fresh step rule for each run.</param>
     /// <returns>The chosen iterate per example with its loss, success and perturbation norms.</returns>
     /// <exception cref="ReproInputException">Steps or restarts below 1, example ids that do not match the batch, or a threat model the step rule refuses.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, LoopSettings settings, Func<IStepRule> newRule)
     {
+        Inputs(objective, threat, images, rank: 2);
+        Guard.NotNull(settings);
+        Guard.NotNull(newRule);
+        Guard.Ids(settings.ExampleIds, images.shape[0], "example ids");
         if (settings.Steps < 1) throw new ReproInputException($"steps must be >= 1, got {settings.Steps}");
         if (settings.Restarts < 1) throw new ReproInputException($"restarts must be >= 1, got {settings.Restarts}");
         using var frozen = new FrozenParameters(objective.Modules);
@@ -103,9 +109,22 @@ public static class GradientAttackLoop
         {
             if (!settings.RandomStart) return null;
             if (generator is not null) return new GeneratorNoise(generator);
-            var noise = ExampleNoise.For(settings.Seed, ids!, settings.NoiseStream * 1_000_003 + 1 + restart);
+            var noise = ExampleNoise.For(settings.Seed, ids!, settings.Purpose, [.. settings.PurposeInstance, restart]);
             return rows is null ? noise : noise.Select(rows.data<long>().ToArray());
         }
+    }
+
+    /// <summary>
+    /// The checks every attack makes before it runs: no null, images [N,C,H,W] in [0,1], and the
+    /// objective's labels or targets one per image (their range is checked on the first logits).
+    /// </summary>
+    internal static void Inputs(AttackObjective objective, ThreatModel threat, Tensor images, int rank = 4)
+    {
+        Guard.NotNull(objective);
+        Guard.NotNull(threat);
+        Guard.Inputs(images, rank, nameof(images));
+        if (objective.Classes is { } classes && classes.shape[0] != images.shape[0])
+            throw new ReproArgumentException("labels", $"{classes.shape[0]} labels for a batch of {images.shape[0]} images");
     }
 
     static bool CanSubset(AttackObjective objective)

@@ -54,8 +54,8 @@ public sealed class PgdAttack(int steps = 20, double relativeStep = 0.4) : IAtta
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), threat, images,
-            new PgdOptions { Steps = steps, StepSize = relativeStep * threat.Eps, Seed = run.Seed, ExampleIds = run.ExampleIds, StopOnSuccess = true, Progress = run.Progress });
+        Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), Guard.NotNull(threat), Guard.Images(images),
+            new PgdOptions { Steps = steps, StepSize = relativeStep * threat.Eps, Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, StopOnSuccess = true, Progress = run.Progress });
 }
 
 /// <summary>The losses APGD ascends untargeted.</summary>
@@ -88,6 +88,8 @@ public sealed class ApgdAttack(ApgdLoss loss, ApgdOptions? options = null) : IAt
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run)
     {
+        Guard.NotNull(run);
+        Guard.Images(images);
         AttackObjective objective = loss switch
         {
             ApgdLoss.CrossEntropy => CrossEntropyObjective.Untargeted(model, labels),
@@ -115,7 +117,7 @@ public sealed class ApgdTargetedAttack(ApgdOptions? options = null) : IAttack
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Apgd.RunTargeted(model, images, labels, threat, options with { Seed = run.Seed, ExampleIds = run.ExampleIds, Progress = run.Progress });
+        Apgd.RunTargeted(model, images, labels, threat, options with { Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, Progress = run.Progress });
 }
 
 /// <summary>The Square attack (<see cref="Square"/>) on the logit margin.</summary>
@@ -135,5 +137,5 @@ public sealed class SquareAttack(SquareOptions? options = null) : IAttack
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Square.Run(new MarginObjective(model, labels), threat, images, options with { Seed = run.Seed, ExampleIds = run.ExampleIds, Progress = run.Progress });
+        Square.Run(new MarginObjective(model, labels), threat, images, options with { Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, Progress = run.Progress });
 }

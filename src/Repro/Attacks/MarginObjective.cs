@@ -20,6 +20,12 @@ namespace Repro.Attacks;
 /// </summary>
 public sealed class MarginObjective(nn.Module<Tensor, Tensor> model, Tensor labels) : AttackObjective
 {
+    readonly nn.Module<Tensor, Tensor> model = Guard.NotNull(model);
+    readonly Tensor labels = Guard.Classes(labels, labels?.shape[0] ?? 0);
+
+    /// <inheritdoc/>
+    public override Tensor Classes => labels;
+
     /// <summary>Ascend: the margin is positive once the example is misclassified.</summary>
     public override Direction Direction => Direction.Ascend;
     /// <inheritdoc/>
@@ -31,6 +37,7 @@ public sealed class MarginObjective(nn.Module<Tensor, Tensor> model, Tensor labe
     public override ObjectiveValue Evaluate(Tensor images)
     {
         var logits = model.forward(images);
+        CheckClasses(labels, logits, nameof(labels));
         var index = labels.to(logits.device).unsqueeze(1);
         var trueLogit = logits.gather(1, index).squeeze(1);
         var others = logits.scatter(1, index, full_like(trueLogit.unsqueeze(1), double.NegativeInfinity));

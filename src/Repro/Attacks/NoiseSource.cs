@@ -23,16 +23,16 @@ public abstract class NoiseSource
     public abstract Tensor UniformPerExample(Tensor like);
 }
 
-/// <summary>Per-example noise: row i uses the counter-based streams keyed by (seed, purpose, id_i) (<see cref="CounterNoise"/>), computed on the images' device.</summary>
+/// <summary>Per-example noise: row i uses the counter-based streams keyed by (seed, purpose, instance, id_i) (<see cref="RandomStreams"/>, <see cref="CounterNoise"/>), computed on the images' device.</summary>
 public sealed class ExampleNoise : NoiseSource
 {
     readonly long[] keys;
 
     ExampleNoise(long[] keys) => this.keys = keys;
 
-    /// <summary>Noise for the examples <paramref name="ids"/> (one per batch row) for one purpose (for example "random start of restart 2").</summary>
-    public static ExampleNoise For(long seed, IReadOnlyList<long> ids, long purpose) =>
-        new(ids.Select(id => CounterNoise.Key(seed, purpose, id)).ToArray());
+    /// <summary>Noise for the examples <paramref name="ids"/> (one per batch row) for one purpose and instance (for example PGD's start, restart 2).</summary>
+    public static ExampleNoise For(long seed, IReadOnlyList<long> ids, RandomPurpose purpose, params long[] instance) =>
+        new(RandomStreams.Keys(seed, purpose, ids, instance));
 
     /// <summary>The noise of a subset of the rows (indices into this batch), for attacks that drop finished examples.</summary>
     public ExampleNoise Select(IReadOnlyList<long> rows) => new(rows.Select(r => keys[r]).ToArray());

@@ -96,9 +96,12 @@ public sealed record PgdOptions
         return BitConverter.UInt32BitsToSingle(rounded & 0xFFFF0000);
     }
 
+    /// <summary>What the random starts are for: PGD's own, or feature visualisation's (which runs PGD).</summary>
+    internal RandomPurpose NoisePurpose { get; init; } = RandomPurpose.PgdStart;
+
     internal LoopSettings Loop() => new()
     {
-        Steps = Steps, Restarts = Restarts, RandomStart = RandomStart, Seed = Seed, ExampleIds = ExampleIds, NoiseStream = 0,
+        Steps = Steps, Restarts = Restarts, RandomStart = RandomStart, Seed = Seed, ExampleIds = ExampleIds, Purpose = NoisePurpose,
         BatchGeneratorNoise = BatchGeneratorNoise, Choice = Choice, StopOnSuccess = StopOnSuccess, Progress = Progress,
     };
 }

@@ -23,8 +23,6 @@ namespace Repro.Attacks;
 /// </summary>
 public static class Square
 {
-    const long InitStream = 1, QueryStream = 2;
-
     /// <summary>Runs the Square attack on <paramref name="objective"/> within <paramref name="threat"/>; fooled examples stop querying.</summary>
     /// <param name="objective">What to optimise, with logits (e.g. <see cref="MarginObjective"/>); it must split per example (<see cref="AttackObjective.Subset"/>).</param>
     /// <param name="threat"><see cref="L2Ball"/> or <see cref="LinfBall"/> (eps in [0,1] pixel units).</param>
@@ -34,8 +32,9 @@ public static class Square
     /// <exception cref="ReproInputException">Invalid options, images not [N,C,H,W], another threat model, an objective that cannot be split, or example ids that do not match the batch.</exception>
     public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, SquareOptions options)
     {
-        options.Validate();
-        if (images.dim() != 4) throw new ReproInputException($"Square attack: images must be [N,C,H,W], got [{string.Join(",", images.shape)}]");
+        GradientAttackLoop.Inputs(objective, threat, images);
+        Guard.NotNull(options).Validate();
+        Guard.Ids(options.ExampleIds, images.shape[0], "example ids");
         bool l2 = threat switch
         {
             L2Ball => true,
@@ -48,12 +47,14 @@ public static class Square
         long n = original.shape[0], c = original.shape[1], h = original.shape[2], w = original.shape[3];
         double eps = threat.Eps;
         var ids = ExampleIds.Resolve(original, options.ExampleIds);
-        using var keys = tensor(ids.Select(id => Explain.CounterNoise.Key(options.Seed, 7, id)).ToArray(), dtype: ScalarType.Int64, device: original.device);
+        // Two purposes, so that the start and query q never share a stream (query q is sub-stream q of the query keys).
+        using var startKeys = tensor(RandomStreams.Keys(options.Seed, RandomPurpose.SquareStart, ids), dtype: ScalarType.Int64, device: original.device);
+        using var keys = tensor(RandomStreams.Keys(options.Seed, RandomPurpose.SquareQuery, ids), dtype: ScalarType.Int64, device: original.device);
         using var book = new IterateBook(objective, threat, original, IterateChoice.BestLoss);
 
         using (var scope = NewDisposeScope())
         {
-            var start = l2 ? L2Start(original, keys, eps) : LinfStart(original, keys, eps);
+            var start = l2 ? L2Start(original, startKeys, eps) : LinfStart(original, startKeys, eps);
             var value = objective.Evaluate(start);
             book.Offer(null, start, value.PerExampleLoss, value.Logits, objective.Succeeded(value));
         }
@@ -88,7 +89,7 @@ public static class Square
     static Tensor LinfStart(Tensor x, Tensor keys, double eps)
     {
         long n = x.shape[0], c = x.shape[1], w = x.shape[3];
-        var signs = Sign(Explain.CounterNoise.Uniform(Explain.CounterNoise.Derive(keys, tensor(InitStream, device: keys.device)), c * w)).reshape(n, c, 1, w);
+        var signs = Sign(Explain.CounterNoise.Uniform(keys, c * w)).reshape(n, c, 1, w);
         return (x + signs.to_type(x.dtype) * eps).clamp_(0, 1);
     }
 
@@ -112,7 +113,7 @@ public static class Square
         long s = Math.Max(h / 5, 1);
         long first = (h - s * 5) / 2;
         long across = w / s, down = h / s;
-        var u = Explain.CounterNoise.Uniform(Explain.CounterNoise.Derive(keys, tensor(InitStream, device: keys.device)), down * across * c);
+        var u = Explain.CounterNoise.Uniform(keys, down * across * c);
         var delta = zeros_like(x);
         var pattern = Pattern(s, x.device, x.dtype);
         long k = 0;

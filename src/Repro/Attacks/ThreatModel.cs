@@ -87,7 +87,7 @@ public abstract class ThreatModel
     }
 
     /// <summary>[N,1,1,...] with <paramref name="t"/>'s rank and first dimension: the shape that broadcasts a per-example [N] value over t.</summary>
-    protected static long[] BroadcastShape(Tensor t)
+    internal static long[] BroadcastShape(Tensor t)
     {
         var shape = new long[t.dim()];
         Array.Fill(shape, 1L);

@@ -41,8 +41,15 @@ internal sealed class ExclusiveOutputFolder
             return string.Join(", ", list.Take(3).Select(Tsv.Escape)) + (list.Count > 3 ? $" and {list.Count - 3} more" : "");
         }
         if (!overwrite)
-            throw new ReproInputException($"--out {folder} is not empty ({Some(entries.Select(Name))}): choose a new or empty folder, " +
+        {
+            var leftovers = entries.Select(Name).Where(n => n.StartsWith(".staging-", StringComparison.Ordinal) && n.EndsWith('/')).ToList();
+            if (leftovers.Count == entries.Length)
+                throw new ReproInputException($"--out {folder} holds {Some(leftovers)}, left by a run that was stopped before it finished: " +
+                                              "pass --overwrite to remove it, or choose another folder");
+            throw new ReproInputException($"--out {folder} is not empty ({Some(entries.Select(Name))}" +
+                                          (leftovers.Count > 0 ? $"; {Some(leftovers)} was left by a stopped run" : "") + "): choose a new or empty folder, " +
                                           "or pass --overwrite to replace an earlier run's results there");
+        }
         var foreign = entries.Select(Name).Where(n => !isOwnResult(n)).ToList();
         if (foreign.Count > 0)
             throw new ReproInputException($"--out {folder} holds files this command did not write ({Some(foreign)}); --overwrite replaces only " +

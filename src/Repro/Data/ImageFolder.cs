@@ -52,6 +52,36 @@ internal static class ImageFolder
         return new ImageFolderListing(images, skipped);
     }
 
+    /// <summary>
+    /// The OS metadata of a folder with one subfolder of images per class: metadata folders at the top
+    /// (<c>__MACOSX/</c>, dot-folders) and metadata files at the top or inside a class subfolder
+    /// (<c>cat/._0001.jpg</c>, <c>.DS_Store</c>), named relative to <paramref name="folder"/>; readers of
+    /// such folders skip them.
+    /// </summary>
+    /// <exception cref="ReproInputException">The folder cannot be listed.</exception>
+    public static IReadOnlyList<SkippedFile> ClassFolderMetadata(string folder)
+    {
+        var skipped = new List<SkippedFile>();
+        try
+        {
+            foreach (var entry in Directory.GetFileSystemEntries(folder).Order(StringComparer.Ordinal))
+            {
+                string name = Path.GetFileName(entry);
+                bool isFolder = Directory.Exists(entry);
+                if (IsOsMetadata(name)) skipped.Add(new SkippedFile(isFolder ? name + "/" : name, name.StartsWith('.') ? "hidden or OS metadata" : "OS metadata"));
+                else if (isFolder)
+                    foreach (var inner in Directory.GetFileSystemEntries(entry).Order(StringComparer.Ordinal))
+                        if (IsOsMetadata(Path.GetFileName(inner)))
+                            skipped.Add(new SkippedFile($"{name}/{Path.GetFileName(inner)}{(Directory.Exists(inner) ? "/" : "")}", "hidden or OS metadata"));
+            }
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new ReproInputException($"cannot list image folder {folder}: {e.Message}", e);
+        }
+        return skipped;
+    }
+
     /// <summary>One line naming every skipped entry with its reason (names escaped as in <see cref="Tsv"/>, so it stays one line).</summary>
     public static string Summary(IReadOnlyList<SkippedFile> skipped) =>
         $"skipped {skipped.Count} {(skipped.Count == 1 ? "entry" : "entries")}: " +

@@ -18,9 +18,9 @@ public sealed record RobustnessSettings
     public long Seed { get; init; }
     /// <summary>Examples per attack call (memory only: every example is attacked independently).</summary>
     public int BatchSize { get; init; } = 250;
-    /// <summary>Examples (the first ones) for the output, gradient and randomness checks.</summary>
+    /// <summary>The sanity sample: the examples at the first this many positions of the listing get the output, gradient and randomness probes.</summary>
     public int SanityExamples { get; init; } = 100;
-    /// <summary>Correctly classified examples (the first ones) for the unbounded-attack check; 0 skips it.</summary>
+    /// <summary>The correctly classified examples among the first this many positions (at most <see cref="SanityExamples"/>) get the unbounded attack; 0 skips it.</summary>
     public int UnboundedExamples { get; init; } = 100;
 
     /// <summary>The ball of radius <paramref name="eps"/> for <see cref="Norm"/>: <see cref="L2Ball"/> or <see cref="LinfBall"/>.</summary>
@@ -37,25 +37,33 @@ public sealed record RobustnessSettings
 /// Robust accuracy the way AutoAttack reports it (Croce and Hein, ICML 2020): per example and eps,
 /// correct under every attack of the list (the worst case). Attacks run in order, gradient attacks
 /// before gradient-free ones, each only on the examples every earlier attack left correct (misclassified
-/// clean examples are never attacked); the robust accuracy after each attack and the final one are
-/// reported. Every adversarial example is checked independently of the attack: a fresh forward pass
-/// decides whether it fools the model, and it must lie in the ball and the box (else this throws — an
-/// attack bug must never pass for robustness). The sanity flags (<see cref="SanityChecks"/>) are measured
-/// alongside. The model is used in the mode it is in (evaluate in eval mode). Claims and
-/// <c>repro robustness</c> both call this.
+/// clean examples are never attacked). The eps run in increasing order, and an example fooled within a
+/// smaller ball is fooled within every larger one (its adversarial image lies inside): it is recorded as
+/// fooled there without being attacked again. Every adversarial example is checked independently of the
+/// attack: a fresh forward pass decides whether it fools the model, and it must lie in the ball and the
+/// box (else this throws — an attack bug must never pass for robustness).
+///
+/// The result is one <see cref="RobustnessRecord"/> per example, eps and stage; the table, the flags
+/// and the plot are computed from them (<see cref="RobustnessSummary"/>). Nothing an example computes
+/// depends on the other examples: which attacks run on it depends on its own outcomes, its random
+/// numbers on the seed and its id, and the sanity sample on its position in the listing — so any
+/// split of the examples into batches or shards gives the same records (bit for bit where the model's
+/// kernels are batch-invariant, as the CPU kernels measured here are). The model is used in the mode
+/// it is in (evaluate in eval mode). Claims and <c>repro robustness</c> both call this.
 /// </summary>
 public static class RobustAccuracy
 {
     /// <summary>
-    /// Runs the attacks at every eps of <paramref name="settings"/> and returns the cumulative robust
-    /// accuracy per attack, the worst case per eps and the sanity flags.
+    /// Runs the attacks at every eps of <paramref name="settings"/> on all the examples, in batches of
+    /// <see cref="RobustnessSettings.BatchSize"/>, and returns the records with the cumulative robust
+    /// accuracy per attack, the worst case per eps and the sanity flags computed from them.
     /// </summary>
     /// <param name="modelName">The model's name, for the log and the result.</param>
     /// <param name="model">The classifier: [N,C,H,W] images in [0,1] to logits [N,classes].</param>
-    /// <param name="images">[N,C,H,W] in [0,1].</param>
+    /// <param name="images">[N,C,H,W] in [0,1]; position i is position i of the listing (the sanity sample is the first positions).</param>
     /// <param name="labels">int64 [N].</param>
     /// <param name="ids">One id per example (dataset index, or a hash of the file name): with the seed they key every random number.</param>
-    /// <param name="progress">(what, done, total) for a progress bar.</param>
+    /// <param name="progress">(what, done, total) for a progress bar: examples done after each batch.</param>
     /// <param name="settings">Norm, eps, attacks, seed, batch size and sanity-check sizes.</param>
     /// <param name="log">Receives one line per attack stage and the flags; null for none.</param>
     /// <exception cref="ReproInputException">No images, invalid eps or norm, no attacks, an attack listed twice, or an attack needing more classes than the model has.</exception>
@@ -67,120 +75,213 @@ public static class RobustAccuracy
         var clock = Stopwatch.StartNew();
         long n = images.shape[0];
         if (n == 0) throw new ReproInputException("robustness evaluation: no images");
-        if (ids.Count != n) throw new ArgumentException($"{ids.Count} example ids for {n} images");
+        if (ids.Count != n) throw new ArgumentException($"{ids.Count} example ids for {n} images", nameof(ids));
+        var attacks = Prepare(model, images.narrow(0, 0, 1), settings);
+        log?.WriteLine($"robustness of {modelName}: {n} images, {settings.Norm}, eps {string.Join(", ", SortedEps(settings))}, attacks {string.Join(" -> ", attacks.Select(a => $"{a.Name} ({a.Budget})"))}, seed {settings.Seed}");
+        var records = new List<RobustnessRecord>();
+        for (long start = 0; start < n; start += settings.BatchSize)
+        {
+            long count = Math.Min(settings.BatchSize, n - start);
+            var positions = Enumerable.Range(0, (int)count).Select(i => start + i).ToArray();
+            records.AddRange(EvaluateBatch(model, images.narrow(0, start, count), labels.narrow(0, start, count), [.. ids.Skip((int)start).Take((int)count)],
+                positions.Select(p => ids[(int)p].ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), positions, settings, attacks));
+            progress?.Invoke("robustness", start + count, n);
+        }
+        var result = RobustnessSummary.FromRecords(modelName, settings.Norm, attacks.Select(a => new AttackInfo(a.Name, a.Budget, a.GradientFree)).ToList(), settings.Seed, records, clock.Elapsed);
+        if (log is not null)
+        {
+            log.WriteLine($"  clean accuracy {Percent.Of(result.CleanAccuracy)}");
+            foreach (var f in result.Flags) log.WriteLine($"  {f}");
+            foreach (var e in result.PerEps)
+            {
+                foreach (var stage in e.Stages)
+                    log.WriteLine($"  eps {e.Eps:G4}: after {stage.Attack}: robust accuracy {Percent.Of(stage.RobustAccuracy)} ({stage.NewlyFooled} of {stage.Attacked} attacked fooled, {stage.Elapsed.TotalSeconds:F0} s)");
+                foreach (var f in e.Flags.Where(f => f.Fired)) log.WriteLine($"  eps {e.Eps:G4}: {f}");
+            }
+            log.Flush();
+        }
+        return result;
+    }
+
+    /// <summary>The eps of <paramref name="settings"/> in the order they run: increasing.</summary>
+    public static IReadOnlyList<double> SortedEps(RobustnessSettings settings) => [.. settings.Eps.Order()];
+
+    /// <summary>
+    /// Checks the settings against the model (one forward pass of <paramref name="oneImage"/>) and
+    /// returns the attacks in the order they run: gradient attacks first, then gradient-free ones.
+    /// </summary>
+    /// <exception cref="ReproInputException">Invalid eps (not > 0, infinite, repeated) or norm, no attacks, an attack listed twice, or one needing more classes than the model has.</exception>
+    public static IReadOnlyList<IAttack> Prepare(nn.Module<Tensor, Tensor> model, Tensor oneImage, RobustnessSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(settings);
         if (settings.Eps.Count == 0 || settings.Eps.Any(e => !(e > 0) || double.IsInfinity(e))) throw new ReproInputException($"eps must be a list of numbers > 0, got [{string.Join(", ", settings.Eps)}]");
+        if (settings.Eps.Distinct().Count() != settings.Eps.Count) throw new ReproInputException($"eps lists a radius twice: [{string.Join(", ", settings.Eps)}]");
         if (settings.Attacks.Count == 0) throw new ReproInputException("robustness evaluation: no attacks");
+        if (settings.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(settings), $"{nameof(RobustnessSettings.BatchSize)} must be >= 1, got {settings.BatchSize}");
         var attacks = settings.Attacks.Where(a => !a.GradientFree).Concat(settings.Attacks.Where(a => a.GradientFree)).ToList();
         if (attacks.Select(a => a.Name).Distinct().Count() != attacks.Count) throw new ReproInputException($"an attack is listed twice: {string.Join(", ", attacks.Select(a => a.Name))}");
         settings.Threat(1); // validates the norm
-
-        var clean = Predict(model, images, settings.BatchSize);
-        var correct = clean.eq(labels.to(clean.device)).cpu();
         long classes;
-        using (no_grad()) using (var one = model.forward(images.narrow(0, 0, 1))) classes = one.shape[1];
+        using (no_grad()) using (var one = model.forward(oneImage)) classes = one.shape[1];
         foreach (var attack in attacks)
             if (classes < attack.MinimumClasses)
                 throw new ReproInputException($"{attack.Name} needs a model with >= {attack.MinimumClasses} classes, this one has {classes}" +
                     (classes == 2 ? ": the DLR losses are undefined for two classes — use apgd-margin (the logit margin) instead" : ": use apgd-ce or apgd-dlr"));
-        bool[] correctArray = correct.data<bool>().ToArray();
-        double cleanAccuracy = correctArray.Count(c => c) / (double)n;
-        log?.WriteLine($"robustness of {modelName}: {n} images, clean accuracy {Percent.Of(cleanAccuracy)}, {settings.Norm}, eps {string.Join(", ", settings.Eps)}, attacks {string.Join(" -> ", attacks.Select(a => $"{a.Name} ({a.Budget})"))}, seed {settings.Seed}");
-
-        var flags = ModelFlags(model, images, labels, correct, settings);
-        foreach (var f in flags) log?.WriteLine($"  {f}");
-
-        var perEps = new List<EpsResult>();
-        foreach (double eps in settings.Eps)
-        {
-            var threat = settings.Threat(eps);
-            var robust = (bool[])correctArray.Clone();
-            var stages = new List<AttackStage>();
-            foreach (var attack in attacks)
-            {
-                var watch = Stopwatch.StartNew();
-                var rows = Enumerable.Range(0, (int)n).Where(i => robust[i]).ToArray();
-                long fooled = 0;
-                for (int start = 0; start < rows.Length; start += settings.BatchSize)
-                {
-                    var chunk = rows.Skip(start).Take(settings.BatchSize).ToArray();
-                    int offset = start;
-                    var isFooled = Attack(model, images, labels, ids, chunk, attack, threat, settings.Seed,
-                        progress is null ? null : (d, t) => progress($"{attack.Name} eps {eps:G4}", offset + (long)(chunk.Length * (double)d / Math.Max(1, t)), rows.Length));
-                    for (int k = 0; k < chunk.Length; k++)
-                        if (isFooled[k]) { robust[chunk[k]] = false; fooled++; }
-                }
-                var stage = new AttackStage(attack.Name, robust.Count(r => r) / (double)n, fooled, rows.Length, watch.Elapsed);
-                stages.Add(stage);
-                log?.WriteLine($"  eps {eps:G4}: after {attack.Name}: robust accuracy {Percent.Of(stage.RobustAccuracy)} ({fooled} of {rows.Length} attacked fooled, {watch.Elapsed.TotalSeconds:F0} s)");
-                log?.Flush();
-            }
-            var flag = SanityChecks.GradientFreeWins(stages, attacks.Select(a => a.GradientFree).ToList(), n);
-            if (flag.Fired) log?.WriteLine($"  eps {eps:G4}: {flag}");
-            perEps.Add(new EpsResult(eps, stages, robust.Count(r => r) / (double)n, robust.Count(r => r), [flag]) { RobustPerExample = robust });
-        }
-        flags.Add(SanityChecks.AccuracyFallsWithEps(perEps.Select(e => (e.Eps, e.Robust)).ToList(), n));
-        correct.Dispose();
-        clean.Dispose();
-        return new RobustnessResult
-        {
-            Model = modelName, Norm = settings.Norm, Examples = n, CleanAccuracy = cleanAccuracy, PerEps = perEps, Flags = flags,
-            Attacks = attacks.Select(a => (a.Name, a.Budget)).ToList(), Seed = settings.Seed, Elapsed = clock.Elapsed,
-        };
+        return attacks;
     }
 
     /// <summary>
-    /// Runs one attack on rows <paramref name="chunk"/> and says, per row, whether its adversarial
-    /// example fools the model — decided by a fresh forward pass, after checking it is in the ball and the box.
+    /// Evaluates one batch of examples: their records for every eps (increasing) and attack stage, in
+    /// that order per example. The records of an example do not depend on the other examples of the batch.
     /// </summary>
-    static bool[] Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> ids, int[] chunk, IAttack attack,
-        ThreatModel threat, long seed, Action<long, long>? progress)
+    /// <param name="model">The classifier: [N,C,H,W] images in [0,1] to logits [N,classes].</param>
+    /// <param name="images">The batch, [B,C,H,W] in [0,1].</param>
+    /// <param name="labels">int64 [B].</param>
+    /// <param name="ids">The examples' ids (B).</param>
+    /// <param name="sources">Where each came from (B), copied into the records.</param>
+    /// <param name="positions">Each example's position in the whole listing (B): positions below <see cref="RobustnessSettings.SanityExamples"/> are probed.</param>
+    /// <param name="settings">The evaluation's settings.</param>
+    /// <param name="attacks">The attacks in the order they run (<see cref="Prepare"/>).</param>
+    /// <exception cref="InvalidOperationException">An attack returned an example outside the ball or [0,1] (an attack bug).</exception>
+    public static List<RobustnessRecord> EvaluateBatch(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> ids, IReadOnlyList<string> sources,
+        IReadOnlyList<long> positions, RobustnessSettings settings, IReadOnlyList<IAttack> attacks)
+    {
+        int n = ids.Count;
+        if (images.shape[0] != n || labels.shape[0] != n || sources.Count != n || positions.Count != n)
+            throw new ArgumentException($"a batch of {images.shape[0]} images with {labels.shape[0]} labels, {n} ids, {sources.Count} sources and {positions.Count} positions");
+        using var scope = NewDisposeScope();
+        int[] label = labels.cpu().to_type(ScalarType.Int64).data<long>().Select(v => (int)v).ToArray();
+        int[] cleanPrediction;
+        float[] cleanMargin;
+        using (no_grad())
+        {
+            var logits = model.forward(images);
+            cleanPrediction = Argmax(logits);
+            cleanMargin = Margins(logits, labels);
+        }
+        var probes = Probe(model, images, labels, positions, cleanPrediction, label, settings);
+
+        var fooledBy = new string?[n];
+        var fooledAt = new double?[n];
+        var prediction = (int[])cleanPrediction.Clone();
+        var l2 = new float[n];
+        var linf = new float[n];
+        var margin = (float[])cleanMargin.Clone();
+        for (int i = 0; i < n; i++)
+            if (cleanPrediction[i] != label[i]) (fooledBy[i], fooledAt[i]) = ("clean", 0);
+
+        var rows = new List<RobustnessRecord>[n];
+        for (int i = 0; i < n; i++) rows[i] = [];
+        foreach (double eps in SortedEps(settings))
+        {
+            var threat = settings.Threat(eps);
+            for (int stage = 0; stage < attacks.Count; stage++)
+            {
+                var attack = attacks[stage];
+                var survivors = Enumerable.Range(0, n).Where(i => fooledBy[i] is null).ToArray();
+                var seconds = new double[n];
+                var attacked = new bool[n];
+                if (survivors.Length > 0)
+                {
+                    var watch = Stopwatch.StartNew();
+                    var outcome = Attack(model, images, labels, ids, survivors, attack, threat, settings.Seed);
+                    double share = watch.Elapsed.TotalSeconds / survivors.Length;
+                    for (int k = 0; k < survivors.Length; k++)
+                    {
+                        int i = survivors[k];
+                        (attacked[i], seconds[i], prediction[i], l2[i], linf[i], margin[i]) = (true, share, outcome.Prediction[k], outcome.L2[k], outcome.Linf[k], outcome.Margin[k]);
+                        if (outcome.Fooled[k]) (fooledBy[i], fooledAt[i]) = (attack.Name, eps);
+                    }
+                }
+                for (int i = 0; i < n; i++)
+                    rows[i].Add(new RobustnessRecord
+                    {
+                        ExampleId = ids[i], Source = sources[i], Label = label[i], Eps = eps, Stage = stage, Attack = attack.Name,
+                        CleanPrediction = cleanPrediction[i], AdversarialPrediction = prediction[i], Attacked = attacked[i], Success = fooledBy[i] is not null,
+                        FirstFooledBy = fooledBy[i], FooledAtEps = fooledAt[i], L2 = l2[i], Linf = linf[i], Margin = margin[i], Seconds = seconds[i],
+                        ProbeOutputMin = probes[i].OutputMin, ProbeOutputMax = probes[i].OutputMax, ProbeSumError = probes[i].SumError,
+                        ProbeZeroGradient = probes[i].ZeroGradient, ProbeOutputChange = probes[i].OutputChange, ProbePredictionChanged = probes[i].PredictionChanged,
+                        UnboundedFooled = probes[i].UnboundedFooled,
+                    });
+            }
+        }
+        return [.. rows.SelectMany(r => r)];
+    }
+
+    sealed record ProbeValues(float? OutputMin, float? OutputMax, float? SumError, bool? ZeroGradient, float? OutputChange, bool? PredictionChanged, bool? UnboundedFooled);
+
+    /// <summary>The sanity probes of the batch's examples in the sanity sample (null for the others).</summary>
+    static ProbeValues[] Probe(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> positions, int[] cleanPrediction, int[] label, RobustnessSettings settings)
+    {
+        int n = positions.Count;
+        var probes = Enumerable.Repeat(new ProbeValues(null, null, null, null, null, null, null), n).ToArray();
+        var sample = Enumerable.Range(0, n).Where(i => positions[i] < settings.SanityExamples).ToArray();
+        if (sample.Length == 0) return probes;
+        using var scope = NewDisposeScope();
+        var index = tensor(sample.Select(i => (long)i).ToArray(), device: images.device);
+        var x = images.index_select(0, index);
+        var y = labels.index_select(0, index.to(labels.device));
+        float[] min, max, sumError;
+        using (no_grad())
+        {
+            var output = model.forward(x);
+            min = output.amin(1).cpu().data<float>().ToArray();
+            max = output.amax(1).cpu().data<float>().ToArray();
+            sumError = (output.sum(1) - 1).abs().cpu().data<float>().ToArray();
+        }
+        var zero = SanityChecks.ZeroGradientPerExample(model, x, y);
+        var (change, changed) = SanityChecks.RandomnessPerExample(model, x);
+        var unboundedRows = Enumerable.Range(0, sample.Length)
+            .Where(k => positions[sample[k]] < Math.Min(settings.UnboundedExamples, settings.SanityExamples) && cleanPrediction[sample[k]] == label[sample[k]]).ToArray();
+        var unbounded = new bool?[sample.Length];
+        if (unboundedRows.Length > 0)
+        {
+            var u = tensor(unboundedRows.Select(k => (long)k).ToArray(), device: x.device);
+            var fooled = SanityChecks.UnboundedFooledPerExample(model, x.index_select(0, u), y.index_select(0, u.to(y.device)), settings.Norm == "l2", settings.Seed);
+            for (int j = 0; j < unboundedRows.Length; j++) unbounded[unboundedRows[j]] = fooled[j];
+        }
+        for (int k = 0; k < sample.Length; k++)
+            probes[sample[k]] = new ProbeValues(min[k], max[k], sumError[k], zero[k], change[k], changed[k], unbounded[k]);
+        return probes;
+    }
+
+    sealed record Outcome(bool[] Fooled, int[] Prediction, float[] L2, float[] Linf, float[] Margin);
+
+    /// <summary>
+    /// Runs one attack on rows <paramref name="chunk"/> and says, per row, whether its adversarial
+    /// example fools the model — decided by a fresh forward pass, after checking it is in the ball and
+    /// the box — with the prediction, the perturbation's norms and the margin there.
+    /// </summary>
+    static Outcome Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> ids, int[] chunk, IAttack attack, ThreatModel threat, long seed)
     {
         using var scope = NewDisposeScope();
         var index = tensor(chunk.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: images.device);
         var x = images.index_select(0, index);
         var y = labels.index_select(0, index.to(labels.device));
-        using var result = attack.Run(model, x, y, threat, new AttackRun(seed, chunk.Select(i => ids[i]).ToArray(), progress));
+        using var result = attack.Run(model, x, y, threat, new AttackRun(seed, chunk.Select(i => ids[i]).ToArray()));
         using var _ = no_grad();
         var distance = threat.Distance(x, result.Adversarial);
         double tolerance = threat.Eps * 1e-4 + 1e-6;
         double worst = distance.max().item<float>(), low = result.Adversarial.min().item<float>(), high = result.Adversarial.max().item<float>();
         if (worst > threat.Eps + tolerance || low < 0 || high > 1)
             throw new InvalidOperationException($"{attack.Name} returned an example outside {threat} ∩ [0,1] (distance {worst}, pixels in [{low}, {high}]): an attack bug");
-        var fooled = model.forward(result.Adversarial).argmax(1).ne(y.to(result.Adversarial.device));
-        return fooled.cpu().data<bool>().ToArray();
+        var logits = model.forward(result.Adversarial);
+        var yDevice = y.to(logits.device);
+        var delta = (result.Adversarial - x).flatten(1);
+        return new Outcome(logits.argmax(1).ne(yDevice).cpu().data<bool>().ToArray(), Argmax(logits),
+            delta.norm(1, p: 2).cpu().data<float>().ToArray(), delta.abs().amax(1).cpu().data<float>().ToArray(), Margins(logits, yDevice));
     }
 
-    static List<SanityFlag> ModelFlags(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, Tensor correct, RobustnessSettings settings)
-    {
-        long m = Math.Min(settings.SanityExamples, images.shape[0]);
-        var sample = images.narrow(0, 0, m);
-        var flags = new List<SanityFlag>
-        {
-            SanityChecks.Probabilities(model, sample),
-            SanityChecks.ZeroGradients(model, sample, labels.narrow(0, 0, m)),
-            SanityChecks.Randomness(model, sample),
-        };
-        if (settings.UnboundedExamples > 0)
-        {
-            using var scope = NewDisposeScope();
-            var rows = nonzero(correct).flatten().to(images.device);
-            if (rows.shape[0] > 0)
-                flags.Add(SanityChecks.Unbounded(model, images.index_select(0, rows), labels.index_select(0, rows.to(labels.device)), settings.Norm == "l2", settings.Seed, settings.UnboundedExamples));
-        }
-        return flags;
-    }
+    static int[] Argmax(Tensor logits) => logits.argmax(1).cpu().data<long>().Select(v => (int)v).ToArray();
 
-    static Tensor Predict(nn.Module<Tensor, Tensor> model, Tensor images, int batchSize)
+    /// <summary>Per row: the label's logit minus the largest other logit.</summary>
+    static float[] Margins(Tensor logits, Tensor labels)
     {
-        using var _ = no_grad();
-        var parts = new List<Tensor>();
-        for (long start = 0; start < images.shape[0]; start += batchSize)
-        {
-            using var scope = NewDisposeScope();
-            parts.Add(model.forward(images.narrow(0, start, Math.Min(batchSize, images.shape[0] - start))).argmax(1).MoveToOuterDisposeScope());
-        }
-        var all = cat(parts);
-        foreach (var p in parts) p.Dispose();
-        return all;
+        using var scope = NewDisposeScope();
+        var y = labels.to(logits.device).to_type(ScalarType.Int64).unsqueeze(1);
+        var own = logits.gather(1, y).squeeze(1);
+        var others = logits.scatter(1, y, full_like(own.unsqueeze(1), float.NegativeInfinity)).amax(1);
+        return (own - others).cpu().data<float>().ToArray();
     }
 }

@@ -6,7 +6,7 @@ namespace Repro.Evaluation;
 
 /// <summary>
 /// Writes a robustness evaluation into a folder, all files at once (staged, then moved into place):
-/// robustness.tsv (the table), robustness.png (accuracy against eps) and robustness.html (a
+/// records.parquet and manifest.json (<see cref="Jobs.RobustnessJob"/>), robustness.tsv (the table), robustness.png (accuracy against eps) and robustness.html (a
 /// self-contained report: run information with seed and versions, the table with the sanity flags
 /// beside every number, what each flag measured, and the plot).
 /// </summary>
@@ -14,15 +14,20 @@ internal static class RobustnessReport
 {
     public const string Table = "robustness.tsv", Plot = "robustness.png", Html = "robustness.html";
 
-    public static void Write(RobustnessResult result, RunInfo run, string outputFolder)
+    /// <summary>Writes the table, plot and report of <paramref name="result"/> (none when null: a shard without examples) and whatever <paramref name="extra"/> writes into the staging folder, all at once.</summary>
+    public static void Write(RobustnessResult? result, RunInfo run, string outputFolder, Action<string>? extra = null)
     {
         string staging = ReportWriter.StagingFolder(outputFolder);
         try
         {
-            File.WriteAllText(Path.Combine(staging, Table), RobustnessTable.Tsv(result));
-            var png = AccuracyPlot.Png(result);
-            File.WriteAllBytes(Path.Combine(staging, Plot), png);
-            File.WriteAllText(Path.Combine(staging, Html), Render(result, run, png));
+            extra?.Invoke(staging);
+            if (result is not null)
+            {
+                File.WriteAllText(Path.Combine(staging, Table), RobustnessTable.Tsv(result));
+                var png = AccuracyPlot.Png(result);
+                File.WriteAllBytes(Path.Combine(staging, Plot), png);
+                File.WriteAllText(Path.Combine(staging, Html), Render(result, run, png));
+            }
             ReportWriter.Publish(staging, outputFolder);
         }
         finally

@@ -11,7 +11,7 @@ public sealed record AttackStage(string Attack, double RobustAccuracy, long Newl
 /// <summary>One eps of a robustness evaluation: the stages in the order the attacks ran, and the final (worst-case) robust accuracy.</summary>
 public sealed record EpsResult(double Eps, IReadOnlyList<AttackStage> Stages, double RobustAccuracy, long Robust, IReadOnlyList<SanityFlag> Flags)
 {
-    /// <summary>Per example: correct under every attack at this eps (the worst case).</summary>
+    /// <summary>Per example, in increasing order of example id: correct under every attack at this eps (the worst case).</summary>
     public required bool[] RobustPerExample { get; init; }
 }
 
@@ -49,6 +49,8 @@ public sealed record RobustnessResult
     public required long Seed { get; init; }
     /// <summary>Wall-clock time of the whole evaluation.</summary>
     public required TimeSpan Elapsed { get; init; }
+    /// <summary>The records every number here was computed from (<see cref="RobustnessSummary"/>).</summary>
+    public IReadOnlyList<RobustnessRecord> Records { get; init; } = [];
 
     /// <summary>Every flag that fired: the model's, the cross-eps ones and each eps's.</summary>
     public IEnumerable<SanityFlag> FiredFlags => Flags.Concat(PerEps.SelectMany(e => e.Flags)).Where(f => f.Fired);

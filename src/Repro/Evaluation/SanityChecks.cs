@@ -24,8 +24,12 @@ public static class SanityChecks
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var output = model.forward(images);
-        double min = output.min().item<float>(), max = output.max().item<float>();
-        double sumError = (output.sum(1) - 1).abs().max().item<float>();
+        return ProbabilitiesFlag(output.min().item<float>(), output.max().item<float>(), (output.sum(1) - 1).abs().max().item<float>());
+    }
+
+    /// <summary>The probabilities flag from the smallest and largest output and the largest |row sum − 1| over the examples probed.</summary>
+    public static SanityFlag ProbabilitiesFlag(double min, double max, double sumError)
+    {
         bool fired = min >= -1e-4 && max <= 1 + 1e-4 && sumError <= 1e-4;
         return new SanityFlag("probabilities", fired, fired
             ? $"the outputs look like probabilities (in [{min:G3}, {max:G3}], rows sum to 1 within {sumError:G2}): attack the logits — saturated softmax gradients make gradient attacks look weak"
@@ -36,34 +40,54 @@ public static class SanityChecks
     /// Examples whose input gradient of the logit margin (max_{j≠y} z_j − z_y) is exactly zero: a
     /// gradient attack cannot move them (a dead ReLU block, a hard threshold, a quantiser).
     /// </summary>
-    public static SanityFlag ZeroGradients(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels)
+    public static SanityFlag ZeroGradients(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels) =>
+        ZeroGradientsFlag(ZeroGradientPerExample(model, images, labels).Count(z => z), images.shape[0]);
+
+    /// <summary>Per example: whether the input gradient of its logit margin is exactly zero (each example's gradient is its own: the loss is a sum over examples).</summary>
+    public static bool[] ZeroGradientPerExample(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels)
     {
         using var frozen = new FrozenParameters([model]);
         using var scope = NewDisposeScope();
         var input = images.detach().requires_grad_(true);
         var value = new MarginObjective(model, labels).Evaluate(input);
         var gradient = InputGradient.Of(value.PerExampleLoss.sum(), input);
-        long zero = gradient.flatten(1).abs().amax(1).eq(0).sum().item<long>();
-        return new SanityFlag("zero-gradients", zero > 0, zero > 0
-            ? $"{zero} of {images.shape[0]} examples have an exactly zero input gradient: gradient attacks cannot move them, so their robustness is not measured"
-            : $"every one of {images.shape[0]} examples has a non-zero input gradient");
+        return gradient.flatten(1).abs().amax(1).eq(0).cpu().data<bool>().ToArray();
     }
+
+    /// <summary>The zero-gradients flag from the number of examples with an exactly zero gradient among <paramref name="examples"/> probed.</summary>
+    public static SanityFlag ZeroGradientsFlag(long zero, long examples) =>
+        new("zero-gradients", zero > 0, zero > 0
+            ? $"{zero} of {examples} examples have an exactly zero input gradient: gradient attacks cannot move them, so their robustness is not measured"
+            : $"every one of {examples} examples has a non-zero input gradient");
 
     /// <summary>The same batch through the model <paramref name="calls"/> times: any change (AutoAttack: L2 distance of normalised outputs above 1e-4, or another prediction) means a randomised model, which needs EOT attacks.</summary>
     public static SanityFlag Randomness(nn.Module<Tensor, Tensor> model, Tensor images, int calls = 3)
+    {
+        var (change, predictionChanged) = RandomnessPerExample(model, images, calls);
+        return RandomnessFlag(change.DefaultIfEmpty(0).Max(), predictionChanged.Any(c => c), calls);
+    }
+
+    /// <summary>Per example: the largest L2 change of its normalised outputs over <paramref name="calls"/> identical calls, and whether its prediction changed.</summary>
+    public static (float[] Change, bool[] PredictionChanged) RandomnessPerExample(nn.Module<Tensor, Tensor> model, Tensor images, int calls = 3)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         Tensor Normalised(Tensor o) => o / (o.flatten(1).norm(1, keepdim: true, p: 2) + 1e-10);
         var first = model.forward(images);
-        double worst = 0;
-        bool predictionsChanged = false;
+        var worst = zeros(images.shape[0], device: first.device);
+        var changed = zeros(images.shape[0], dtype: ScalarType.Bool, device: first.device);
         for (int i = 1; i < calls; i++)
         {
             var again = model.forward(images);
-            worst = Math.Max(worst, (Normalised(again) - Normalised(first)).flatten(1).norm(1, p: 2).max().item<float>());
-            predictionsChanged |= again.argmax(1).ne(first.argmax(1)).any().item<bool>();
+            worst = maximum(worst, (Normalised(again) - Normalised(first)).flatten(1).norm(1, p: 2));
+            changed = changed.logical_or(again.argmax(1).ne(first.argmax(1)));
         }
+        return (worst.cpu().data<float>().ToArray(), changed.cpu().data<bool>().ToArray());
+    }
+
+    /// <summary>The randomness flag from the largest change of the normalised outputs and whether any prediction changed over <paramref name="calls"/> identical calls.</summary>
+    public static SanityFlag RandomnessFlag(double worst, bool predictionsChanged, int calls = 3)
+    {
         bool fired = worst > 1e-4 || predictionsChanged;
         return new SanityFlag("randomness", fired, fired
             ? $"the outputs changed between {calls} identical calls (largest change of the normalised outputs {worst:G3}{(predictionsChanged ? ", predictions changed" : "")}): a randomised model (dropout left on?) needs attacks that average over the randomness (EOT)"
@@ -105,20 +129,34 @@ public static class SanityChecks
     /// correctly classified examples. No random start: a random point of so large a ball is a
     /// random image, whose misclassification would prove nothing about the gradients.
     /// </summary>
-    public static SanityFlag Unbounded(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, bool l2, long seed, int limit = 100, int steps = 50)
+    public static SanityFlag Unbounded(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, bool l2, long seed, int limit = 100, int steps = UnboundedSteps)
+    {
+        long n = Math.Min(limit, images.shape[0]);
+        var fooled = UnboundedFooledPerExample(model, images.narrow(0, 0, n), labels.narrow(0, 0, n), l2, seed, steps);
+        return UnboundedFlag(fooled.Count(f => f), n, l2, steps);
+    }
+
+    /// <summary>The unbounded attack's steps.</summary>
+    public const int UnboundedSteps = 50;
+
+    /// <summary>Per example: whether the unbounded attack (see <see cref="Unbounded"/>) fooled it; each example's attack is its own.</summary>
+    public static bool[] UnboundedFooledPerExample(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, bool l2, long seed, int steps = UnboundedSteps)
     {
         using var scope = NewDisposeScope();
-        long n = Math.Min(limit, images.shape[0]);
-        var x = images.narrow(0, 0, n);
-        var y = labels.narrow(0, 0, n);
-        double d = x[0].numel();
+        double d = images[0].numel();
         ThreatModel threat = l2 ? new L2Ball(Math.Sqrt(d)) : new LinfBall(1.0);
-        using var result = Pgd.Run(new MarginObjective(model, y), threat, x,
+        using var result = Pgd.Run(new MarginObjective(model, labels), threat, images,
             new PgdOptions { Steps = steps, StepSize = threat.Eps / 10, StopOnSuccess = true, Seed = seed });
-        long fooled = result.Success.sum().item<long>();
-        bool fired = fooled < n;
+        return result.Success.cpu().data<bool>().ToArray();
+    }
+
+    /// <summary>The unbounded flag from the number fooled among <paramref name="examples"/> tried.</summary>
+    public static SanityFlag UnboundedFlag(long fooled, long examples, bool l2, int steps = UnboundedSteps)
+    {
+        string ball = l2 ? "L2 ball of radius √d" : "L-inf ball of radius 1";
+        bool fired = fooled < examples;
         return new SanityFlag("unbounded", fired, fired
-            ? $"an unbounded attack ({threat.Name} eps {threat.Eps:G4}, {steps} steps) fooled only {fooled} of {n} examples: with the whole image box allowed every example must fall — the gradients are not usable (masked, zero or random)"
-            : $"an unbounded attack ({threat.Name} eps {threat.Eps:G4}, {steps} steps) fooled all {n} examples tried");
+            ? $"an unbounded attack ({ball}, the whole image box, {steps} steps) fooled only {fooled} of {examples} examples: with the whole image box allowed every example must fall — the gradients are not usable (masked, zero or random)"
+            : $"an unbounded attack ({ball}, the whole image box, {steps} steps) fooled all {examples} examples tried");
     }
 }

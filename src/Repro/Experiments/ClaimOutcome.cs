@@ -23,6 +23,8 @@ internal sealed record ClaimOutcome
     public string? NotRunReason { get; init; }
     /// <summary>For a claim that could not run: the exact command or file placement that makes its inputs present.</summary>
     public string? NotRunFix { get; init; }
+    /// <summary>For a claim that could not run for want of catalogued assets: which (the run lists them, with sizes, origins and one fetch command, once at its end).</summary>
+    public IReadOnlyList<(Data.Assets.Asset Asset, string Root)> MissingAssets { get; init; } = [];
     public TimeSpan Elapsed { get; init; }
 
     public Verdict Verdict => NotRunReason != null ? Verdict.NotRun : Checks.All(c => c.Holds) && Checks.Count > 0 ? Verdict.Pass : Verdict.Fail;
@@ -33,7 +35,10 @@ internal sealed record ClaimOutcome
     public string Describe()
     {
         var lines = new List<string> { $"[{Verdict switch { Verdict.Pass => "PASS", Verdict.Fail => "FAIL", _ => "NOT RUN" }}] {Id}: {Title}", $"  article: {ArticleSays}" };
-        if (NotRunReason != null) lines.Add($"  NOT RUN: {NotRunReason}");
+        // Missing assets are said in one line here and once, in full, at the end of the run (ReportWriter).
+        if (NotRunReason != null)
+            lines.Add(MissingAssets.Count > 0 ? $"  NOT RUN: missing {string.Join(", ", MissingAssets.Select(m => m.Asset.Name).Distinct())} (see the list of missing assets at the end)"
+                                              : $"  NOT RUN: {NotRunReason}");
         lines.AddRange(Checks.Select(c => "  " + c));
         lines.AddRange(Measurements.Select(m => "  " + m));
         lines.AddRange(Notes.Select(n => "  NOTE: " + n));

@@ -15,7 +15,7 @@ internal static class ExperimentRunner
         }
         catch (MissingInputsException e)
         {
-            return ClaimOutcome.NotRun(experiment.Id, experiment.Title, experiment.ArticleSays, e.Message) with { NotRunFix = e.Fix };
+            return ClaimOutcome.NotRun(experiment.Id, experiment.Title, experiment.ArticleSays, e.Message) with { NotRunFix = e.Fix, MissingAssets = e.Assets };
         }
     }
 }

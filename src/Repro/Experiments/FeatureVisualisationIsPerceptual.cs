@@ -92,7 +92,7 @@ internal sealed class FeatureVisualisationIsPerceptual : IExperiment
             rows.Add(CifarClaimSetup.Row($"standard model from noise ({StepsFromNoise} steps)", sn.Result, Rise(sn)));
             rows.Add(CifarClaimSetup.Row($"robust model from noise ({StepsFromNoise} steps)", rn.Result, Rise(rn)));
         }
-        string figure = "claim5-cifar-feature-visualisation.png";
+        string figure = "claim-5-cifar-feature-visualisation.png";
         ImageGrid.Save(context.Figure(figure), rows, "Feature visualisation: L2 PGD, eps 1000, step 5", 96);
         standard.Dispose();
         robust.Dispose();
@@ -133,7 +133,7 @@ internal sealed class FeatureVisualisationIsPerceptual : IExperiment
         return new Visualisation(component, adv, before, FeatureVisualisation.Component(model, adv, component));
     }
 
-    static double Psnr(Tensor a, Tensor b) => Training.ModelEvaluation.Psnr(a, b).mean().item<float>();
+    static double Psnr(Tensor a, Tensor b) => Attacks.ImageDistance.Psnr(a, b).mean().item<float>();
 
     static string[] Rise(Visualisation v) =>
         OnHost.Floats(v.Before).Zip(OnHost.Floats(v.After), (b, a) => $"{b:F2} -> {a:F2}").ToArray();

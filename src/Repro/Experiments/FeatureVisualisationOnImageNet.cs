@@ -33,7 +33,7 @@ internal sealed class FeatureVisualisationOnImageNet(string modelName) : IExperi
     /// <summary>The optimisation works: every chosen component is higher afterwards.</summary>
     public static readonly Threshold Raised = Threshold.AtLeast("images whose chosen component rose", 1.0, "%");
 
-    public string Id => $"claim5-imagenet-{modelName}";
+    public string Id => $"claim-5-imagenet-{modelName}";
     string IExperiment.ArticleSays => Article;
     public string Title => $"Feature visualisation on the standard {modelName}";
     const string Article = "maximising a component of a standard model's representation (L2 PGD, eps 1000, step 5, 20 steps) changes the image only by barely visible noise";
@@ -79,7 +79,7 @@ internal sealed class FeatureVisualisationOnImageNet(string modelName) : IExperi
         int movable = moved.Count(m => m);
         double raised = movable == 0 ? 0 : Enumerable.Range(0, n).Count(i => moved[i] && after[i] > before[i]) / (double)movable;
 
-        string figure = $"claim5-{modelName}-featviz.png";
+        string figure = $"claim-5-imagenet-{modelName}-featviz.png";
         int shown = Math.Min(Shown, n);
         var names = validation.Classes.Names;
         ImageGrid.Save(context.Figure(figure),

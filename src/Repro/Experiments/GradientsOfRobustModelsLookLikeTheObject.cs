@@ -79,7 +79,7 @@ internal sealed class GradientsOfRobustModelsLookLikeTheObject : IExperiment
         if (robustVsSmooth >= 1)
             notes.Add($"on these 32x32 images the robust model's plain gradient is NOT smoother than the standard model's SmoothGrad by this measure (ratio {robustVsSmooth:F2}); the article's comparison is on 224x224 ImageNet images.");
 
-        string figure = "claim3-cifar-saliency.png";
+        string figure = "claim-3-cifar-saliency.png";
         var names = subset.ClassNames;
         var pick = CifarClaimSetup.Shown(2, imagesPerClass, 4, context.Device);
         Tensor Pick(Tensor t) => t.index_select(0, pick);

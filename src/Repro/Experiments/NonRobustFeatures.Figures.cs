@@ -20,7 +20,7 @@ internal sealed partial class NonRobustFeaturesExperiment
 
     static string TrainingSamplesFigure(ExperimentContext context, StandardLinearBaseline baseline)
     {
-        const string name = "nonrobust-training-samples.png";
+        const string name = "claim-2-cifar-training-samples.png";
         using var scope = NewDisposeScope();
         var (images, labels, names) = (baseline.Train.Images, baseline.Train.Labels, baseline.Train.ClassNames);
         var rows = BothClasses.Select(c => new GridRow($"training images labelled '{names[(int)c]}' (label {c})",
@@ -38,7 +38,7 @@ internal sealed partial class NonRobustFeaturesExperiment
         string Other(Tensor label) => names[1 - (int)label.item<long>()];
         var shown = Balanced(point.NewLabels!, Columns);
 
-        const string pairs = "nonrobust-relabelled.png";
+        const string pairs = "claim-2-cifar-relabelled.png";
         ImageGrid.Save(context.Figure(pairs),
         [
             new("originals (correctly classified; true label)", shown.Select(i => new GridCell(point.Originals![i], Other(point.NewLabels![i]))).ToList()),
@@ -46,7 +46,7 @@ internal sealed partial class NonRobustFeaturesExperiment
                 shown.Select(i => new GridCell(point.Adversarial![i], $"→ {Name(point.NewLabels![i])}")).ToList()),
         ], $"Relabelled training set: {point.Fooled} fooled images, each labelled with the class the model now sees", cellSize: 112);
 
-        const string versus = "nonrobust-relabelled-vs-test.png";
+        const string versus = "claim-2-cifar-relabelled-vs-test.png";
         var test = baseline.Test;
         var testShown = Balanced(test.Labels, Columns);
         ImageGrid.Save(context.Figure(versus),
@@ -55,7 +55,7 @@ internal sealed partial class NonRobustFeaturesExperiment
             new("test set: what it is judged on (true labels)", testShown.Select(i => new GridCell(test.Images[i], Name(test.Labels[i]))).ToList()),
         ], "Every training label looks wrong to a human; the test labels are right", cellSize: 112);
 
-        const string predictions = "nonrobust-relabelled-model-predictions.png";
+        const string predictions = "claim-2-cifar-relabelled-model-predictions.png";
         var predicted = point.TestPredictions!;
         var rows = BothClasses.Select(c => new GridRow($"test images labelled '{names[(int)c]}': the relabelled model's predictions",
             FirstOf(test.Labels, c, Columns).Select(i => new GridCell(test.Images[i],
@@ -67,7 +67,7 @@ internal sealed partial class NonRobustFeaturesExperiment
 
     static string SweepFigure(ExperimentContext context, IReadOnlyList<SweepPoint> points)
     {
-        const string name = "nonrobust-eps-sweep.png";
+        const string name = "claim-2-cifar-eps-sweep.png";
         LinePlot.Save(context.Figure(name), "Relabelled adversarial sets by attack size: fooled share and what a model learns",
             "attack eps (L2)", "fraction", [
                 new PlotSeries("fooled (of correctly classified training images)", points.Select(p => (p.Eps, (double)p.Fooled / p.Correct)).ToList()),

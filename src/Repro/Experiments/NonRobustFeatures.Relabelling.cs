@@ -50,7 +50,7 @@ internal sealed partial class NonRobustFeaturesExperiment
         var correct = LinearTraining.Predict(model, train.Images).eq(train.Labels).nonzero().squeeze(1);
         var images = train.Images.index_select(0, correct);
         var labels = train.Labels.index_select(0, correct);
-        using var attacked = DatasetAttack.Run(model, images, labels, new L2Ball(eps),
+        using var attacked = AttackedSet.Attack(model, images, labels, new L2Ball(eps),
             new PgdOptions { StepSize = step, Steps = AttackSteps, Seed = seed }, Loss, Chunk);
         double attackSeconds = clock.Elapsed.TotalSeconds;
         long exact = Margins(model, images, labels).lt(TwoClassLinear.WorstCaseMarginDrop(model, eps)).sum().item<long>();

@@ -17,7 +17,7 @@ namespace Repro.Experiments;
 /// </summary>
 internal sealed partial class NonRobustFeaturesExperiment : IExperiment
 {
-    public string Id => "nonrobust";
+    public string Id => "claim-2-cifar";
     string IExperiment.ArticleSays => ArticleSays;
     public string Title => "A model trained only on relabelled adversarial examples generalises to the true labels";
     public const string ArticleSays =
@@ -40,7 +40,7 @@ internal sealed partial class NonRobustFeaturesExperiment : IExperiment
     public double RelabelledLearningRate { get; init; } = 0.1;
     /// <summary>One step beyond the article: the same experiment at other attack sizes (step eps/10, same steps).</summary>
     public IReadOnlyList<double> SweepEps { get; init; } = [0.5, 1, 2, 4];
-    /// <summary>Images per PGD batch: bounds the attack's memory whatever the set's size (see <see cref="DatasetAttack"/>).</summary>
+    /// <summary>Images per PGD batch: bounds the attack's memory whatever the set's size (see <see cref="Training.AttackedSet.Attack"/>).</summary>
     public int Chunk { get; init; } = 1000;
 
     /// <summary>

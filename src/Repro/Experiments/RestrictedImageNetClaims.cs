@@ -84,7 +84,7 @@ internal sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
             using var targets = data.Labels.add(1).remainder(RestrictedImageNet.Names.Count);
             using var small = AttackSummary.Run(model, data.Images, data.Labels, targets, new L2Ball(1.25), RobustModelResistsSmallPerturbations.SmallAttack with { Seed = context.Seed }, 8);
             using var large = AttackSummary.Run(model, data.Images, data.Labels, targets, new L2Ball(100), RobustModelResistsSmallPerturbations.LargeAttack with { Seed = context.Seed }, 8);
-            string figure = "claim4-restricted-imagenet.png";
+            string figure = "claim-4-restricted-imagenet.png";
             int show = (int)Math.Min(6, data.Count);
             ImageGrid.Save(context.Figure(figure),
             [
@@ -143,7 +143,7 @@ internal sealed class RobustResNet50GradientsLookLikeTheObject : IExperiment
             var r = GradientsOfRobustModelsLookLikeTheObject.Maps(robust, images, data.Labels[..count], 100, 0.3, context.Seed);
             double Mean(Tensor t) => Noisiness.TotalVariationRatio(t, 0.5).mean().item<float>();
             double sv = Mean(s.Vanilla), ss = Mean(s.Smooth), rv = Mean(r.Vanilla);
-            string figure = "claim3-restricted-imagenet.png";
+            string figure = "claim-3-restricted-imagenet.png";
             ImageGrid.Save(context.Figure(figure),
             [
                 CifarClaimSetup.Row("image", images[..shown], Enumerable.Repeat("", shown).ToArray()),
@@ -208,7 +208,7 @@ internal sealed class RobustResNet50FeatureVisualisation : IExperiment
             }
             var s = Run(standard);
             var r = Run(robust);
-            string figure = "claim5-restricted-imagenet.png";
+            string figure = "claim-5-restricted-imagenet.png";
             ImageGrid.Save(context.Figure(figure),
             [
                 CifarClaimSetup.Row("image", images[..shown], Enumerable.Repeat("", shown).ToArray()),

@@ -42,7 +42,7 @@ internal sealed partial class RobustLinearExperiment
         foreach (double eps in AttackEps.Append(LargeEps).Append(1.0).Distinct().Order())
         {
             using var step = NewDisposeScope();
-            using var attacked = DatasetAttack.Run(model, images, labels, new L2Ball(eps),
+            using var attacked = AttackedSet.Attack(model, images, labels, new L2Ball(eps),
                 new PgdOptions { StepSize = eps / 10, Steps = AttackSteps, Seed = context.Seed }, Loss, Chunk);
             long flipped = attacked.AdversarialPrediction.ne(labels).sum().item<long>();
             double exact = allMargins.gt(eps * slope).to_type(ScalarType.Float64).mean().item<double>();

@@ -19,7 +19,7 @@ internal sealed partial class RobustLinearExperiment
     /// </summary>
     string UnderAttackFigure(ExperimentContext context, LinearClassifier standard, LinearClassifier robust, LabelledImages test)
     {
-        const string name = "robust-linear-under-attack.png";
+        const string name = "claim-6-cifar-under-attack.png";
         using var scope = NewDisposeScope();
         var bothRight = LinearTraining.Predict(standard, test.Images).eq(test.Labels)
             .logical_and(LinearTraining.Predict(robust, test.Images).eq(test.Labels));
@@ -31,7 +31,7 @@ internal sealed partial class RobustLinearExperiment
 
         GridRow Attacked(string title, LinearClassifier model)
         {
-            using var attacked = DatasetAttack.Run(model, images, labels, new L2Ball(LargeEps),
+            using var attacked = AttackedSet.Attack(model, images, labels, new L2Ball(LargeEps),
                 new PgdOptions { StepSize = LargeEps / 10, Steps = AttackSteps, Seed = context.Seed }, Loss, Chunk);
             var cells = Enumerable.Range(0, chosen.Length).Select(i =>
             {
@@ -54,7 +54,7 @@ internal sealed partial class RobustLinearExperiment
     /// <summary>Accuracy under attack against eps for every model, with eps 0 the clean accuracy.</summary>
     static string SweepFigure(ExperimentContext context, IReadOnlyList<ModelReport> reports)
     {
-        const string name = "robust-linear-eps-sweep.png";
+        const string name = "claim-6-cifar-eps-sweep.png";
         LinePlot.Save(context.Figure(name), "Test accuracy under L2 PGD: standard vs adversarially trained linear models", "attack eps (L2)", "test accuracy",
             reports.Select(r => new PlotSeries(r.Name, r.Rows.Select(row => (row.Eps, row.UnderAttack)).Prepend((0.0, r.Clean)).ToList())).ToList());
         return name;
@@ -66,7 +66,7 @@ internal sealed partial class RobustLinearExperiment
     /// </summary>
     static string WeightsFigure(ExperimentContext context, IReadOnlyList<(string Name, LinearClassifier Model)> models)
     {
-        const string name = "robust-linear-weights.png";
+        const string name = "claim-6-cifar-weights.png";
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var cells = models.Select(m =>

@@ -14,7 +14,7 @@ namespace Repro.Experiments;
 /// </summary>
 internal sealed partial class RobustLinearExperiment : IExperiment
 {
-    public string Id => "robust-linear";
+    public string Id => "claim-6-cifar";
     string IExperiment.ArticleSays => ArticleSays;
     public string Title => "Adversarial training makes a linear model that large perturbations do not fool";
     public const string ArticleSays =

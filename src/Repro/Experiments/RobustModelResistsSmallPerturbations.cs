@@ -151,7 +151,7 @@ internal sealed class RobustModelResistsSmallPerturbations : IExperiment
                 measurements.Add($"{recipe.Name} model on the whole test split (2,000 images, untargeted = targeted here), from its weight manifest: clean {m["clean_test_accuracy"]:P1}, eps 1.25 {full:P1}");
         }
 
-        var figure = "claim4-cifar-attacks.png";
+        var figure = "claim-4-cifar-attacks.png";
         int show = 4;
         using (var scope = NewDisposeScope())
         {

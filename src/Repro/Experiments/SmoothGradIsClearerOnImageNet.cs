@@ -37,7 +37,7 @@ internal sealed class SmoothGradIsClearerOnImageNet(string modelName) : IExperim
     /// </summary>
     public static readonly Threshold EdgeGain = Threshold.AtLeast("edge correlation of SmoothGrad minus that of the plain gradient (mean over images)", 0.02);
 
-    public string Id => $"claim3-imagenet-{modelName}";
+    public string Id => $"claim-3-imagenet-{modelName}";
     string IExperiment.ArticleSays => Article;
     public string Title => $"SmoothGrad is clearer than the plain gradient of {modelName}";
     const string Article = "the gradient of a standard model w.r.t. its input looks like noise; SmoothGrad (100 samples, sigma 0.3) is clearer";
@@ -63,7 +63,7 @@ internal sealed class SmoothGradIsClearerOnImageNet(string modelName) : IExperim
         var smoothEdges = EdgeAlignment.Correlation(smoothImage, images.Images);
         double gain = (smoothEdges - vanillaEdges).mean().item<float>();
 
-        string figure = $"claim3-{modelName}-saliency.png";
+        string figure = $"claim-3-imagenet-{modelName}-saliency.png";
         var names = validation.Classes.Names;
         int n = (int)Math.Min(Shown, images.Count);
         var labels = OnHost.Floats(images.Labels);

@@ -35,7 +35,7 @@ internal sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) :
     /// <summary>"Identical to the originals": at 40 dB PSNR a change is invisible to a person.</summary>
     public static readonly Threshold SmallestPsnr = Threshold.AtLeast("smallest PSNR of attacked vs original", 40, "dB");
 
-    public string Id => $"claim1-{modelName}";
+    public string Id => $"claim-1-imagenet-{modelName}";
     string IExperiment.ArticleSays => Article;
     public string Title => $"Targeted L2 PGD makes {modelName} see a goldfish in every image";
     const string Article = "targeted L2 PGD (eps 1.25, step 0.5, 20 steps) makes a standard ImageNet ResNet18 classify every image as goldfish, with changes invisible to people";
@@ -52,7 +52,7 @@ internal sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) :
 
         var targets = full(new long[] { chosen.Count }, Goldfish, dtype: ScalarType.Int64, device: context.Device);
         var threat = new L2Ball(Eps);
-        using var result = ChunkedPgd.Run((start, length) => CrossEntropyObjective.Targeted(model, targets.narrow(0, start, length)), threat, chosen.Images,
+        using var result = BatchedAttack.Pgd((start, length) => CrossEntropyObjective.Targeted(model, targets.narrow(0, start, length)), threat, chosen.Images,
             new PgdOptions { StepSize = StepSize, Steps = Steps, Seed = context.Seed, Progress = new ConsoleProgress($"PGD on {modelName}").Report }, AttackChunk);
         // Every number and the figure describe the attacked images as 8-bit pixels (what a PNG holds),
         // projected onto the 8-bit grid inside the ball, and are measured again on them.
@@ -83,7 +83,7 @@ internal sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) :
         }
         foreach (var row in rows) context.Log.WriteLine(row);
 
-        string figure = $"claim1-{modelName}-goldfish.png";
+        string figure = $"claim-1-imagenet-{modelName}-goldfish.png";
         var gridRows = new List<GridRow>();
         int count = originalCells.Count;
         for (int start = 0; start < count; start += 8)

@@ -14,7 +14,7 @@ public sealed class AttributionTarget
 
     AttributionTarget(Tensor classes, bool loss)
     {
-        this.classes = classes;
+        this.classes = Guard.Classes(classes, classes?.shape[0] ?? 0, loss ? "labels" : "classes");
         this.loss = loss;
     }
 

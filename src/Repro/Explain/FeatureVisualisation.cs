@@ -25,7 +25,7 @@ public static class FeatureVisualisation
         if (model is not IRepresentationModel representation)
             throw new ReproInputException($"model {model.GetName()} does not expose its representation (IRepresentationModel): feature visualisation needs it");
         var objective = new CustomObjective(images => representation.Representation(images)[.., component], Direction.Ascend, model);
-        return Pgd.Run(objective, threat, start, options);
+        return Pgd.Run(objective, threat, start, options with { NoisePurpose = RandomPurpose.FeatureVisualisationStart });
     }
 
     /// <summary>The chosen component of the representation, per example (model frozen and in eval mode while measured).</summary>

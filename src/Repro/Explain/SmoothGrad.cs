@@ -10,7 +10,7 @@ namespace Repro.Explain;
 /// standard deviation <see cref="Sigma"/> (in [0,1] pixel units; noisy copies are not clipped).
 /// Copies of all examples are processed together in batches of <see cref="BatchSize"/>, so the
 /// model always sees full batches. The noise is per example: copy k of an example is
-/// <see cref="CounterNoise"/>'s stream keyed by Derive(Key(seed, <see cref="NoiseStream"/>, id), k),
+/// <see cref="CounterNoise"/>'s stream keyed by Derive(<see cref="RandomStreams.Key"/>(seed, <see cref="RandomPurpose.SmoothGradNoise"/>, id), k),
 /// computed on the images' device, so an example's map is the same alone, in any batch, in any
 /// order and on any device (up to the model's float rounding). Ids come from the caller (dataset
 /// indices, hashes of file names) or, by default, from each image's pixels (<see cref="ExampleIds.OfContent"/>).
@@ -18,28 +18,30 @@ namespace Repro.Explain;
 public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sigma = 0.3, int batchSize = 32, long seed = 0) : IAttribution
 {
     /// <summary>Noisy copies averaged per image, &gt;= 1.</summary>
-    public int Samples { get; } = samples >= 1 ? samples : throw new ReproInputException($"SmoothGrad samples must be >= 1, got {samples}");
+    public int Samples { get; } = Guard.AtLeast(samples, 1);
     /// <summary>Standard deviation of the Gaussian noise, &gt;= 0, in [0,1] pixel units.</summary>
-    public double Sigma { get; } = sigma >= 0 ? sigma : throw new ReproInputException($"SmoothGrad sigma must be >= 0, got {sigma}");
+    public double Sigma { get; } = sigma >= 0 && double.IsFinite(sigma) ? sigma : throw new ReproArgumentException(nameof(sigma), $"must be finite and >= 0, got {sigma}");
     /// <summary>Noisy copies (of all examples together) per call of the inner attribution, &gt;= 1.</summary>
-    public int BatchSize { get; } = batchSize >= 1 ? batchSize : throw new ReproInputException($"SmoothGrad batch size must be >= 1, got {batchSize}");
+    public int BatchSize { get; } = Guard.AtLeast(batchSize, 1);
+
+    readonly IAttribution inner = Guard.NotNull(inner);
 
     /// <summary>Called after each batch of copies with (copies done, copies in all), for progress bars.</summary>
     public Action<long, long>? Progress { get; init; }
 
-    /// <summary>The purpose number of SmoothGrad's noise in <see cref="CounterNoise.Key"/>.</summary>
-    public const long NoiseStream = 3;
-
     /// <summary>The map with each example's noise keyed by the hash of its pixels.</summary>
-    public Tensor Attribute(Tensor images, AttributionTarget target) => Attribute(images, target, ExampleIds.OfContent(images));
+    public Tensor Attribute(Tensor images, AttributionTarget target) => Attribute(images, target, ExampleIds.OfContent(Guard.Images(images)));
 
     /// <summary>The map with each example's noise keyed by <paramref name="exampleIds"/> (one per image).</summary>
     public Tensor Attribute(Tensor images, AttributionTarget target, IReadOnlyList<long> exampleIds)
     {
+        Guard.Images(images);
+        Guard.NotNull(target);
+        Guard.NotNull(exampleIds);
         long n = images.shape[0], total = n * Samples;
-        if (exampleIds.Count != n) throw new ArgumentException($"{exampleIds.Count} example ids for {n} images", nameof(exampleIds));
+        Guard.Ids(exampleIds, n);
         long perCopy = images.numel() / n;
-        using var keys = tensor(exampleIds.Select(id => CounterNoise.Key(seed, NoiseStream, id)).ToArray(), dtype: ScalarType.Int64, device: images.device);
+        using var keys = tensor(RandomStreams.Keys(seed, RandomPurpose.SmoothGradNoise, exampleIds), dtype: ScalarType.Int64, device: images.device);
         var sum = zeros_like(images);
         for (long start = 0; start < total; start += BatchSize)
         {

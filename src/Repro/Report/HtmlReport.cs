@@ -37,6 +37,9 @@ internal static class HtmlReport
         foreach (var o in outcomes)
         {
             html.Append($"<h2 id=\"{E(o.Id)}\">{E(o.Title)} — {Word(o.Verdict)}</h2><p><i>Article:</i> {E(o.ArticleSays)}</p>");
+            // The notebook's section for this claim (a link that works where the report is in out/ of the repository).
+            if (Article.SectionOf(o.Id) is string section)
+                html.Append($"<p>Step by step in the notebook: <a href=\"../{Article.NotebookPath}#{E(section)}\">{Article.NotebookPath}, section <code>{E(section)}</code></a></p>");
             if (o.NotRunReason != null) html.Append($"<p class=\"note\"><b>Not run:</b> {E(o.NotRunReason)}</p>");
             foreach (var n in o.Notes) html.Append($"<p class=\"note\"><b>Where the data differs from the article:</b> {E(n)}</p>");
             if (o.Measurements.Count > 0) html.Append($"<pre>{E(string.Join("\n", o.Measurements))}</pre>");

@@ -28,8 +28,10 @@ internal static class ReportWriter
     /// <param name="scale">How many images the claims use (default: quick); thresholds do not depend on it.</param>
     /// <exception cref="ReproInputException">A file stands where the output folder must be (see <see cref="StagingFolder"/>).</exception>
     /// <exception cref="ReproEnvironmentException">The output folder cannot be written.</exception>
+    /// <param name="output">The output folder prepared under the output-folder policy (<see cref="ExclusiveOutputFolder"/>): the
+    /// earlier run's entries it found are removed when this run publishes; null: files of the same names are replaced, others stay.</param>
     public static IReadOnlyList<ClaimOutcome> RunAndPublish(IReadOnlyList<IExperiment> experiments, ReproPaths paths, string outputFolder, long seed, string command, TextWriter log,
-        Device? device = null, Scale scale = Scale.Quick)
+        Device? device = null, Scale scale = Scale.Quick, ExclusiveOutputFolder? output = null)
     {
         device ??= CPU;
         var started = DateTimeOffset.Now;
@@ -47,10 +49,12 @@ internal static class ReportWriter
                 log.WriteLine(outcome.Describe());
                 outcomes.Add(outcome);
             }
+            if (MissingSummary(outcomes) is { } missing) log.WriteLine(missing);
             var run = new RunInfo(seed, started, clock.Elapsed, command) { Assets = AssetCache.Statuses(paths) }.On(device, scale);
             File.WriteAllText(Path.Combine(staging, "claims.json"), ClaimsJson.Render(outcomes, run));
             File.WriteAllText(Path.Combine(staging, "report.html"), HtmlReport.Render(outcomes, run, staging));
-            Publish(staging, outputFolder);
+            if (output is not null) output.Publish(staging, "report.html");
+            else Publish(staging, outputFolder);
             log.WriteLine($"report: {Path.Combine(outputFolder, "report.html")} ({clock.Elapsed.TotalMinutes:F1} min)");
             return outcomes;
         }
@@ -58,6 +62,25 @@ internal static class ReportWriter
         {
             StagingFolders.Discard(staging);
         }
+    }
+
+    /// <summary>
+    /// Every catalogued asset that kept a claim from running, once: its name, title, size and origin,
+    /// which claims it kept from running, and the one command that fetches them all (null when none was missing).
+    /// </summary>
+    public static string? MissingSummary(IReadOnlyList<ClaimOutcome> outcomes)
+    {
+        var missing = outcomes.SelectMany(o => o.MissingAssets.Select(m => (m.Asset, m.Root, Claim: o.Id))).ToList();
+        if (missing.Count == 0) return null;
+        var assets = missing.DistinctBy(m => (m.Asset.Name, m.Root)).Select(m => (m.Asset, m.Root)).ToList();
+        var lines = new List<string> { $"missing assets ({assets.Count}; {missing.Select(m => m.Claim).Distinct().Count()} claims NOT RUN for want of them):" };
+        foreach (var (asset, root) in assets)
+        {
+            var claims = missing.Where(m => m.Asset.Name == asset.Name).Select(m => m.Claim).Distinct().ToList();
+            lines.Add($"  {asset.Name}: {asset.Title}, {asset.SizeText} from {asset.Host}, into {root} — needed by {string.Join(", ", claims.Take(4))}{(claims.Count > 4 ? $" and {claims.Count - 4} more" : "")}");
+        }
+        lines.Add($"to get them all: {AssetStore.Fix(assets)}");
+        return string.Join(Environment.NewLine, lines);
     }
 
     /// <summary>
@@ -95,6 +118,44 @@ internal static class ReportWriter
             if (Directory.Exists(p)) return null;
         }
         return null;
+    }
+
+    /// <summary>
+    /// Whether an entry of <paramref name="outputFolder"/> (folders end with '/') is what a run wrote there: claims.json,
+    /// report.html, a figure the folder's claims.json lists, or a staging folder of a stopped run (for <c>--overwrite</c>).
+    /// </summary>
+    public static bool IsOwnResult(string outputFolder, string name)
+    {
+        if (name is "claims.json" or "report.html" || (name.StartsWith(".staging-", StringComparison.Ordinal) && name.EndsWith('/'))) return true;
+        return FiguresListed(outputFolder).Contains(name);
+    }
+
+    /// <summary>The figure file names an earlier run's claims.json in the folder lists (none when it is absent or unreadable).</summary>
+    static HashSet<string> FiguresListed(string outputFolder)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outputFolder, "claims.json")));
+            void Walk(System.Text.Json.Nodes.JsonNode? node)
+            {
+                switch (node)
+                {
+                    case System.Text.Json.Nodes.JsonObject o:
+                        foreach (var (key, value) in o)
+                            if (key == "figures" && value is System.Text.Json.Nodes.JsonArray figures)
+                                foreach (var f in figures) { if (f?.GetValueKind() == System.Text.Json.JsonValueKind.String) names.Add(Path.GetFileName(f.GetValue<string>())); }
+                            else Walk(value);
+                        break;
+                    case System.Text.Json.Nodes.JsonArray a:
+                        foreach (var item in a) Walk(item);
+                        break;
+                }
+            }
+            Walk(json);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException) { }
+        return names;
     }
 
     /// <summary>Moves every file of the staging folder into the output folder (same file system: renames).</summary>

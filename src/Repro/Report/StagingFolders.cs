@@ -16,11 +16,22 @@ internal static class StagingFolders
 
     public static void Add(string staging, string? createdOutputFolder) => open[staging] = createdOutputFolder;
 
-    /// <summary>Removes a staging folder (whatever is left in it) and forgets it.</summary>
+    /// <summary>Forgets a staging folder its owner has removed itself.</summary>
+    public static void Forget(string staging) => open.TryRemove(staging, out _);
+
+    /// <summary>
+    /// Removes a staging folder (whatever is left in it) and forgets it; the output folder too where this
+    /// process created it and nothing was published into it (a failed run leaves no empty folder behind).
+    /// </summary>
     public static void Discard(string staging)
     {
-        open.TryRemove(staging, out _);
+        open.TryRemove(staging, out string? created);
         if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        try
+        {
+            if (created is not null && Directory.Exists(created) && !Directory.EnumerateFileSystemEntries(created).Any()) Directory.Delete(created);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* left as it is */ }
     }
 
     /// <summary>Best effort, for a signal handler: never throws (the work may still be writing into a folder meanwhile).</summary>

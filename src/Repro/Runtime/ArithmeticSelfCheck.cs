@@ -28,13 +28,55 @@ internal sealed record LayerCheck(LayerConfiguration Configuration, string Layer
 /// <summary>A model's check: every distinct configuration, the layers that could not be traced, the time it took here.</summary>
 internal sealed record ModelCheck(string Model, IReadOnlyList<LayerCheck> Layers, IReadOnlyList<string> Unseen, double Seconds, double CpuSeconds)
 {
+    /// <summary>Skipped at the caller's request (<see cref="ArithmeticCheck.Skip"/>): nothing was run.</summary>
+    public bool Skipped { get; init; }
     public bool Passed => Layers.All(l => l.Passed) && Unseen.Count == 0;
+    /// <summary>No layer the check can run was visible (a TorchScript module computes inside libtorch's interpreter): the model's arithmetic is unverified, and said so.</summary>
+    public bool NothingChecked => Layers.Count == 0;
     public double Worst => Layers.Count == 0 ? 0 : Layers.Select(l => l.Worst).Aggregate((a, e) => double.IsNaN(a) || double.IsNaN(e) ? double.NaN : Math.Max(a, e));
 
     public string Describe() =>
-        $"{Model}: {Layers.Count} configurations ({Layers.Sum(l => l.Layers)} layers) at batch {string.Join(" and ", ArithmeticSelfCheck.Batches)}, " +
+        Skipped ? $"{Model}: SKIPPED at the caller's request ({ArithmeticCheck.SkipSetting}); results are computed on unchecked float32 arithmetic"
+        : NothingChecked ? $"{Model}: NOT CHECKED — no convolution, linear or pooling layer of it is visible to the check (a TorchScript module computes inside libtorch's interpreter); its float32 arithmetic is unverified"
+        : $"{Model}: {Layers.Count} configurations ({Layers.Sum(l => l.Layers)} layers) at batch {string.Join(" and ", ArithmeticSelfCheck.Batches)}, " +
         $"worst float32 error {Worst:0.0e+00} of scale (tolerance {ArithmeticSelfCheck.Tolerance:0e+00}), {Seconds:F1} s ({CpuSeconds:F1} s CPU)" +
         (Unseen.Count > 0 ? $"; NOT CHECKED (not reached through call()): {string.Join(", ", Unseen)}" : "");
+}
+
+/// <summary>
+/// Where the arithmetic self-check's report goes, and whether it runs: the public settings of the
+/// check every model loader runs before a model computes anything (README: arithmetic you can trust).
+/// </summary>
+public static class ArithmeticCheck
+{
+    static TextWriter log = TextWriter.Null;
+
+    /// <summary>
+    /// Where each checked model's one-line report goes (its configurations, worst float32 error and time,
+    /// or that it was not checked). Default: nowhere (<see cref="TextWriter.Null"/>) in the library; the
+    /// <c>repro</c> command sets standard output. A failure is never only logged: it throws
+    /// <see cref="ReproInputException"/> naming the layer.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">Set to null (use <see cref="TextWriter.Null"/> for silence).</exception>
+    public static TextWriter Log
+    {
+        get => log;
+        set => log = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <summary>
+    /// Skip the check for users who accept the risk (a machine known to be correct, a model loaded many
+    /// times): no layer is run, and every report and the run's summary say SKIPPED. Default: false, or
+    /// true when the environment variable <c>REPRO_ARITHMETIC_CHECK</c> is <c>off</c>.
+    /// </summary>
+    public static bool Skip { get; set; } = string.Equals(Environment.GetEnvironmentVariable("REPRO_ARITHMETIC_CHECK"), "off", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>How the skip was asked for, for reports.</summary>
+    internal static string SkipSetting => string.Equals(Environment.GetEnvironmentVariable("REPRO_ARITHMETIC_CHECK"), "off", StringComparison.OrdinalIgnoreCase)
+        ? "REPRO_ARITHMETIC_CHECK=off" : "ArithmeticCheck.Skip";
+
+    /// <summary>One line: what the check found for every model loaded in this process (or that it was skipped or could not see a model's layers).</summary>
+    public static string Summary => ArithmeticSelfCheck.Summary;
 }
 
 /// <summary>
@@ -80,14 +122,17 @@ internal static class ArithmeticSelfCheck
     {
         get
         {
-            var checkedModels = Models;
-            if (checkedModels.Count == 0) return "arithmetic self-check: no model checked in this run";
+            var all = Models;
+            string skipped = all.Any(m => m.Skipped) ? $"; SKIPPED for {string.Join(", ", all.Where(m => m.Skipped).Select(m => m.Model).Distinct())} ({ArithmeticCheck.SkipSetting})" : "";
+            string unverified = all.Any(m => !m.Skipped && m.NothingChecked) ? $"; NOT CHECKED (no layer visible): {string.Join(", ", all.Where(m => !m.Skipped && m.NothingChecked).Select(m => m.Model).Distinct())}" : "";
+            var checkedModels = all.Where(m => !m.Skipped && !m.NothingChecked).ToList();
+            if (checkedModels.Count == 0) return "arithmetic self-check: no model checked in this run" + skipped + unverified;
             int configurations;
             lock (gate) configurations = verdicts.Count;
             double worst = checkedModels.Select(m => m.Worst).Aggregate((a, e) => double.IsNaN(a) || double.IsNaN(e) ? double.NaN : Math.Max(a, e));
             return $"arithmetic self-check: {configurations} configurations of {string.Join(", ", checkedModels.Select(m => m.Model).Distinct())} " +
                    $"checked in {checkedModels.Sum(m => m.Seconds):F1} s ({checkedModels.Sum(m => m.CpuSeconds):F1} s CPU), worst float32 error {worst:0.0e+00} of scale (tolerance {Tolerance:0e+00})" +
-                   (checkedModels.All(m => m.Passed) ? "" : " — FAILED");
+                   (checkedModels.All(m => m.Passed) ? "" : " — FAILED") + skipped + unverified;
         }
     }
 
@@ -127,8 +172,15 @@ internal static class ArithmeticSelfCheck
     /// </summary>
     public static ModelCheck Ensure(nn.Module<Tensor, Tensor> model, string name, long[] input)
     {
+        if (ArithmeticCheck.Skip)
+        {
+            var skipped = new ModelCheck(name, [], [], 0, 0) { Skipped = true };
+            lock (gate) models.Add(skipped);
+            ArithmeticCheck.Log.WriteLine($"arithmetic self-check, {skipped.Describe()}");
+            return skipped;
+        }
         var check = Run(model, name, input);
-        Console.WriteLine($"arithmetic self-check, {check.Describe()}"); // a note, not an error: stderr carries only the one failure line
+        ArithmeticCheck.Log.WriteLine($"arithmetic self-check, {check.Describe()}"); // a note, not an error: the command routes it to stdout
         if (check.Passed) return check;
         if (check.Layers.FirstOrDefault(l => !l.Passed) is { } failed)
             throw new ReproInputException(

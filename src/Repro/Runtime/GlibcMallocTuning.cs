@@ -11,13 +11,16 @@ namespace Repro.Runtime;
 /// </summary>
 internal static class GlibcMallocTuning
 {
-    const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_MAX = -4;
+    const int M_TRIM_THRESHOLD = -1, M_TOP_PAD = -2, M_MMAP_MAX = -4, M_ARENA_MAX = -8;
 
     [DllImport("libc", EntryPoint = "mallopt")] static extern int MallOpt(int parameter, int value);
     [DllImport("libc", EntryPoint = "gnu_get_libc_version")] static extern IntPtr GnuGetLibcVersion();
     [DllImport("libc", EntryPoint = "malloc_trim")] static extern int MallocTrim(nuint pad);
 
     public static bool Applied { get; private set; }
+
+    /// <summary>Why the settings were not applied where they would have been (an address-space limit), for a note in the output; null otherwise.</summary>
+    public static string? GaveWay { get; private set; }
 
     /// <summary>True where the process runs on glibc (Linux distributions other than musl-based ones).</summary>
     public static bool IsGlibc
@@ -30,11 +33,26 @@ internal static class GlibcMallocTuning
         }
     }
 
-    /// <summary>Applies the settings once; returns whether they are in force. REPRO_MALLOC_TUNING=off disables it.</summary>
+    /// <summary>
+    /// Applies the settings once; returns whether they are in force. REPRO_MALLOC_TUNING=off disables it.
+    /// They give way (<see cref="GaveWay"/> says so) where an address-space limit is set (ulimit -v,
+    /// prlimit --as): with mmap off, an allocation that fails under the limit aborts the process inside
+    /// oneDNN (exit 134) instead of failing cleanly with one line and exit 4.
+    /// </summary>
     public static bool Apply()
     {
         if (Applied) return true;
         if (Environment.GetEnvironmentVariable("REPRO_MALLOC_TUNING") == "off" || !IsGlibc) return false;
+        if (ResourceLimits.AddressSpaceBytes() is long limit)
+        {
+            // Instead: two malloc arenas, not one per thread (each reserves 64 MB of address space; with
+            // libtorch's and .NET's threads they alone can exhaust the limit, and a thread that cannot be
+            // created is a fatal abort of the runtime, not an exception).
+            bool arenas = MallOpt(M_ARENA_MAX, 2) == 1;
+            GaveWay = $"malloc tuning off: an address-space limit (ulimit -v) of {ResourceLimits.Gigabytes(limit)} is set, and under it the tuning would turn a failed allocation into an abort" +
+                      (arenas ? "; malloc arenas limited to 2 to spare address space" : "");
+            return false;
+        }
         Applied = MallOpt(M_MMAP_MAX, 0) == 1
                   & MallOpt(M_TRIM_THRESHOLD, int.MaxValue) == 1
                   & MallOpt(M_TOP_PAD, 512 << 20) == 1;

@@ -62,9 +62,19 @@ internal sealed record LayerConfiguration
         "conv2d" => nn.functional.conv2d(Pad is null ? input : nn.functional.pad(input, Pad), weight!, bias, strides: Stride, padding: Padding, dilation: Dilation, groups: Groups),
         "linear" => nn.functional.linear(input, weight!, bias),
         "max_pool2d" => nn.functional.max_pool2d(input, Kernel!, Stride, Padding, Dilation, CeilMode),
+        "avg_pool2d" or "avg_pool2d_count_padding" => nn.functional.avg_pool2d(input, Kernel!, Stride, Padding, CeilMode, Kind == "avg_pool2d_count_padding"),
         "adaptive_avg_pool2d" => nn.functional.adaptive_avg_pool2d(input, Output[1..]),
         _ => (Module ?? throw new InvalidOperationException($"{Kind}: no module to run")).forward(input),
     };
+
+    /// <summary>While <see cref="Trace"/> runs on this thread: where layers that are functions rather than modules (ONNX's Conv, Gemm and pooling nodes) report themselves.</summary>
+    [ThreadStatic] static Action<LayerConfiguration, string>? functionalLayers;
+
+    /// <summary>
+    /// Called by a layer computed through a functional op (an imported ONNX node) with its configuration
+    /// and its name; a no-op outside <see cref="Trace"/> (the description is not even built then).
+    /// </summary>
+    public static void Record(string layer, Func<LayerConfiguration> describe) => functionalLayers?.Invoke(describe(), layer);
 
     /// <summary>
     /// The distinct configurations of <paramref name="model"/>'s Conv2d, TfConv2d, Linear and pooling
@@ -72,6 +82,8 @@ internal sealed record LayerConfiguration
     /// the first layer that has it and how many layers share it. Layers the model calls with
     /// <c>forward</c> instead of <c>call</c> are invisible to hooks; they, and layers that cannot be
     /// described (a convolution with a padding mode other than zeros), are listed in <paramref name="unseen"/>.
+    /// Functional layers that report themselves through <see cref="Record"/> (an imported ONNX graph's
+    /// Conv, Gemm, MaxPool and AveragePool nodes) are found the same way.
     /// The model runs in eval mode without gradients (its BatchNorm statistics are untouched).
     /// </summary>
     public static IReadOnlyList<(LayerConfiguration Configuration, string Layer, int Layers)> Trace(
@@ -98,6 +110,12 @@ internal sealed record LayerConfiguration
             hooks.Add(hook.remove);
         }
         bool training = model.training;
+        functionalLayers = (configuration, name) =>
+        {
+            if (!found.TryGetValue(configuration.Key, out var entry))
+                found[configuration.Key] = entry = (configuration, name, []);
+            entry.Layers.Add(name);
+        };
         try
         {
             model.eval();
@@ -112,6 +130,7 @@ internal sealed record LayerConfiguration
         finally
         {
             foreach (var remove in hooks) remove();
+            functionalLayers = null;
             model.train(training);
         }
         unseen = layers.Select(l => l.Name).Where(n => !seen.Contains(n)).ToList();

@@ -1,4 +1,5 @@
 using Repro.Attacks;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Repro.Training;
@@ -17,6 +18,40 @@ internal sealed class AttackedSet : IDisposable
     public required Tensor AdversarialPrediction { get; init; }
     /// <summary>L2 norm of each perturbation, [N].</summary>
     public required Tensor L2 { get; init; }
+
+    /// <summary>
+    /// Untargeted PGD of <paramref name="loss"/> (away from the true label) on every image, through the
+    /// one batched runner (<see cref="BatchedAttack"/>), <paramref name="chunk"/> images at a time, and
+    /// the model's predictions before and after. Chunks bound the attack's intermediate tensors (about
+    /// 12 MB each for 1,000 CIFAR images); measured here (2 cores, 4,000 images, 20 steps): chunks of
+    /// 1,000 and 2,000 cost the same, 500 about twice as much, 4,000 three to seven times as much (49 MB
+    /// per tensor: likely above glibc's 32 MB limit for reusing freed memory).
+    /// </summary>
+    /// <param name="model">The classifier: images [N,C,H,W] in [0,1] to logits [N,classes].</param>
+    /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
+    /// <param name="labels">True labels, int64 [N].</param>
+    /// <param name="threat">The ball and box the attack stays in.</param>
+    /// <param name="options">PGD steps, step size and seed.</param>
+    /// <param name="loss">The loss pushed up.</param>
+    /// <param name="chunk">Most images per PGD call.</param>
+    public static AttackedSet Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, PgdOptions options,
+        AttackLoss loss, int chunk = 1000)
+    {
+        using var outer = NewDisposeScope();
+        using var result = BatchedAttack.Pgd((start, length) => loss == AttackLoss.Margin
+                ? new MarginObjective(model, labels.narrow(0, start, length))
+                : CrossEntropyObjective.Untargeted(model, labels.narrow(0, start, length)),
+            threat, images, options, chunk);
+        var set = new AttackedSet
+        {
+            Adversarial = result.Adversarial.clone(),
+            CleanPrediction = LinearTraining.Predict(model, images, chunk),
+            AdversarialPrediction = result.Logits!.argmax(1),
+            L2 = result.L2.clone(),
+        };
+        outer.MoveToOuter(set.Adversarial, set.CleanPrediction, set.AdversarialPrediction, set.L2);
+        return set;
+    }
 
     /// <summary>Examples classified correctly before the attack and wrongly after it.</summary>
     public Tensor Flipped(Tensor labels) => CleanPrediction.eq(labels).logical_and(AdversarialPrediction.ne(labels));
@@ -40,52 +75,3 @@ public enum AttackLoss
     Margin,
 }
 
-/// <summary>
-/// Untargeted PGD (away from the true label) over a data set, in chunks so that the attack's
-/// intermediate tensors stay bounded (about 12 MB per tensor for 1,000 CIFAR images) whatever the
-/// set's size. Each example is attacked independently, so chunking changes nothing but speed.
-/// Measured here (2 cores, 4,000 images, 20 steps): chunks of 1,000 and 2,000 cost the same, 500 about
-/// twice as much, 4,000 three to seven times as much (49 MB per tensor: likely above glibc's 32 MB
-/// limit for reusing freed memory, so every step's tensors are fresh pages from the kernel).
-/// </summary>
-internal static class DatasetAttack
-{
-    /// <summary>Untargeted PGD of <paramref name="loss"/> on every image, <paramref name="chunk"/> images at a time.</summary>
-    /// <param name="model">The classifier: images [N,C,H,W] in [0,1] to logits [N,classes].</param>
-    /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
-    /// <param name="labels">True labels, int64 [N].</param>
-    /// <param name="threat">The ball and box the attack stays in.</param>
-    /// <param name="options">PGD steps, step size and seed.</param>
-    /// <param name="loss">The loss pushed up.</param>
-    /// <param name="chunk">Most images per PGD call.</param>
-    public static AttackedSet Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, PgdOptions options,
-        AttackLoss loss, int chunk = 1000)
-    {
-        var adversarial = new List<Tensor>();
-        var predicted = new List<Tensor>();
-        var l2 = new List<Tensor>();
-        using var outer = NewDisposeScope();
-        for (long start = 0; start < images.shape[0]; start += chunk)
-        {
-            using var scope = NewDisposeScope();
-            long length = Math.Min(chunk, images.shape[0] - start);
-            var chunkLabels = labels.narrow(0, start, length);
-            AttackObjective objective = loss == AttackLoss.Margin ? new MarginObjective(model, chunkLabels) : CrossEntropyObjective.Untargeted(model, chunkLabels);
-            using var result = Pgd.Run(objective, threat, images.narrow(0, start, length), options);
-            var parts = (result.Adversarial.clone(), result.Logits!.argmax(1), result.L2.clone());
-            scope.MoveToOuter(parts.Item1, parts.Item2, parts.Item3);
-            adversarial.Add(parts.Item1);
-            predicted.Add(parts.Item2);
-            l2.Add(parts.Item3);
-        }
-        var set = new AttackedSet
-        {
-            Adversarial = cat(adversarial, 0),
-            CleanPrediction = LinearTraining.Predict(model, images, chunk),
-            AdversarialPrediction = cat(predicted, 0),
-            L2 = cat(l2, 0),
-        };
-        outer.MoveToOuter(set.Adversarial, set.CleanPrediction, set.AdversarialPrediction, set.L2);
-        return set;
-    }
-}

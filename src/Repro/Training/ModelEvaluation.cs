@@ -25,14 +25,6 @@ internal static class ModelEvaluation
         }
         finally { model.train(wasTraining); }
     }
-
-    /// <summary>PSNR in dB between two batches of images in [0,1], per example.</summary>
-    public static Tensor Psnr(Tensor a, Tensor b)
-    {
-        using var scope = NewDisposeScope();
-        var mse = (a - b).pow(2).flatten(1).mean([1]);
-        return (10 * log10(1.0 / (mse + 1e-12))).MoveToOuterDisposeScope();
-    }
 }
 
 /// <summary>What an attack over a whole set did: accuracy at the attacked images, attack success, mean PSNR, and the adversarial images.</summary>
@@ -47,36 +39,27 @@ internal sealed class AttackSummary : IDisposable
     public void Dispose() { Adversarial.Dispose(); Predictions.Dispose(); }
 
     /// <summary>
-    /// Runs PGD on every image in batches (model in eval mode). Targeted toward <paramref name="targets"/>
-    /// when given, else untargeted away from the labels. Accuracy = prediction at the returned image
-    /// equals the label; success = the objective's own success (target reached / label left).
+    /// Runs PGD on every image through the one batched runner (<see cref="BatchedAttack"/>; model in
+    /// eval mode), each example's randomness keyed by the seed and its own id (never re-seeded per
+    /// batch). Targeted toward <paramref name="targets"/> when given, else untargeted away from the
+    /// labels. Accuracy = prediction at the returned image equals the label; success = the objective's
+    /// own success (target reached / label left).
     /// </summary>
     public static AttackSummary Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, Tensor? targets,
                                     ThreatModel threat, PgdOptions options, int batchSize = 250)
     {
         model.eval();
         long n = images.shape[0];
-        var adversarial = new List<Tensor>();
-        var predictions = new List<Tensor>();
-        double success = 0, psnr = 0, l2 = 0;
-        for (long start = 0, batch = 0; start < n; start += batchSize, batch++)
-        {
-            using var scope = NewDisposeScope();
-            long len = Math.Min(batchSize, n - start);
-            var x = images.narrow(0, start, len);
-            var objective = targets is null
-                ? CrossEntropyObjective.Untargeted(model, labels.narrow(0, start, len))
-                : CrossEntropyObjective.Targeted(model, targets.narrow(0, start, len));
-            using var result = Pgd.Run(objective, threat, x, options with { Seed = options.Seed + batch });
-            success += result.Success.sum().item<long>();
-            psnr += ModelEvaluation.Psnr(result.Adversarial, x).sum().item<float>();
-            l2 += result.L2.sum().item<float>();
-            adversarial.Add(result.Adversarial.detach().clone().MoveToOuterDisposeScope());
-            predictions.Add(result.Logits!.argmax(1).MoveToOuterDisposeScope());
-        }
-        var adv = cat(adversarial);
-        var pred = cat(predictions);
-        foreach (var t in adversarial.Concat(predictions)) t.Dispose();
+        using var scope = NewDisposeScope();
+        using var result = BatchedAttack.Pgd((start, length) => targets is null
+                ? CrossEntropyObjective.Untargeted(model, labels.narrow(0, start, length))
+                : CrossEntropyObjective.Targeted(model, targets.narrow(0, start, length)),
+            threat, images, options, batchSize);
+        double success = result.Success.sum().item<long>();
+        double psnr = ImageDistance.Psnr(result.Adversarial, images).sum().item<float>();
+        double l2 = result.L2.sum().item<float>();
+        var adv = result.Adversarial.detach().clone().MoveToOuterDisposeScope();
+        var pred = result.Logits!.argmax(1).MoveToOuterDisposeScope();
         double accuracy;
         using (var eq = pred.eq(labels)) accuracy = eq.to_type(ScalarType.Float32).mean().item<float>();
         return new AttackSummary

@@ -51,7 +51,7 @@ public class PerExampleRandomnessTests
     public void RandomStartsDependOnSeedAndIdOnly([Values("L2", "Linf")] string norm)
     {
         ThreatModel threat = norm == "L2" ? new L2Ball(1.0) : new LinfBall(8 / 255.0);
-        AssertAloneBatchAndReversedAgree((x, _, ids) => threat.RandomStart(x, ExampleNoise.For(5, ids!, 1)));
+        AssertAloneBatchAndReversedAgree((x, _, ids) => threat.RandomStart(x, ExampleNoise.For(5, ids!, RandomPurpose.PgdStart, 0)));
     }
 
     [Test]
@@ -129,10 +129,10 @@ public class PerExampleRandomnessTests
     {
         using var _ = NewDisposeScope();
         var like = zeros(2, 3, 8, 8);
-        var a = ExampleNoise.For(1, [10, 11], 1).Normal(like);
-        var otherSeed = ExampleNoise.For(2, [10, 11], 1).Normal(like);
-        var otherPurpose = ExampleNoise.For(1, [10, 11], 2).Normal(like);
-        var swapped = ExampleNoise.For(1, [11, 10], 1).Normal(like);
+        var a = ExampleNoise.For(1, [10, 11], RandomPurpose.PgdStart, 0).Normal(like);
+        var otherSeed = ExampleNoise.For(2, [10, 11], RandomPurpose.PgdStart, 0).Normal(like);
+        var otherPurpose = ExampleNoise.For(1, [10, 11], RandomPurpose.ApgdStart, 0).Normal(like);
+        var swapped = ExampleNoise.For(1, [11, 10], RandomPurpose.PgdStart, 0).Normal(like);
         Assert.That(a.eq(otherSeed).any().item<bool>(), Is.False);
         Assert.That(a.eq(otherPurpose).any().item<bool>(), Is.False);
         Assert.That(swapped[0].eq(a[1]).all().item<bool>(), Is.True, "an id's numbers follow the id, not the row");

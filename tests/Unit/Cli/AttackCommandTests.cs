@@ -152,14 +152,14 @@ public class AttackCommandTests
         Assert.That(Entries(output), Is.EqualTo(new[] { "attack.tsv", "c.jpg.adv.png" }));
     }
 
-    /// <summary>An output folder the system will not create (sysfs refuses even root) is an environment fault: exit 4, one line naming it.</summary>
+    /// <summary>An output folder inside the system's own trees (sysfs here) is refused before any work: exit 2, one line naming it (CommandPolicy.SystemFolder).</summary>
     [Test]
-    public void AnOutputFolderTheSystemRefusesIsAnEnvironmentFault()
+    public void AnOutputFolderInsideASystemFolderIsRefused()
     {
         string output = "/sys/repro-cannot-write-here/out";
         var (code, _, error) = Run(Attack(Folder("s01-clash"), output));
-        Assert.That(code, Is.EqualTo(ExitCodes.EnvironmentFault));
-        Assert.That(OneLine(error), Does.Contain(output));
+        Assert.That(code, Is.EqualTo(ExitCodes.BadInput));
+        Assert.That(OneLine(error), Does.Contain(output).And.Contain("system folder /sys"));
     }
 
     /// <summary>

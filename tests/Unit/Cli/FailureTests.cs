@@ -15,6 +15,13 @@ public class FailureTests
         yield return new TestCaseData(new UnauthorizedAccessException("Access to the path '/o' is denied."), ExitCodes.EnvironmentFault, "permission denied").SetName("{m}(EACCES)");
         yield return new TestCaseData(new FileNotFoundException("Could not find file '/in/a.jpg'."), ExitCodes.BadInput, "/in/a.jpg").SetName("{m}(missing file)");
         yield return new TestCaseData(ThrownByTheRuntime(() => _ = new byte[int.MaxValue]), ExitCodes.EnvironmentFault, "out of memory").SetName("{m}(out of memory)");
+        // Seen under prlimit --as=1.5 GB: an assembly of Repro that cannot be mapped is the machine's fault, not a missing input file.
+        yield return new TestCaseData(new FileNotFoundException("Could not load file or assembly 'System.Text.RegularExpressions, Version=8.0.0.0'. The system cannot find the file specified.\n"),
+            ExitCodes.EnvironmentFault, "ulimit -v").SetName("{m}(assembly not mapped)");
+        yield return new TestCaseData(new FileLoadException("Could not load file or assembly 'Repro'."), ExitCodes.EnvironmentFault, "could not be loaded").SetName("{m}(assembly load)");
+        // What the file APIs throw for a path they cannot take ('', a NUL byte): the user's input.
+        yield return new TestCaseData(ThrownByTheRuntime(() => Path.GetFullPath("")), ExitCodes.BadInput, "not a usable path").SetName("{m}(empty path)");
+        yield return new TestCaseData(ThrownByTheRuntime(() => Directory.CreateDirectory("")), ExitCodes.BadInput, "not a usable path").SetName("{m}(empty folder)");
         yield return new TestCaseData(new DllNotFoundException("libLibTorchSharp.so"), ExitCodes.EnvironmentFault, "native library").SetName("{m}(native library)");
         yield return new TestCaseData(new AggregateException(new ReproInputException("inner x.png")), ExitCodes.BadInput, "inner x.png").SetName("{m}(aggregate)");
         // Parallel.For wraps what its worker threads could not start with (seen under ulimit -n 80).

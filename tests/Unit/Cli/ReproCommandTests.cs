@@ -46,7 +46,7 @@ public class ReproCommandTests
     {
         string output = Path.Combine(TestData.TempFolder(), "out");
         string missing = Path.Combine(TestData.TempFolder(), "no-data-here");
-        var (code, error) = Run(["run", "attack", "--offline", "--data", missing, "--models", missing, "--out", output]);
+        var (code, error) = Run(["run", "claim-1-goldfish", "--offline", "--data", missing, "--models", missing, "--out", output]);
         Assert.That(code, Is.EqualTo(ExitCodes.NothingRan), error);
         Assert.That(error, Does.Contain("no claim could run"));
         var claims = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "claims.json")))!["claims"]!.AsArray();
@@ -193,14 +193,14 @@ public class ReproCommandTests
         var (deviceCode, deviceError) = Run(["eval", "--model", "mobilenet_v2", .. Roots(output), "--device", "tpu"]);
         Assert.That(deviceCode, Is.EqualTo(2));
         Assert.That(deviceError, Does.Contain("--device").And.Contain("tpu"));
-        Assert.That(Run(["run", "attack", .. Roots(output), "--scale", "huge"]).Error, Does.Contain("--scale").And.Contain("huge"));
+        Assert.That(Run(["run", "claim-1-goldfish", .. Roots(output), "--scale", "huge"]).Error, Does.Contain("--scale").And.Contain("huge"));
         foreach (var (variable, value) in new[] { ("REPRO_DEVICE", "tpu"), ("REPRO_SCALE", "huge") })
         {
             string? previous = Environment.GetEnvironmentVariable(variable);
             Environment.SetEnvironmentVariable(variable, value);
             try
             {
-                var (code, error) = Run(["run", "attack", .. Roots(output)]);
+                var (code, error) = Run(["run", "claim-1-goldfish", .. Roots(output)]);
                 Assert.That(code, Is.EqualTo(2));
                 Assert.That(error, Does.Contain(variable).And.Contain(value));
             }
@@ -221,7 +221,7 @@ public class ReproCommandTests
         string output = Path.Combine(TestData.TempFolder(), "out");
         string missing = Path.Combine(TestData.TempFolder(), "no-data-here");
         string[] scaleOption = scale is null ? [] : ["--scale", scale];
-        var (code, error) = Run(["run", "attack", "--offline", "--data", missing, "--models", missing, "--out", output, "--device", "cpu", .. scaleOption]);
+        var (code, error) = Run(["run", "claim-1-goldfish", "--offline", "--data", missing, "--models", missing, "--out", output, "--device", "cpu", .. scaleOption]);
         Assert.That(code, Is.EqualTo(ExitCodes.NothingRan), error);
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(output, "claims.json")))!;
         Assert.That(json["scale"]!.GetValue<string>(), Is.EqualTo(expected));

@@ -47,8 +47,11 @@ public class RobustnessCommandTests
     [TestCase("--attacks", "fgsm", "unknown attack 'fgsm'")]
     [TestCase("--eps", "0.5,big", "'big'")]
     [TestCase("--norm", "l1", "--norm")]
-    [TestCase("--model", "no-such-model", "unknown model 'no-such-model'")]
+    [TestCase("--model", "no-such-model", "model 'no-such-model' is neither a known name")]
     [TestCase("--preset", "strong", "unknown preset 'strong'")]
+    [TestCase("--shard", "3/3", "--shard must be K/N")]
+    [TestCase("--resize", "stretch", "--resize must be crop, fit or none")]
+    [TestCase("--eps", "0.5,0.5", "given twice")]
     public void BadInputIsNamedAndNothingIsWritten(string option, string value, string named)
     {
         string output = Path.Combine(TestData.TempFolder(), "out");

@@ -124,4 +124,44 @@ public class RobustAccuracyTests
         Assert.That(AttackCatalog.Parse("plus", 10).Count, Is.EqualTo(6));
         Assert.That(AttackCatalog.Parse("fab,fab-t", 10).Select(a => a.Name), Is.EqualTo(new[] { "fab", "fab-t" }));
     }
+
+    [Test]
+    public void AnExampleFooledAtASmallerEpsIsRecordedFooledAtTheLargerOnesWithoutAnotherAttack()
+    {
+        using var _ = NewDisposeScope();
+        var (x, y, ids) = Data();
+        var first = new Scripted("first", [100, 101]);
+        // Listed out of order: the eps run in increasing order.
+        var settings = Settings(first) with { Eps = [0.3, 0.2] };
+        var result = RobustAccuracy.Evaluate("threshold", new Threshold(), x, y, ids, settings);
+        Assert.That(result.PerEps.Select(e => e.Eps), Is.EqualTo(new[] { 0.2, 0.3 }));
+        Assert.That(first.Given.Count(id => id == 100), Is.EqualTo(1), "attacked at eps 0.2 only");
+        Assert.That(first.Given, Has.Count.EqualTo(9 + 7), "eps 0.2: the 9 correct; eps 0.3: the 7 left");
+        var carried = result.Records.Single(r => r.ExampleId == 100 && r.Eps == 0.3);
+        Assert.That((carried.Attacked, carried.Success, carried.FirstFooledBy, carried.FooledAtEps), Is.EqualTo((false, true, "first", (double?)0.2)));
+        var clean = result.Records.Single(r => r.ExampleId == 109 && r.Eps == 0.2);
+        Assert.That((clean.Attacked, clean.Success, clean.FirstFooledBy, clean.FooledAtEps), Is.EqualTo((false, true, "clean", (double?)0)));
+        Assert.That(result.Records, Has.Count.EqualTo(10 * 2), "one record per example, eps and stage");
+        Assert.That(result.PerEps.Select(e => e.RobustAccuracy), Is.EqualTo(new[] { 0.7, 0.7 }).Within(1e-9));
+    }
+
+    [Test]
+    public void AnExamplesShardDependsOnItsIdAndTheEvaluationsSizeOnly()
+    {
+        int batches = Repro.Evaluation.Jobs.Shard.Batches(examples: 1000, batchSize: 250);
+        Assert.That(batches, Is.EqualTo(4));
+        var ids = Enumerable.Range(0, 1000).Select(i => (long)i * 7919).ToList();
+        var shards = Enumerable.Range(0, 3).Select(k => new Repro.Evaluation.Jobs.Shard(k, 3)).ToList();
+        Assert.That(ids.All(id => shards.Count(s => s.Contains(id, batches)) == 1), Is.True, "every example in exactly one shard");
+        Assert.That(ids.Select(id => Repro.Evaluation.Jobs.Shard.BatchOf(id, batches)).Distinct().Count(), Is.EqualTo(4), "the ids spread over the batches");
+        Assert.That(Repro.Evaluation.Jobs.Shard.Parse("2/8"), Is.EqualTo(new Repro.Evaluation.Jobs.Shard(2, 8)));
+        foreach (var bad in new[] { "8/8", "-1/3", "1", "a/b", "0/0" })
+            Assert.Throws<ReproInputException>(() => Repro.Evaluation.Jobs.Shard.Parse(bad), bad);
+        var slurm = Repro.Evaluation.Jobs.Shard.FromEnvironment(v => v switch { "SLURM_ARRAY_TASK_ID" => "1", "SLURM_ARRAY_TASK_COUNT" => "4", _ => null });
+        Assert.That(slurm!.Value.Shard, Is.EqualTo(new Repro.Evaluation.Jobs.Shard(1, 4)));
+        var kubernetes = Repro.Evaluation.Jobs.Shard.FromEnvironment(v => v switch { "JOB_COMPLETION_INDEX" => "2", "REPRO_SHARD_COUNT" => "3", _ => null });
+        Assert.That(kubernetes!.Value.Shard, Is.EqualTo(new Repro.Evaluation.Jobs.Shard(2, 3)));
+        Assert.That(Repro.Evaluation.Jobs.Shard.FromEnvironment(_ => null), Is.Null);
+        Assert.Throws<ReproInputException>(() => Repro.Evaluation.Jobs.Shard.FromEnvironment(v => v == "JOB_COMPLETION_INDEX" ? "0" : null));
+    }
 }

@@ -88,6 +88,23 @@ public class HtmlReportTests
         Assert.That(Has(0xf8 / 255f, 0xd0 / 255f, 0xd0 / 255f), Is.True, "a FAIL row is shown");
     }
 
+    [Test]
+    public void EachClaimOfTheCatalogueLinksToItsSectionOfTheNotebook()
+    {
+        string output = Path.Combine(TestData.TempFolder(), "out");
+        string claim = new RobustLinearExperiment().Id;
+        var experiments = new IExperiment[]
+        {
+            new Fake(claim, _ => ClaimOutcome.NotRun(claim, "the robust linear model", "robust", "no CIFAR-10 here")),
+            new Fake("not-in-the-catalogue", _ => ClaimOutcome.NotRun("not-in-the-catalogue", "elsewhere", "x", "nothing")),
+        };
+        ReportWriter.RunAndPublish(experiments, TestData.Paths, output, seed: 0, command: "test", TextWriter.Null);
+        string html = File.ReadAllText(Path.Combine(output, "report.html"));
+        Assert.That(html, Does.Contain($"href=\"../{Article.NotebookPath}#claim-6-robust-linear\""));
+        Assert.That(File.Exists(Path.Combine(ReproPaths.RepositoryRoot(), Article.NotebookPath)), Is.True, "the linked notebook exists");
+        Assert.That(html.Split(Article.NotebookPath + "#").Length - 1, Is.EqualTo(1), "only the catalogue's claim has a notebook section");
+    }
+
     sealed class Fake(string id, Func<ExperimentContext, ClaimOutcome> run) : IExperiment
     {
         public string Id => id;

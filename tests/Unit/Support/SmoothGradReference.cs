@@ -1,3 +1,4 @@
+using Repro.Attacks;
 using Repro.Explain;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ public static class SmoothGradReference
 {
     /// <summary>
     /// SmoothGrad's documented noise, built here from the counter-noise primitives: copy k of example
-    /// e is the stream keyed by Derive(Key(seed, SmoothGrad.NoiseStream, ids[e]), k); [N·samples, ...], copies of an example consecutive.
+    /// e is the stream keyed by Derive(RandomStreams.Key(seed, RandomPurpose.SmoothGradNoise, ids[e]), k); [N·samples, ...], copies of an example consecutive.
     /// </summary>
     public static Tensor Noise(Tensor images, IReadOnlyList<long> ids, long seed, int samples)
     {
@@ -17,7 +18,7 @@ public static class SmoothGradReference
         for (int e = 0; e < ids.Count; e++)
             for (int k = 0; k < samples; k++)
             {
-                var key = CounterNoise.Derive(tensor(new[] { CounterNoise.Key(seed, SmoothGrad.NoiseStream, ids[e]) }), tensor((long)k));
+                var key = CounterNoise.Derive(tensor(new[] { RandomStreams.Key(seed, RandomPurpose.SmoothGradNoise, ids[e]) }), tensor((long)k));
                 rows.Add(CounterNoise.Normal(key, images[0].numel()).reshape(images[0].shape));
             }
         return stack(rows);

@@ -104,7 +104,7 @@ internal sealed class AssetFetcher : IDisposable
         }
         finally
         {
-            AssetInstaller.TryDelete(staging);
+            AssetInstaller.RemoveStaging(staging);
         }
     }
 

@@ -1,3 +1,5 @@
+using Repro.Report;
+
 namespace Repro.Data.Assets;
 
 /// <summary>
@@ -11,23 +13,83 @@ internal static class AssetInstaller
 {
     const string StagingPrefix = ".fetch-";
 
-    /// <summary>A fresh hidden staging folder under the root (stale ones of the same asset, from killed runs, are removed).</summary>
+    /// <summary>
+    /// A fresh hidden staging folder under the root, named <c>.fetch-ASSET-PID-GUID</c> and registered with
+    /// <see cref="StagingFolders"/> (so Ctrl-C or SIGTERM removes it); first, the staging folders of fetches
+    /// that were stopped (<see cref="Leftovers"/>) are removed, whatever asset they were for.
+    /// </summary>
     /// <exception cref="ReproEnvironmentException">The root cannot be created or written.</exception>
     public static string CreateStaging(Asset asset, string root)
     {
         try
         {
             Directory.CreateDirectory(root);
-            foreach (var stale in Directory.EnumerateDirectories(root, $"{StagingPrefix}{asset.Name}-*"))
-                if (Directory.GetLastWriteTimeUtc(stale) < DateTime.UtcNow.AddHours(-1)) TryDelete(stale);
-            string staging = Path.Combine(root, $"{StagingPrefix}{asset.Name}-{Guid.NewGuid():N}");
+            RemoveLeftovers(root);
+            string staging = Path.Combine(root, $"{StagingPrefix}{asset.Name}-{Environment.ProcessId}-{Guid.NewGuid():N}");
             Directory.CreateDirectory(staging);
+            StagingFolders.Add(staging, null);
             return staging;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ReproEnvironmentException($"cannot write {asset.Name} under {root} ({e.Message})", e);
         }
+    }
+
+    /// <summary>Removes a staging folder of <see cref="CreateStaging"/> (whatever is in it, partial downloads included) and forgets it.</summary>
+    public static void RemoveStaging(string staging)
+    {
+        TryDelete(staging);
+        if (!Directory.Exists(staging)) StagingFolders.Forget(staging);
+    }
+
+    /// <summary>
+    /// The staging folders under <paramref name="root"/> that a stopped fetch left (a killed process cannot
+    /// clean up): those whose process (the PID in the name) is no longer running, and, for names without a
+    /// PID (earlier versions), those untouched for an hour. A running fetch's folder is never one.
+    /// </summary>
+    public static IReadOnlyList<string> Leftovers(string root)
+    {
+        if (!Directory.Exists(root)) return [];
+        var stale = new List<string>();
+        try
+        {
+            foreach (var folder in Directory.EnumerateDirectories(root, $"{StagingPrefix}*"))
+            {
+                var match = System.Text.RegularExpressions.Regex.Match(Path.GetFileName(folder), @"-([0-9]+)-[0-9a-f]{32}$");
+                bool stopped = match.Success
+                    ? !IsRunning(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+                    : Directory.GetLastWriteTimeUtc(folder) < DateTime.UtcNow.AddHours(-1);
+                if (stopped) stale.Add(folder);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return stale.Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Removes <see cref="Leftovers"/> under <paramref name="root"/>; returns the ones removed.</summary>
+    public static IReadOnlyList<string> RemoveLeftovers(string root)
+    {
+        var removed = new List<string>();
+        foreach (var folder in Leftovers(root))
+        {
+            TryDelete(folder);
+            if (!Directory.Exists(folder)) removed.Add(folder);
+        }
+        return removed;
+    }
+
+    /// <summary>Whether a process of this id runs now (this process counts; a PID reused since only keeps a folder a while longer).</summary>
+    static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        if (OperatingSystem.IsLinux()) return Directory.Exists($"/proc/{pid}");
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException) { return false; }
     }
 
     /// <summary>Removes a folder recursively if it exists, ignoring I/O and permission errors.</summary>
@@ -109,7 +171,7 @@ internal static class AssetInstaller
         }
         finally
         {
-            TryDelete(staging);
+            RemoveStaging(staging);
         }
     }
 }

@@ -76,7 +76,7 @@ internal static class AssetStore
         string what = string.Join("; ", missing.Select(m => $"{m.Asset.Title} is not under {m.Root}"));
         string why = failures is { Count: > 0 } ? $" ({string.Join("; ", failures)})"
             : Offline ? " (offline: nothing is downloaded)" : "";
-        return new MissingInputsException(what + why, Fix(missing));
+        return new MissingInputsException(what + why, Fix(missing)) { Assets = missing };
     }
 
     /// <summary>

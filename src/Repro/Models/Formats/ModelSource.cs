@@ -23,17 +23,25 @@ public static class ModelSource
     /// <summary>Whether <paramref name="name"/> is a <see cref="ModelRegistry"/> name (case-insensitive).</summary>
     public static bool IsRegistryName(string name) => ModelRegistry.Names.Contains(name, StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Loads a registry model or a model file (TFLite, ONNX, TorchScript) as a module taking [N,C,H,W] images in [0,1] and returning logits [N,classes].</summary>
-    /// <param name="nameOrPath">A registry name (case-insensitive; an existing file of that name wins) or a model file path.</param>
+    /// <summary>The committed CIFAR-10 cat-vs-airplane models (32x32 inputs, classes cat and airplane): cifar-standard, cifar-robust.</summary>
+    public static IReadOnlyList<string> CifarNames => ["cifar-standard", "cifar-robust"];
+
+    /// <summary>Every name <see cref="Load"/> knows: the committed CIFAR models and the registry's.</summary>
+    public static IReadOnlyList<string> Names => [.. CifarNames, .. ModelRegistry.Names];
+
+    /// <summary>Loads a committed CIFAR model, a registry model or a model file (TFLite, ONNX, TorchScript) as a module taking [N,C,H,W] images in [0,1] and returning logits [N,classes].</summary>
+    /// <param name="nameOrPath">A name of <see cref="Names"/> (case-insensitive; an existing file of that name wins) or a model file path.</param>
     /// <param name="paths">Where registry weights and the ImageNet class list are found.</param>
-    /// <param name="options">What the user says about the file; must be empty for a registry name.</param>
+    /// <param name="options">What the user says about the file; must be empty for a name.</param>
+    /// <param name="log">Receives progress of loading (or, where its weights are absent, training) a committed CIFAR model; null: none.</param>
     /// <exception cref="ReproInputException">Neither a known name nor a file; an unreadable or unsupported file; options that contradict the file or are invalid.</exception>
-    public static LoadedModel Load(string nameOrPath, ReproPaths paths, ModelImportOptions? options = null)
+    public static LoadedModel Load(string nameOrPath, ReproPaths paths, ModelImportOptions? options = null, TextWriter? log = null)
     {
         options ??= new ModelImportOptions();
+        if (CifarNames.Contains(nameOrPath, StringComparer.OrdinalIgnoreCase) && !File.Exists(nameOrPath)) return Cifar(nameOrPath.ToLowerInvariant(), paths, options, log ?? TextWriter.Null);
         if (IsRegistryName(nameOrPath) && !File.Exists(nameOrPath)) return Registry(nameOrPath, paths, options);
         if (!File.Exists(nameOrPath) && !Directory.Exists(nameOrPath))
-            throw new ReproInputException($"model '{nameOrPath}' is neither a known name ({string.Join(", ", ModelRegistry.Names)}) nor a file");
+            throw new ReproInputException($"model '{nameOrPath}' is neither a known name ({string.Join(", ", Names)}) nor a file");
         string path = Path.GetFullPath(nameOrPath);
         var format = ModelFormatDetector.Detect(path);
         if (options.Mean is { } m && options.Std is { } s && m.Length != s.Length)
@@ -46,6 +54,17 @@ public static class ModelSource
             ModelFormat.Onnx => Onnx(path, paths, options),
             _ => TorchScriptFile(path, paths, options),
         };
+    }
+
+    static LoadedModel Cifar(string name, ReproPaths paths, ModelImportOptions options, TextWriter log)
+    {
+        if (!options.IsEmpty)
+            throw new ReproInputException($"{string.Join(", ", options.Given())} apply to model files; '{name}' is a built-in model with its own preprocessing");
+        var recipe = name == "cifar-robust" ? Training.TrainingRecipe.Robust : Training.TrainingRecipe.Standard;
+        var module = Training.CifarModels.Get(recipe, paths, log);
+        module.eval();
+        return new LoadedModel(name, ModelFormat.Registry, module, (3, 32, 32), ClassLabels.Of(Cifar10.CatVsAirplane, "the committed CIFAR-10 cat-vs-airplane model's"),
+            $"built in (the committed CIFAR-10 cat-vs-airplane SmallResNet, {recipe.Name} training; pixels in [0,1])", []);
     }
 
     static LoadedModel Registry(string name, ReproPaths paths, ModelImportOptions options)

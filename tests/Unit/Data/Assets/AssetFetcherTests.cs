@@ -381,6 +381,94 @@ public class AssetFetcherTests
         Assert.Throws<ReproInputException>(() => new AssetFetchOptions { Mirror = "mirror.lab" }.UrlFor(Origin));
     }
 
+    /// <summary>A fetch cancelled in the middle of its transfer (as Ctrl-C does in the command) removes its partial file.</summary>
+    [Test]
+    public void AFetchStoppedMidTransferLeavesNothing()
+    {
+        server.Route(MirrorPath, new LoopbackHttpServer.StallBody(Content, 1000));
+        string root = TestData.TempFolder();
+        using var fetcher = Fetcher(retries: 0, stallSeconds: 30);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        Assert.Catch<Exception>(() => fetcher.Fetch(Weights(Checksum.Sha256(Sha256(Content))), root, stop.Token));
+        Assert.That(Everything(root), Is.Empty, "no .fetch-*/...part left");
+    }
+
+    /// <summary>A process id that is not running: a child that has exited.</summary>
+    static int ExitedProcessId()
+    {
+        using var child = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+        child.WaitForExit();
+        return child.Id;
+    }
+
+    /// <summary>
+    /// What killed fetches left (SIGKILL cannot be caught) is listed by fetch --list and removed by the next fetch,
+    /// whichever asset it was for; the staging folder of a fetch still running (here: PID 1, and this process) is kept.
+    /// </summary>
+    [Test]
+    public void WhatKilledFetchesLeftIsListedAndRemovedByTheNextFetch()
+    {
+        if (!OperatingSystem.IsLinux()) TestData.NotRun("process ids read from /proc");
+        server.Route(MirrorPath, new LoopbackHttpServer.Serve(Content));
+        string root = TestData.TempFolder();
+        string Staging(string asset, string pid)
+        {
+            string folder = Path.Combine(root, $".fetch-{asset}-{pid}-{Guid.NewGuid():N}");
+            Directory.CreateDirectory(folder);
+            File.WriteAllBytes(Path.Combine(folder, "x.part"), new byte[1000]);
+            return folder;
+        }
+        string dead = Staging("cifar10", $"{ExitedProcessId()}");
+        string legacy = Path.Combine(root, $".fetch-resnet18-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(legacy);
+        Directory.SetLastWriteTimeUtc(legacy, DateTime.UtcNow.AddHours(-2));
+        string running = Staging("imagenet-val", "1");
+        string mine = Staging("test-weights", $"{Environment.ProcessId}");
+        Assert.That(AssetInstaller.Leftovers(root), Is.EquivalentTo(new[] { dead, legacy }));
+
+        var output = new StringWriter();
+        var (previous, code) = (Console.Out, 0);
+        Console.SetOut(output);
+        try { code = Repro.Cli.ReproCommand.Run(["fetch", "--list", "--data", root, "--models", root]); }
+        finally { Console.SetOut(previous); }
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(output.ToString(), Does.Contain(dead).And.Contain(legacy).And.Contain("left by a fetch that was stopped").And.Not.Contain(running));
+
+        using var fetcher = Fetcher();
+        fetcher.Fetch(Weights(Checksum.Sha256(Sha256(Content))), root);
+        Assert.That(Directory.Exists(dead) || Directory.Exists(legacy), Is.False, "removed");
+        Assert.That(Directory.Exists(running) && Directory.Exists(mine), Is.True, "a running fetch's folder is kept");
+    }
+
+    /// <summary>repro fetch stopped by Ctrl-C or SIGTERM mid-transfer (a child process on a stalled server) removes its partial download.</summary>
+    [TestCase("INT")]
+    [TestCase("TERM")]
+    public void AFetchCommandStoppedBySignalLeavesNothing(string signal)
+    {
+        if (!OperatingSystem.IsLinux()) TestData.NotRun("signals sent with kill");
+        var cifar = AssetCatalogue.Cifar10;
+        var origin = new Uri(cifar.Url);
+        server.Route("/mirror/" + origin.Host + origin.AbsolutePath, new LoopbackHttpServer.StallBody(Content, Content.Length - 100)); // past the first 64 KB written
+        string root = TestData.TempFolder();
+        var start = ReproProcess.StartInfo(new Dictionary<string, string?>
+        {
+            [AssetFetchOptions.MirrorVariable] = server.BaseUrl + "/mirror/",
+            [AssetFetchOptions.OfflineVariable] = null,
+        }, "fetch", "cifar10", "--data", root, "--models", root);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        static bool Writing(string root) => Directory.Exists(root) && Directory.GetFiles(root, "*.part", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length >= 1 << 16);
+        while (!Writing(root) && !process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(1)) Thread.Sleep(50);
+        if (process.HasExited) Assert.Fail($"the fetch ended before it could be stopped: {error.Result}");
+        Assert.That(Writing(root), Is.True, "the fetch is writing its .part file");
+        using (var kill = Process.Start("kill", $"-{signal} {process.Id}")) kill.WaitForExit();
+        Assert.That(process.WaitForExit(TimeSpan.FromSeconds(60)), Is.True, "the signal ends the fetch");
+        TestContext.Out.WriteLine($"exit {process.ExitCode} after SIG{signal}; stderr: {error.Result.Trim()}");
+        Assert.That(Everything(root), Is.Empty, "no .fetch-*/...part left");
+    }
+
     static byte[] TarGz(params (string Name, byte[] Data)[] files)
     {
         var memory = new MemoryStream();

@@ -66,7 +66,10 @@ internal sealed class GemmOp : OnnxOp
         if (k != kb) throw Node.Error($"A {Shape(a)} and B {Shape(b)} do not multiply (transA {transA}, transB {transB})");
         OnnxLimits.Check(Node, [m, n]);
         if (!transA && transB && alpha == 1 && beta == 1 && (c is null || c.dim() == 1 && c.shape[0] == n))
+        {
+            Runtime.LayerConfiguration.Record(Node.Describe(), () => new() { Kind = "linear", Input = [k], Weight = b.shape, Bias = c is not null, Output = [n] });
             return [nn.functional.linear(a, b, c)];
+        }
         using var scope = NewDisposeScope();
         var product = (transA ? a.t() : a).matmul(transB ? b.t() : b);
         if (alpha != 1) product = product * alpha;

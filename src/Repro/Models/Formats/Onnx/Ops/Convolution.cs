@@ -39,7 +39,14 @@ internal sealed class ConvOp : OnnxOp
         if (oh < 1 || ow < 1) throw Node.Error($"the {w.shape[2]}x{w.shape[3]} kernel does not fit the padded input {Shape(x)}");
         OnnxLimits.Check(Node, [x.shape[0], w.shape[0], oh, ow]);
 
-        if (top == bottom && left == right)
+        bool symmetric = top == bottom && left == right;
+        Runtime.LayerConfiguration.Record(Node.Describe(), () => new()
+        {
+            Kind = "conv2d", Input = x.shape[1..], ChannelsLast = Runtime.LayerConfiguration.IsChannelsLast(x), Weight = w.shape, Bias = b is not null,
+            Stride = window.Strides, Padding = symmetric ? [top, left] : [0, 0], Dilation = window.Dilations, Groups = group,
+            Pad = symmetric ? null : [left, right, top, bottom], Output = [w.shape[0], oh, ow],
+        });
+        if (symmetric)
             return [nn.functional.conv2d(x, w, b, strides: window.Strides, padding: [top, left], dilation: window.Dilations, groups: group)];
         using var padded = nn.functional.pad(x, [left, right, top, bottom]);
         return [nn.functional.conv2d(padded, w, b, strides: window.Strides, padding: [0, 0], dilation: window.Dilations, groups: group)];

@@ -42,6 +42,12 @@ internal sealed class MaxPoolOp : PoolOp
     {
         var (x, k, top, left, bottom, right, symmetric) = Window(inputs, window, ceil);
         if (symmetric)
+            Runtime.LayerConfiguration.Record(Node.Describe(), () => new()
+            {
+                Kind = "max_pool2d", Input = x.shape[1..], ChannelsLast = Runtime.LayerConfiguration.IsChannelsLast(x), Kernel = k, Stride = window.Strides,
+                Padding = [top, left], Dilation = window.Dilations, CeilMode = ceil, Output = [x.shape[1], window.Output(x.shape[2], top, bottom, k[0], 0, ceil), window.Output(x.shape[3], left, right, k[1], 1, ceil)],
+            });
+        if (symmetric)
             return [nn.functional.max_pool2d(x, k, window.Strides, [top, left], window.Dilations, ceil)];
         using var padded = nn.functional.pad(x, [left, right, top, bottom], value: double.NegativeInfinity);
         return [nn.functional.max_pool2d(padded, k, window.Strides, [0, 0], window.Dilations, ceil)];
@@ -69,6 +75,13 @@ internal sealed class AveragePoolOp : PoolOp
     public override Tensor[] Run(Tensor?[] inputs)
     {
         var (x, k, top, left, bottom, right, symmetric) = Window(inputs, window, ceil);
+        if (symmetric)
+            Runtime.LayerConfiguration.Record(Node.Describe(), () => new()
+            {
+                Kind = countPadding ? "avg_pool2d_count_padding" : "avg_pool2d", Input = x.shape[1..], ChannelsLast = Runtime.LayerConfiguration.IsChannelsLast(x),
+                Kernel = k, Stride = window.Strides, Padding = [top, left], CeilMode = ceil,
+                Output = [x.shape[1], window.Output(x.shape[2], top, bottom, k[0], 0, ceil), window.Output(x.shape[3], left, right, k[1], 1, ceil)],
+            });
         if (symmetric)
             return [nn.functional.avg_pool2d(x, k, window.Strides, [top, left], ceil, countPadding)];
 
