@@ -25,7 +25,7 @@ internal static class RobustnessCommand
         var norm = new Option<string>("--norm") { Description = "threat model: l2 or linf", DefaultValueFactory = _ => "l2" };
         var eps = new Option<string>("--eps") { Description = "radii, comma-separated, in [0,1] pixel units (run in increasing order: an example fooled at a smaller eps is recorded fooled at the larger ones without another attack)", DefaultValueFactory = _ => "0.25,0.5,1,1.25" };
         var attacks = new Option<string?>("--attacks") { Description = $"comma-separated, run in this order (gradient-free ones last): {string.Join(", ", AttackCatalog.Known.Select(k => k.Name))}" };
-        var preset = new Option<string?>("--preset") { Description = "standard: AutoAttack's standard attacks (APGD-CE, APGD-T / APGD-DLR / APGD-margin by class count, Square 5,000 queries); the default when --attacks is not given" };
+        var preset = new Option<string?>("--preset") { Description = "standard: AutoAttack's standard version (APGD-CE, APGD-T / APGD-DLR / APGD-margin by class count, FAB-T, Square 5,000 queries), the default when --attacks is not given; plus: AutoAttack's plus version (APGD-CE and APGD-DLR with 5 restarts, FAB with 5 restarts, Square 5,000, APGD-T, FAB-T)" };
         var images = new Option<string?>("--images") { Description = "folder with one subfolder of images per class, named by the model's class names (or by --labels); the file policy of 'repro attack'" };
         var split = new Option<string?>("--split") { Description = "the model's own data: test or train (CIFAR), val (ImageNet); default test / val" };
         var n = new Option<int>("--n") { Description = "images (the first of each class in turn)", DefaultValueFactory = _ => 500 };

@@ -21,6 +21,12 @@ public sealed class AttackResult : IDisposable
     public required Tensor Linf { get; init; }
     /// <summary>Logits at the returned images, when the objective computes them.</summary>
     public Tensor? Logits { get; init; }
+    /// <summary>
+    /// Minimum-norm attacks (<see cref="Fab"/>): per example [N] (float64) the norm, in the threat model's
+    /// norm and [0,1] pixel units, of the smallest adversarial perturbation found, whether or not it is
+    /// within eps (0 for an image already misclassified, +infinity where none was found); null for other attacks.
+    /// </summary>
+    public Tensor? MinimumNorm { get; init; }
 
     /// <summary>Fraction of the examples whose attack succeeded, in [0,1].</summary>
     public double SuccessRate => Success.to_type(ScalarType.Float32).mean().item<float>();
@@ -34,5 +40,6 @@ public sealed class AttackResult : IDisposable
         L2.Dispose();
         Linf.Dispose();
         Logits?.Dispose();
+        MinimumNorm?.Dispose();
     }
 }

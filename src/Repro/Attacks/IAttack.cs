@@ -12,7 +12,7 @@ namespace Repro.Attacks;
 /// </summary>
 public interface IAttack
 {
-    /// <summary>The attack's name as the command line takes it: pgd, apgd-ce, apgd-dlr, apgd-margin, apgd-t, square.</summary>
+    /// <summary>The attack's name as the command line takes it: pgd, apgd-ce, apgd-dlr, apgd-margin, apgd-t, fab, fab-t, square.</summary>
     string Name { get; }
     /// <summary>Its budget in words ("100 iterations, 1 restart"), for tables and reports.</summary>
     string Budget { get; }

@@ -103,6 +103,20 @@ public class PerExampleRandomnessTests
     }
 
     [Test]
+    public void FabWithRandomRestartsAndFabT([Values("L2", "Linf")] string norm, [Values] bool targeted)
+    {
+        var model = new RowwiseNet();
+        ThreatModel threat = norm == "L2" ? new L2Ball(0.5) : new LinfBall(4 / 255.0);
+        AssertAloneBatchAndReversedAgree((x, y, ids) =>
+        {
+            var options = new FabOptions { Iterations = 6, Restarts = 2, TargetClasses = 2, Exhaustive = true, Seed = 4, ExampleIds = ids };
+            using var r = targeted ? Fab.RunTargeted(model, x, y, threat, options) : Fab.Run(model, x, y, threat, options);
+            // The returned images and, added to them, each row's smallest perturbation norm (found within eps or not).
+            return r.Adversarial + r.MinimumNorm!.to_type(ScalarType.Float32).reshape(-1, 1, 1, 1);
+        });
+    }
+
+    [Test]
     public void SmoothGradNoise()
     {
         var model = new RowwiseNet();

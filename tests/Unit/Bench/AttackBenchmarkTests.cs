@@ -20,6 +20,7 @@ public class AttackBenchmarkTests
         Assert.That(names, Has.Some.StartsWith("APGD iteration / PGD step"));
         Assert.That(names, Has.Some.StartsWith("Square query (L2) / bare forward"));
         Assert.That(names, Has.Some.StartsWith("Square query (L-inf) / bare forward"));
+        Assert.That(names, Has.Some.StartsWith("FAB-T iteration / PGD step"));
         // Finite, not positive: one round of a marginal cost ((20 steps - 1 step) / 19) on a tiny model can come out
         // negative on a busy machine; the figures' values are judged by `repro bench` over rounds, never by a test.
         Assert.That(figures.Where(f => f.Unit == "x").Select(f => f.Value), Is.All.Matches<double>(double.IsFinite));

@@ -101,9 +101,28 @@ public class RobustAccuracyTests
         var e = Assert.Throws<ReproInputException>(() => RobustAccuracy.Evaluate("threshold", new Threshold(), x, y, ids, Settings(new ApgdAttack(ApgdLoss.Dlr))));
         Assert.That(e!.Message, Does.Contain("apgd-dlr").And.Contain("apgd-margin"));
         Assert.Throws<ReproInputException>(() => AttackCatalog.Parse("apgd-t", classes: 3));
-        Assert.That(AttackCatalog.Standard(2).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-margin", "square" }));
-        Assert.That(AttackCatalog.Standard(3).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-dlr", "square" }));
-        Assert.That(AttackCatalog.Standard(10).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-t", "square" }));
+        Assert.That(AttackCatalog.Standard(2).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-margin", "fab-t", "square" }));
+        Assert.That(AttackCatalog.Standard(3).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-dlr", "fab-t", "square" }));
+        Assert.That(AttackCatalog.Standard(10).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-t", "fab-t", "square" }));
+        Assert.That(AttackCatalog.Plus(10).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-dlr", "fab", "square", "apgd-t", "fab-t" }));
+        Assert.That(AttackCatalog.Plus(3).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-dlr", "fab", "square", "fab-t" }));
+        Assert.That(AttackCatalog.Plus(2).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-margin", "fab", "square", "fab-t" }));
+    }
+
+    [Test]
+    public void ThePresetsCarryTheReferencesBudgets()
+    {
+        Assert.That(AttackCatalog.Standard(10).Select(a => a.Budget), Is.EqualTo(new[]
+        {
+            "100 iterations, 1 restart", "up to 9 target classes × 100 iterations", "up to 9 target classes × 100 iterations", "5000 queries, p_init 0.8",
+        }));
+        Assert.That(AttackCatalog.Plus(10).Select(a => a.Budget), Is.EqualTo(new[]
+        {
+            "100 iterations, 5 restarts", "100 iterations, 5 restarts", "100 iterations, 5 restarts", "5000 queries, p_init 0.8",
+            "up to 9 target classes × 100 iterations", "up to 9 target classes × 100 iterations",
+        }));
+        Assert.That(AttackCatalog.Parse("plus", 10).Count, Is.EqualTo(6));
+        Assert.That(AttackCatalog.Parse("fab,fab-t", 10).Select(a => a.Name), Is.EqualTo(new[] { "fab", "fab-t" }));
     }
 
     [Test]
