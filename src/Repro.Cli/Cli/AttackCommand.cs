@@ -41,6 +41,8 @@ internal static class AttackCommand
             images, target, eps, steps, stepSize, norm, randomStart, skipBad, overwrite, maxPixels,
         };
         model.AddTo(command);
+        var precision = new PrecisionOption();
+        precision.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
@@ -56,7 +58,7 @@ internal static class AttackCommand
                 "linf" => unbounded ? new Unconstrained(signSteps: true) : new LinfBall(radius),
                 var other => throw new ReproInputException($"--norm must be l2 or linf, got '{other}'"),
             };
-            var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = step, RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed) };
+            var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = step, RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed), Precision = precision.Parse(r, device) };
             pgd.Validate();
             var settings = new FolderAttackSettings
             {

@@ -21,6 +21,8 @@ internal static class ExplainCommand
         var stepSize = new Option<double>("--step-size") { Description = "feature visualisation: L2 step length", DefaultValueFactory = _ => 5 };
         var command = new Command("explain", "explain an image classifier's decisions on your own images: vanilla gradient, SmoothGrad, feature visualisation") { images, method, target, samples, sigma, component, steps, stepSize };
         model.AddTo(command);
+        var precision = new PrecisionOption();
+        precision.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
@@ -37,6 +39,7 @@ internal static class ExplainCommand
             if (!(r.GetValue(sigma) >= 0)) throw new ReproInputException($"--sigma must be >= 0, got {r.GetValue(sigma)}");
             if (r.GetValue(steps) < 1) throw new ReproInputException($"--steps must be >= 1, got {r.GetValue(steps)}");
             if (!(r.GetValue(stepSize) > 0)) throw new ReproInputException($"--step-size must be > 0, got {r.GetValue(stepSize)}");
+            var searchPrecision = precision.Parse(r, device);
             using var loaded = model.Load(r, paths);
             if (loaded.Input.C != 3 || loaded.Input.H != loaded.Input.W)
                 throw new ReproInputException($"--model: explain takes square RGB models; {loaded.Name} takes {loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}");
@@ -49,7 +52,7 @@ internal static class ExplainCommand
                 Target = r.GetValue(target) is string t ? loaded.Classes.Resolve(t) : null,
                 Samples = r.GetValue(samples), Sigma = r.GetValue(sigma),
                 Component = r.GetValue(component), Steps = r.GetValue(steps), StepSize = r.GetValue(stepSize),
-                Seed = r.GetValue(options.Seed),
+                Seed = r.GetValue(options.Seed), Precision = searchPrecision,
             };
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
             var progress = new ConsoleProgress("explain");

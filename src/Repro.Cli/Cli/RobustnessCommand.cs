@@ -27,6 +27,8 @@ internal static class RobustnessCommand
         var batch = new Option<int>("--batch") { Description = "images per attack call (memory only)", DefaultValueFactory = _ => 250 };
         var command = new Command("robustness", "robust accuracy under APGD, Square, PGD (worst case per example) at several eps, with sanity flags; writes robustness.{tsv,png,html}")
             { model, norm, eps, attacks, preset, images, split, n, squareQueries, batch };
+        var precision = new PrecisionOption();
+        precision.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var started = DateTimeOffset.Now;
@@ -36,6 +38,7 @@ internal static class RobustnessCommand
             string normName = (r.GetValue(norm) ?? "l2").ToLowerInvariant();
             if (normName != "l2" && normName != "linf") throw new ReproInputException($"--norm must be l2 or linf, got '{r.GetValue(norm)}'");
             var radii = ParseEps(r.GetValue(eps)!);
+            var searchPrecision = precision.Parse(r, device);
             if (r.GetValue(batch) < 1) throw new ReproInputException($"--batch must be >= 1, got {r.GetValue(batch)}");
             if (r.GetValue(squareQueries) is < 0) throw new ReproInputException($"--square-queries must be >= 0, got {r.GetValue(squareQueries)}");
             string? list = r.GetValue(attacks), presetName = r.GetValue(preset);
@@ -53,7 +56,7 @@ internal static class RobustnessCommand
             ConsoleProgress? progress = null;
             string? stage = null;
             var result = RobustAccuracy.Evaluate(evaluated.Name, evaluated.Network, x, y, set.Ids,
-                new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch) },
+                new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision },
                 Console.Out, (what, done, total) =>
                 {
                     if (what != stage) (stage, progress) = (what, new ConsoleProgress(what));

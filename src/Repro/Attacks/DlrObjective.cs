@@ -27,7 +27,7 @@ public sealed class DlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels)
     /// <exception cref="ReproInputException">The model has fewer than <see cref="MinimumClasses"/> classes.</exception>
     public override ObjectiveValue Evaluate(Tensor images)
     {
-        var logits = model.forward(images);
+        var logits = model.call(images);
         Require(logits, MinimumClasses, "the DLR loss", "its denominator z_π1 − z_π3 needs a third class");
         using var scope = NewDisposeScope();
         var index = labels.to(logits.device).unsqueeze(1);
@@ -77,7 +77,7 @@ public sealed class TargetedDlrObjective(nn.Module<Tensor, Tensor> model, Tensor
     /// <exception cref="ReproInputException">The model has fewer than <see cref="MinimumClasses"/> classes.</exception>
     public override ObjectiveValue Evaluate(Tensor images)
     {
-        var logits = model.forward(images);
+        var logits = model.call(images);
         DlrObjective.Require(logits, MinimumClasses, "the targeted DLR loss", "its denominator uses the third and fourth largest logits");
         using var scope = NewDisposeScope();
         var top = logits.topk(4, dim: 1).values;

@@ -22,6 +22,8 @@ public sealed record RobustnessSettings
     public int SanityExamples { get; init; } = 100;
     /// <summary>Correctly classified examples (the first ones) for the unbounded-attack check; 0 skips it.</summary>
     public int UnboundedExamples { get; init; } = 100;
+    /// <summary>The precision the attacks' searches run the model in; every adversarial example is confirmed in float32 (<see cref="AttackPrecision"/>). Default float32.</summary>
+    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 
     /// <summary>The ball of radius <paramref name="eps"/> for <see cref="Norm"/>: <see cref="L2Ball"/> or <see cref="LinfBall"/>.</summary>
     /// <exception cref="ReproInputException"><see cref="Norm"/> is neither "l2" nor "linf".</exception>
@@ -104,7 +106,7 @@ public static class RobustAccuracy
                 {
                     var chunk = rows.Skip(start).Take(settings.BatchSize).ToArray();
                     int offset = start;
-                    var isFooled = Attack(model, images, labels, ids, chunk, attack, threat, settings.Seed,
+                    var isFooled = Attack(model, images, labels, ids, chunk, attack, threat, settings.Seed, settings.Precision,
                         progress is null ? null : (d, t) => progress($"{attack.Name} eps {eps:G4}", offset + (long)(chunk.Length * (double)d / Math.Max(1, t)), rows.Length));
                     for (int k = 0; k < chunk.Length; k++)
                         if (isFooled[k]) { robust[chunk[k]] = false; fooled++; }
@@ -133,13 +135,13 @@ public static class RobustAccuracy
     /// example fools the model — decided by a fresh forward pass, after checking it is in the ball and the box.
     /// </summary>
     static bool[] Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> ids, int[] chunk, IAttack attack,
-        ThreatModel threat, long seed, Action<long, long>? progress)
+        ThreatModel threat, long seed, AttackPrecision precision, Action<long, long>? progress)
     {
         using var scope = NewDisposeScope();
         var index = tensor(chunk.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: images.device);
         var x = images.index_select(0, index);
         var y = labels.index_select(0, index.to(labels.device));
-        using var result = attack.Run(model, x, y, threat, new AttackRun(seed, chunk.Select(i => ids[i]).ToArray(), progress));
+        using var result = attack.Run(model, x, y, threat, new AttackRun(seed, chunk.Select(i => ids[i]).ToArray(), progress, precision));
         using var _ = no_grad();
         var distance = threat.Distance(x, result.Adversarial);
         double tolerance = threat.Eps * 1e-4 + 1e-6;

@@ -31,6 +31,8 @@ internal sealed record ExplanationOptions
     public double StepSize { get; init; } = 5;
     public double Eps { get; init; } = 1000;
     public long Seed { get; init; }
+    /// <summary>The precision of the model's passes for the vanilla gradient and SmoothGrad (feature visualisation stays float32); predictions are float32.</summary>
+    public Attacks.AttackPrecision Precision { get; init; } = Attacks.AttackPrecision.Float32;
 }
 
 /// <summary>One explained image: the model's prediction, the class explained and the component visualised.</summary>
@@ -60,7 +62,7 @@ internal static class FolderExplanation
         if (options.Target is int t && (t < 0 || t >= classNames.Count)) throw new ReproInputException($"--target {t} is out of range (0-{classNames.Count - 1})");
 
         var device = model.parameters().FirstOrDefault()?.device ?? CPU;
-        var smoothGrad = new SmoothGrad(new VanillaGradient(model), options.Samples, options.Sigma, seed: options.Seed);
+        var smoothGrad = new SmoothGrad(new VanillaGradient(model, options.Precision), options.Samples, options.Sigma, seed: options.Seed);
         string staging = ReportWriter.StagingFolder(outputFolder);
         try
         {
@@ -80,7 +82,7 @@ internal static class FolderExplanation
 
                 if (options.Kinds.HasFlag(ExplanationKinds.Gradient))
                 {
-                    var picture = SaliencyImage.Visualise(new VanillaGradient(model).Attribute(image, target))[0];
+                    var picture = SaliencyImage.Visualise(new VanillaGradient(model, options.Precision).Attribute(image, target))[0];
                     ImageFile.SavePng(picture, Path.Combine(staging, stem + ".gradient.png"));
                     cells.Add(new GridCell(picture, $"gradient: {classNames[explained]}"));
                 }
