@@ -75,6 +75,7 @@ internal static class AttackCommand
             settings = settings with { ImageSize = loaded.Input.H };
             var network = loaded.Module;
             network.to(device);
+            PrecisionOption.Check(network, loaded.Name, [3, loaded.Input.H, loaded.Input.W], pgd.Precision);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
             Console.WriteLine(unbounded

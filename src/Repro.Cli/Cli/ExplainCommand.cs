@@ -45,6 +45,7 @@ internal static class ExplainCommand
                 throw new ReproInputException($"--model: explain takes square RGB models; {loaded.Name} takes {loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}");
             var network = loaded.Module;
             network.to(device);
+            PrecisionOption.Check(network, loaded.Name, [3, loaded.Input.H, loaded.Input.W], searchPrecision);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             var settings = new ExplanationOptions
             {

@@ -30,4 +30,10 @@ internal sealed class PrecisionOption
             throw new ReproInputException($"--precision {precision.ShortName()}: {Runtime.ComputeDevice.Name(device)} has no {precision.ShortName()} kernels for the model's layers here ({reason})");
         return precision;
     }
+
+    /// <summary>The arithmetic self-check of <paramref name="network"/> (inputs [N, ..<paramref name="input"/>]) in a low <paramref name="precision"/>; refuses the model (exit 2) where it fails. Nothing for float32 (checked at load).</summary>
+    public static void Check(torch.nn.Module<torch.Tensor, torch.Tensor> network, string name, long[] input, AttackPrecision precision)
+    {
+        if (precision != AttackPrecision.Float32) Runtime.ArithmeticSelfCheck.Ensure(network, name, input, precision.DType());
+    }
 }

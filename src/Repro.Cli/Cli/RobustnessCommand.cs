@@ -52,6 +52,7 @@ internal static class RobustnessCommand
             using var set = EvaluationImages.Load(evaluated, r.GetValue(images), r.GetValue(split), r.GetValue(n), paths);
             var x = set.Images.to(device);
             var y = set.Labels.to(device);
+            PrecisionOption.Check(evaluated.Network, evaluated.Name, x.shape[1..], searchPrecision);
             Console.WriteLine($"{evaluated.Name} on {set.Description}");
             ConsoleProgress? progress = null;
             string? stage = null;
