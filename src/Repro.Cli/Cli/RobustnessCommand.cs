@@ -29,6 +29,8 @@ internal static class RobustnessCommand
             { model, norm, eps, attacks, preset, images, split, n, squareQueries, batch };
         var precision = new PrecisionOption();
         precision.AddTo(command);
+        var screen = new Option<bool>("--screen-then-confirm") { Description = "with --precision bf16/fp16: run each attack in that precision first, then in fp32 on the examples it did not fool (never weaker than fp32 alone)" };
+        command.Options.Add(screen);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var started = DateTimeOffset.Now;
@@ -57,7 +59,7 @@ internal static class RobustnessCommand
             ConsoleProgress? progress = null;
             string? stage = null;
             var result = RobustAccuracy.Evaluate(evaluated.Name, evaluated.Network, x, y, set.Ids,
-                new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision },
+                new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision, ScreenThenConfirm = r.GetValue(screen) },
                 Console.Out, (what, done, total) =>
                 {
                     if (what != stage) (stage, progress) = (what, new ConsoleProgress(what));

@@ -24,6 +24,12 @@ public sealed record RobustnessSettings
     public int UnboundedExamples { get; init; } = 100;
     /// <summary>The precision the attacks' searches run the model in; every adversarial example is confirmed in float32 (<see cref="AttackPrecision"/>). Default float32.</summary>
     public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
+    /// <summary>
+    /// Screen then confirm: with a low <see cref="Precision"/>, each attack first runs in it, and the
+    /// examples it did not fool (float32-confirmed) are attacked again in float32 with the same
+    /// per-example randomness. Its fooled set contains the float32-only run's, so it is never weaker.
+    /// </summary>
+    public bool ScreenThenConfirm { get; init; }
 
     /// <summary>The ball of radius <paramref name="eps"/> for <see cref="Norm"/>: <see cref="L2Ball"/> or <see cref="LinfBall"/>.</summary>
     /// <exception cref="ReproInputException"><see cref="Norm"/> is neither "l2" nor "linf".</exception>
@@ -106,7 +112,7 @@ public static class RobustAccuracy
                 {
                     var chunk = rows.Skip(start).Take(settings.BatchSize).ToArray();
                     int offset = start;
-                    var isFooled = Attack(model, images, labels, ids, chunk, attack, threat, settings.Seed, settings.Precision,
+                    var isFooled = Screened(model, images, labels, ids, chunk, attack, threat, settings,
                         progress is null ? null : (d, t) => progress($"{attack.Name} eps {eps:G4}", offset + (long)(chunk.Length * (double)d / Math.Max(1, t)), rows.Length));
                     for (int k = 0; k < chunk.Length; k++)
                         if (isFooled[k]) { robust[chunk[k]] = false; fooled++; }
@@ -128,6 +134,22 @@ public static class RobustAccuracy
             Model = modelName, Norm = settings.Norm, Examples = n, CleanAccuracy = cleanAccuracy, PerEps = perEps, Flags = flags,
             Attacks = attacks.Select(a => (a.Name, a.Budget)).ToList(), Seed = settings.Seed, Elapsed = clock.Elapsed,
         };
+    }
+
+    /// <summary>
+    /// <see cref="Attack"/> in <see cref="RobustnessSettings.Precision"/>; with <see cref="RobustnessSettings.ScreenThenConfirm"/>
+    /// the rows it did not fool are attacked again in float32 (same seed and example ids, so the same random numbers).
+    /// </summary>
+    static bool[] Screened(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> ids, int[] chunk, IAttack attack,
+        ThreatModel threat, RobustnessSettings settings, Action<long, long>? progress)
+    {
+        var fooled = Attack(model, images, labels, ids, chunk, attack, threat, settings.Seed, settings.Precision, progress);
+        if (!settings.ScreenThenConfirm || settings.Precision == AttackPrecision.Float32) return fooled;
+        var survivors = Enumerable.Range(0, chunk.Length).Where(k => !fooled[k]).ToArray();
+        if (survivors.Length == 0) return fooled;
+        var confirmed = Attack(model, images, labels, ids, survivors.Select(k => chunk[k]).ToArray(), attack, threat, settings.Seed, AttackPrecision.Float32, progress);
+        for (int j = 0; j < survivors.Length; j++) fooled[survivors[j]] = confirmed[j];
+        return fooled;
     }
 
     /// <summary>

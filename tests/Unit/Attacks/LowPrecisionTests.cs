@@ -125,3 +125,42 @@ public class LowPrecisionTests
         Assert.That(model.parameters().All(p => p.dtype == ScalarType.Float32), Is.True);
     }
 }
+
+/// <summary>Screen then confirm (issue 23): a bf16 pass, then float32 on the survivors with the same per-example randomness; never weaker than float32 alone.</summary>
+[NonParallelizable]
+public class ScreenThenConfirmTests
+{
+    [Test]
+    public void ItsFooledSetContainsTheFloat32OnlyRunsFooledSet()
+    {
+        if (!AttackPrecisions.Supported(AttackPrecision.BFloat16, CPU, out var reason)) Assert.Ignore($"NOT RUN — no bf16 kernels here: {reason}");
+        using var _ = NewDisposeScope();
+        manual_seed(5);
+        using var model = new SmallResNet(classes: 10);
+        model.eval();
+        var images = rand(12, 3, 32, 32, generator: new Generator(6));
+        Tensor labels;
+        using (no_grad()) labels = model.call(images).argmax(1);
+        var ids = ExampleIds.Range(100, 12);
+        Repro.Evaluation.RobustnessSettings Settings(AttackPrecision precision, bool screen) => new()
+        {
+            Norm = "l2", Eps = [0.2, 0.4], Attacks = [new PgdAttack(steps: 5)], Seed = 1, BatchSize = 5, SanityExamples = 2, UnboundedExamples = 0,
+            Precision = precision, ScreenThenConfirm = screen,
+        };
+        var alone = Repro.Evaluation.RobustAccuracy.Evaluate("random", model, images, labels, ids, Settings(AttackPrecision.Float32, false));
+        var screened = Repro.Evaluation.RobustAccuracy.Evaluate("random", model, images, labels, ids, Settings(AttackPrecision.BFloat16, true));
+        var low = Repro.Evaluation.RobustAccuracy.Evaluate("random", model, images, labels, ids, Settings(AttackPrecision.BFloat16, false));
+        for (int e = 0; e < 2; e++)
+        {
+            var fp32 = alone.PerEps[e].RobustPerExample!;
+            var screen = screened.PerEps[e].RobustPerExample!;
+            var bf16 = low.PerEps[e].RobustPerExample!;
+            TestContext.Out.WriteLine($"eps {alone.PerEps[e].Eps}: fooled fp32 {fp32.Count(r => !r)}, bf16 alone {bf16.Count(r => !r)}, screen then confirm {screen.Count(r => !r)} of 12");
+            for (int i = 0; i < 12; i++)
+            {
+                Assert.That(fp32[i] || !screen[i], Is.True, $"example {i} fooled in float32 must be fooled by screen-then-confirm");
+                Assert.That(bf16[i] || !screen[i], Is.True, $"example {i} fooled in bf16 stays fooled");
+            }
+        }
+    }
+}
