@@ -34,7 +34,7 @@ public class PrecisionStrengthTests
     }
 
     /// <summary>Per example: fooled (float32-confirmed) by the attack in <paramref name="precision"/>.</summary>
-    static bool[] Fooled(IAttack attack, nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, long[] ids, double eps, AttackPrecision precision)
+    static bool[] Fooled(ApgdAttack attack, nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, long[] ids, double eps, AttackPrecision precision)
     {
         using var scope = NewDisposeScope();
         using var result = attack.Run(model, images, labels, new L2Ball(eps), new AttackRun(0, ids, Precision: precision));
