@@ -94,6 +94,50 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
         return figures;
     }
 
+    /// <summary>
+    /// The precisions compared (issue 23), float32 always among them as the baseline: per round and per
+    /// precision, one bare forward + input-backward in that precision (the model converted once, outside
+    /// the timing, by <see cref="LowPrecision"/>) and the marginal PGD step of a 20-step attack in it
+    /// (the conversion and the float32 confirmation are the attack's fixed cost, not charged to its steps).
+    /// Figures: times, each precision's PGD step / its bare pass, and each low precision's bare pass and
+    /// PGD step against float32's in the same round (median of per-round ratios; bf16 PGD step target &lt;= 0.6).
+    /// </summary>
+    public IReadOnlyList<BenchFigure> RunPrecisions(IReadOnlyList<AttackPrecision> precisions)
+    {
+        using var inputs = Inputs();
+        var (images, labels) = (inputs.Images, inputs.Labels);
+        GlibcMallocTuning.Apply();
+        var list = precisions.Prepend(AttackPrecision.Float32).Distinct().ToList();
+        var bare = list.ToDictionary(p => p, _ => new List<double>());
+        var step = list.ToDictionary(p => p, _ => new List<double>());
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (var p in list)
+            {
+                using (LowPrecision.Enter([model], p)) bare[p].Add(Time(() => BareForwardBackward(images, labels, freeze: true)));
+                step[p].Add(Marginal(steps => PgdSteps(images, labels, steps, p), AttackSteps));
+            }
+            log?.WriteLine($"round {round + 1}: " + string.Join("; ", list.Select(p => $"{p.ShortName()} bare forward+input-backward {bare[p][round] * 1000:F1} ms, PGD step {step[p][round] * 1000:F1} ms")));
+        }
+        var figures = new List<BenchFigure>();
+        foreach (var p in list)
+        {
+            figures.Add(new($"{p.ShortName()}: bare forward+input-backward", Median(bare[p]) * 1000, "ms", "(reported)", true));
+            figures.Add(new($"{p.ShortName()}: PGD step (marginal)", Median(step[p]) * 1000, "ms", "(reported)", true));
+            double own = Median(step[p].Zip(bare[p], (a, b) => a / b));
+            figures.Add(new($"{p.ShortName()}: PGD step / bare forward+backward", own, "x", "<= 1.05", own <= 1.05));
+        }
+        foreach (var p in list.Where(p => p != AttackPrecision.Float32))
+        {
+            double bareRatio = Median(bare[p].Zip(bare[AttackPrecision.Float32], (a, b) => a / b));
+            double stepRatio = Median(step[p].Zip(step[AttackPrecision.Float32], (a, b) => a / b));
+            figures.Add(new($"{p.ShortName()} / fp32: bare forward+input-backward", bareRatio, "x", "(reported)", true));
+            bool target = p == AttackPrecision.BFloat16;
+            figures.Add(new($"{p.ShortName()} / fp32: PGD step", stepRatio, "x", target ? "<= 0.6" : "(reported)", !target || stepRatio <= 0.6));
+        }
+        return figures;
+    }
+
     /// <summary>Only the figures of <see cref="NewAttackFigures"/> (APGD, Square and FAB-T), with the same model, batch and device set-up as <see cref="Run"/>.</summary>
     public IReadOnlyList<BenchFigure> RunNewAttacks()
     {
@@ -269,7 +313,7 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
         using var frozen = freeze ? new FrozenParameters([model]) : null;
         using var scope = NewDisposeScope();
         var x = images.detach().requires_grad_(true);
-        var loss = nn.functional.cross_entropy(model.forward(x), labels);
+        var loss = nn.functional.cross_entropy(model.call(x), labels);
         if (freeze) autograd.grad([loss], [x]);
         else
         {
@@ -278,11 +322,11 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
         }
     }
 
-    /// <summary>Steps of targeted L2 PGD.</summary>
-    void PgdSteps(Tensor images, Tensor labels, int steps)
+    /// <summary>Steps of targeted L2 PGD, the search in <paramref name="precision"/>.</summary>
+    void PgdSteps(Tensor images, Tensor labels, int steps, AttackPrecision precision = AttackPrecision.Float32)
     {
         using var scope = NewDisposeScope();
-        using var result = Pgd.Run(CrossEntropyObjective.Targeted(model, labels), new L2Ball(1.25), images, new PgdOptions { Steps = steps, StepSize = 0.5 });
+        using var result = Pgd.Run(CrossEntropyObjective.Targeted(model, labels), new L2Ball(1.25), images, new PgdOptions { Steps = steps, StepSize = 0.5, Precision = precision });
     }
 
     void SmoothGradBatch(Tensor images, Tensor labels)

@@ -40,6 +40,8 @@ internal static class AttackCommand
             images, target, eps, steps, stepSize, norm, randomStart, skipBad, maxPixels,
         };
         model.AddTo(command);
+        var precision = new PrecisionOption();
+        precision.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
@@ -55,7 +57,7 @@ internal static class AttackCommand
                 "linf" => unbounded ? new Unconstrained(signSteps: true) : new LinfBall(radius),
                 var other => throw new ReproInputException($"--norm must be l2 or linf, got '{other}'"),
             };
-            var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = step, RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed) };
+            var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = step, RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed), Precision = precision.Parse(r, device) };
             pgd.Validate();
             var settings = new FolderAttackSettings
             {
@@ -74,6 +76,7 @@ internal static class AttackCommand
             settings = settings with { ImageSize = loaded.Input.H };
             var network = loaded.Module;
             network.to(device);
+            PrecisionOption.Check(network, loaded.Name, [3, loaded.Input.H, loaded.Input.W], pgd.Precision);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             Console.WriteLine(unbounded
                 ? $"threat model: unconstrained (--eps inf): no budget, only the [0,1] pixel range bounds the change ({(threat is Unconstrained { SignSteps: true } ? "sign" : "L2-normalised")} steps of {step})"

@@ -20,7 +20,12 @@ internal static class BenchCommand
         var rounds = new Option<int>("--rounds") { DefaultValueFactory = _ => 5, Description = "measurement rounds (each figure is the median over rounds)" };
         var serveRounds = new Option<bool>("--serve-rounds") { Hidden = true, Description = "child process of --compare: time one round per input line" };
         var model = new ModelOptions(required: false, defaultDescription: "ResNet18 with random weights");
-        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18 with random weights, or --model, at its input size, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, rounds, serveRounds };
+        var precision = new Option<string>("--precision")
+        {
+            DefaultValueFactory = _ => "fp32",
+            Description = "fp32, or a comma-separated list of fp32, bf16, fp16: with bf16 or fp16, time only the bare forward+input-backward and the PGD step in each precision against fp32, as ratios, interleaved in rounds",
+        };
+        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18 with random weights, or --model, at its input size, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, rounds, serveRounds, precision };
         model.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
@@ -29,6 +34,7 @@ internal static class BenchCommand
             CommandPolicy.Count("--leak-steps", r.GetValue(leakSteps), 0, 1_000_000);
             CommandPolicy.Count("--batch", r.GetValue(batch), 1);
             if (r.GetValue(model.Model) is null) CommandPolicy.Batch("--batch", r.GetValue(batch), 3L * 224 * 224);
+            var precisions = ParsePrecisions(r.GetValue(precision), device);
             using var loaded = r.GetValue(model.Model) is null ? null : model.Load(r, options.Paths(r));
             if (loaded is not null && (loaded.Input.C != 3 || loaded.Input.H != loaded.Input.W))
                 throw new ReproInputException($"--model: bench takes square RGB models; {loaded.Name} takes {loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}");
@@ -45,19 +51,53 @@ internal static class BenchCommand
             foreach (var line in loaded?.Describe() ?? []) Console.WriteLine(line);
             var check = ArithmeticSelfCheck.Ensure(network, loaded?.Name ?? "resnet18 (random weights)", [3, side, side]);
             Console.WriteLine($"arithmetic self-check: {check.Describe()}");
+            if (precisions.Any(p => p != Attacks.AttackPrecision.Float32))
+            {
+                foreach (var p in precisions.Where(p => p != Attacks.AttackPrecision.Float32))
+                    ArithmeticSelfCheck.Ensure(network, loaded?.Name ?? "resnet18 (random weights)", [3, side, side], Attacks.AttackPrecisions.DType(p));
+                var compared = new AttackBenchmark(network, r.GetValue(batch), side: side, rounds: r.GetValue(rounds), log: Console.Out, device: device).RunPrecisions(precisions);
+                Print(compared, r.GetValue(batch));
+                return ReproCommand.Ok;
+            }
             // The comparison children bench the built-in ResNet18, so it runs only without --model.
             var others = loaded is null && device.type == TorchSharp.DeviceType.CPU && r.GetValue(compare) is { } list && list != "none"
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
             using var comparison = others.Length > 0 ? OneDnnComparison.Start(others, r.GetValue(batch), TorchSharp.torch.get_num_threads(), Console.Out) : null;
             var figures = new AttackBenchmark(network, r.GetValue(batch), side: side, rounds: r.GetValue(rounds), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: comparison is null ? null : comparison.Round).Run().ToList();
             if (comparison is not null) figures.AddRange(comparison.Figures());
-            Console.WriteLine($"{"figure",-58} {"value",10}  target");
-            foreach (var f in figures)
-                Console.WriteLine($"{f.Name,-58} {f.Value,9:F3}{f.Unit,-3} {f.Target,-14} {(f.Meets ? "ok" : "MISSED")}");
-            Console.WriteLine($"({OneDnnConfiguration.Summary}; {TorchSharp.torch.get_num_threads()} threads, batch {r.GetValue(batch)}; load average {LoadAverage()})");
+            Print(figures, r.GetValue(batch));
             return ReproCommand.Ok;
         }));
         return command;
+    }
+
+    static void Print(IEnumerable<BenchFigure> figures, int batch)
+    {
+        Console.WriteLine($"{"figure",-58} {"value",10}  target");
+        foreach (var f in figures)
+            Console.WriteLine($"{f.Name,-58} {f.Value,9:F3}{f.Unit,-3} {f.Target,-14} {(f.Meets ? "ok" : "MISSED")}");
+        Console.WriteLine($"({OneDnnConfiguration.Summary}; {TorchSharp.torch.get_num_threads()} threads, batch {batch}; load average {LoadAverage()})");
+    }
+
+    /// <summary>--precision: fp32, bf16, fp16, comma-separated; each refused where the device has no kernels for it.</summary>
+    static List<Attacks.AttackPrecision> ParsePrecisions(string? text, TorchSharp.torch.Device device)
+    {
+        var list = new List<Attacks.AttackPrecision>();
+        foreach (var name in (text ?? "fp32").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var p = name.ToLowerInvariant() switch
+            {
+                "fp32" => Attacks.AttackPrecision.Float32,
+                "bf16" => Attacks.AttackPrecision.BFloat16,
+                "fp16" => Attacks.AttackPrecision.Float16,
+                _ => throw new ReproInputException($"--precision takes fp32, bf16 or fp16 (comma-separated), got '{name}'"),
+            };
+            if (!Attacks.AttackPrecisions.Supported(p, device, out var reason))
+                throw new ReproInputException($"--precision {name}: {ComputeDevice.Name(device)} has no {name} kernels for the model's layers here ({reason})");
+            list.Add(p);
+        }
+        if (list.Count == 0) throw new ReproInputException("--precision: give fp32, bf16 or fp16");
+        return list;
     }
 
     static string LoadAverage()

@@ -32,6 +32,8 @@ internal static class ExplainCommand
                                              "explain.tsv is tab-separated with tab, newline and backslash in names escaped as \\t, \\n, \\\\")
             { images, method, target, samples, sigma, component, steps, stepSize };
         model.AddTo(command);
+        var precision = new PrecisionOption();
+        precision.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
@@ -51,11 +53,13 @@ internal static class ExplainCommand
             if (r.GetValue(component) is < 0) throw new ReproInputException($"--component must be >= 0, got {r.GetValue(component)}");
             string imageFolder = CommandPolicy.ImageFolderArgument("--images", r.GetValue(images));
             var output = options.Output(r, FolderExplanation.IsOwnResult, ("--images", imageFolder));
+            var searchPrecision = precision.Parse(r, device);
             using var loaded = model.Load(r, paths);
             if (loaded.Input.C != 3 || loaded.Input.H != loaded.Input.W)
                 throw new ReproInputException($"--model: explain takes square RGB models; {loaded.Name} takes {loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}");
             var network = loaded.Module;
             network.to(device);
+            PrecisionOption.Check(network, loaded.Name, [3, loaded.Input.H, loaded.Input.W], searchPrecision);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             var settings = new ExplanationOptions
             {
@@ -63,7 +67,7 @@ internal static class ExplainCommand
                 Target = r.GetValue(target) is string t ? loaded.Classes.Resolve(t) : null,
                 Samples = sampleCount, Sigma = noise,
                 Component = r.GetValue(component), Steps = stepCount, StepSize = step,
-                Seed = r.GetValue(options.Seed),
+                Seed = r.GetValue(options.Seed), Precision = searchPrecision,
             };
             var progress = new ConsoleProgress("explain");
             var rows = FolderExplanation.Run(network, loaded.Classes.Names, imageFolder, (int)loaded.Input.H, settings, output, (d, n) => progress.Report(d, n),

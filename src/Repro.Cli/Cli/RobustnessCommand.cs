@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Repro.Attacks;
 using Repro.Evaluation;
 using Repro.Evaluation.Jobs;
 using Repro.Models.Formats;
@@ -39,6 +40,10 @@ internal static class RobustnessCommand
             $"SIGTERM or SIGUSR1 stop after the running batch with exit code {ExitCodes.Requeue} (requeue me)")
             { norm, eps, attacks, preset, images, split, n, squareQueries, batch, resize, shard };
         model.AddTo(command);
+        var precision = new PrecisionOption();
+        precision.AddTo(command);
+        var screen = new Option<bool>("--screen-then-confirm") { Description = "with --precision bf16/fp16: run each attack in that precision first, then in fp32 on the examples it did not fool (never weaker than fp32 alone)" };
+        command.Options.Add(screen);
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var started = DateTimeOffset.Now;
@@ -49,6 +54,7 @@ internal static class RobustnessCommand
             var radii = ParseEps(r.GetValue(eps)!);
             CommandPolicy.Count("--batch", r.GetValue(batch), 1);
             CommandPolicy.Count("--n", r.GetValue(n), 1);
+            var searchPrecision = precision.Parse(r, device);
             if (r.GetValue(squareQueries) is < 0) throw new ReproInputException($"--square-queries must be >= 0, got {r.GetValue(squareQueries)}");
             string? list = r.GetValue(attacks), presetName = r.GetValue(preset);
             if (list is not null && presetName is not null) throw new ReproInputException("give --attacks or --preset, not both");
@@ -73,9 +79,10 @@ internal static class RobustnessCommand
             using var loaded = model.Load(r, paths, Console.Out);
             loaded.Module.to(device);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
+            PrecisionOption.Check(loaded.Module, loaded.Name, [loaded.Input.C, loaded.Input.H, loaded.Input.W], searchPrecision);
             var attackList = AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries));
             var set = EvaluationImages.List(loaded, imageFolder, r.GetValue(split), r.GetValue(n), resizePolicy, paths);
-            var settings = new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch) };
+            var settings = new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision, ScreenThenConfirm = r.GetValue(screen) };
             var ordered = attackList.Where(a => !a.GradientFree).Concat(attackList.Where(a => a.GradientFree)).ToList();
             string resizeName = resizePolicy.ToString().ToLowerInvariant();
             var manifest = new RobustnessManifest
@@ -85,7 +92,7 @@ internal static class RobustnessCommand
                     loaded.Format == ModelFormat.Registry ? null : RobustnessManifest.Sha256Of(r.GetValue(model.Model)!), $"{loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}", loaded.Classes.Names),
                 Data = new ManifestData(set.Description, set.Identity, set.Count, resizeName),
                 Settings = new ManifestSettings(normName, [.. settings.Eps.Order()], ordered.Select(a => new AttackInfo(a.Name, a.Budget, a.GradientFree)).ToList(), settings.Seed,
-                    settings.BatchSize, settings.SanityExamples, settings.UnboundedExamples),
+                    settings.BatchSize, settings.SanityExamples, settings.UnboundedExamples, settings.Precision.ShortName(), settings.ScreenThenConfirm),
                 Shard = new ManifestShard(part.Index, part.Count, set.Examples.Count(e => part.Contains(e.Id, Shard.Batches(set.Count, settings.BatchSize))), from),
             };
             Console.WriteLine($"data: {set.Description} (--resize {resizeName})");

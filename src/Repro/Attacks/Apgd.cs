@@ -32,7 +32,7 @@ public static class Apgd
         var settings = new LoopSettings
         {
             Steps = options.Iterations, Restarts = options.Restarts, RandomStart = true, Seed = options.Seed, ExampleIds = options.ExampleIds,
-            Purpose = purpose, PurposeInstance = instance, Choice = IterateChoice.BestLoss, StopOnSuccess = options.StopOnSuccess, Progress = progress,
+            Purpose = purpose, PurposeInstance = instance, Choice = IterateChoice.BestLoss, StopOnSuccess = options.StopOnSuccess, Progress = progress, Precision = options.Precision,
         };
         return GradientAttackLoop.Run(objective, threat, images, settings, () => new ApgdStep(options, options.Iterations));
     }

@@ -29,6 +29,8 @@ public sealed record ApgdOptions
     public bool StopOnSuccess { get; init; } = true;
     /// <summary>Called with (iterations done, iterations in all: restarts, and APGD-T's target classes, included).</summary>
     public Action<long, long>? Progress { get; init; }
+    /// <summary>The precision of the model's forward and input-backward passes during the search (<see cref="AttackPrecision"/>); every returned figure is confirmed in float32. Default float32.</summary>
+    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 
     /// <summary>
     /// Throws <see cref="ReproInputException"/> naming the setting unless iterations, restarts and target

@@ -95,7 +95,7 @@ public sealed class CrossEntropyObjective : AttackObjective
     /// <summary>Per-example cross-entropy [N] of the logits [N,classes] against the labels (or targets), and the logits; images [N,C,H,W] in [0,1].</summary>
     public override ObjectiveValue Evaluate(Tensor images)
     {
-        var logits = model.forward(images);
+        var logits = model.call(images);
         CheckClasses(classes, logits, targeted ? "targets" : "labels");
         var loss = nn.functional.cross_entropy(logits, classes.to(logits.device), reduction: nn.Reduction.None);
         return new ObjectiveValue(loss, logits);

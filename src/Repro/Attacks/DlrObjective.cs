@@ -33,7 +33,7 @@ public sealed class DlrObjective(nn.Module<Tensor, Tensor> model, Tensor labels)
     /// <exception cref="ReproInputException">The model has fewer than <see cref="MinimumClasses"/> classes.</exception>
     public override ObjectiveValue Evaluate(Tensor images)
     {
-        var logits = model.forward(images);
+        var logits = model.call(images);
         Require(logits, MinimumClasses, "the DLR loss", "its denominator z_π1 − z_π3 needs a third class");
         CheckClasses(labels, logits, nameof(labels));
         using var scope = NewDisposeScope();
@@ -91,7 +91,7 @@ public sealed class TargetedDlrObjective(nn.Module<Tensor, Tensor> model, Tensor
     /// <exception cref="ReproInputException">The model has fewer than <see cref="MinimumClasses"/> classes.</exception>
     public override ObjectiveValue Evaluate(Tensor images)
     {
-        var logits = model.forward(images);
+        var logits = model.call(images);
         DlrObjective.Require(logits, MinimumClasses, "the targeted DLR loss", "its denominator uses the third and fourth largest logits");
         CheckClasses(labels, logits, nameof(labels));
         CheckClasses(targets, logits, nameof(targets));

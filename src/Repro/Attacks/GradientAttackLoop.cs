@@ -28,6 +28,8 @@ public sealed record LoopSettings
     public bool StopOnSuccess { get; init; }
     /// <summary>Called with (steps done, steps in all, restarts included) as the loop runs.</summary>
     public Action<long, long>? Progress { get; init; }
+    /// <summary>The precision the objective's modules run in during the search (<see cref="LowPrecision"/>); the returned result is confirmed in float32. Default float32.</summary>
+    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 }
 
 /// <summary>
@@ -37,7 +39,10 @@ public sealed record LoopSettings
 /// step rule's proposal, then a forward pass at the last iterate. Restarts run on every example,
 /// or with <see cref="LoopSettings.StopOnSuccess"/> only on those not yet fooled; the runs are
 /// merged success first, then by loss. Parameters are frozen for the attack (input gradients only).
-/// Every example is attacked independently of the others.
+/// Every example is attacked independently of the others. With a low <see cref="LoopSettings.Precision"/>
+/// the search runs the objective's modules in that precision and the result is confirmed by one
+/// float32 forward pass (<see cref="LowPrecision.Confirm"/>): every returned loss, logit, success and
+/// norm is a float32 figure.
 /// </summary>
 public static class GradientAttackLoop
 {
@@ -57,6 +62,15 @@ public static class GradientAttackLoop
         Guard.Ids(settings.ExampleIds, images.shape[0], "example ids");
         if (settings.Steps < 1) throw new ReproInputException($"steps must be >= 1, got {settings.Steps}");
         if (settings.Restarts < 1) throw new ReproInputException($"restarts must be >= 1, got {settings.Restarts}");
+        if (settings.Precision == AttackPrecision.Float32) return Search(objective, threat, images, settings, newRule);
+        AttackResult searched;
+        using (LowPrecision.Enter(objective.Modules, settings.Precision))
+            searched = Search(objective, threat, images, settings, newRule);
+        return LowPrecision.Confirm(objective, threat, images.detach(), searched);
+    }
+
+    static AttackResult Search(AttackObjective objective, ThreatModel threat, Tensor images, LoopSettings settings, Func<IStepRule> newRule)
+    {
         using var frozen = new FrozenParameters(objective.Modules);
         var original = images.detach();
         long n = original.shape[0];

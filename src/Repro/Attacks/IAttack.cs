@@ -32,11 +32,12 @@ public interface IAttack
     AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run);
 }
 
-/// <summary>What varies per call: the seed, the examples' ids (they key every random number; null: the hash of each image) and a progress callback.</summary>
+/// <summary>What varies per call: the seed, the examples' ids (they key every random number; null: the hash of each image), a progress callback and the search's precision.</summary>
 /// <param name="Seed">Seed of the attack's random numbers (with the example ids).</param>
 /// <param name="ExampleIds">One id per example of the batch; null: the hash of each image's pixels.</param>
 /// <param name="Progress">Called with (work done, work in all) as the attack runs; null: no reports.</param>
-public sealed record AttackRun(long Seed, IReadOnlyList<long>? ExampleIds = null, Action<long, long>? Progress = null);
+/// <param name="Precision">The precision the model runs in during the search; the result is confirmed in float32 (<see cref="AttackPrecision"/>).</param>
+public sealed record AttackRun(long Seed, IReadOnlyList<long>? ExampleIds = null, Action<long, long>? Progress = null, AttackPrecision Precision = AttackPrecision.Float32);
 
 /// <summary>PGD on the cross-entropy, from the image, with a step relative to eps; success first. Default: the article's 20 steps of 0.5 at eps 1.25 (0.4·eps).</summary>
 /// <param name="steps">PGD steps (one forward and one input-backward pass each).</param>
@@ -55,7 +56,7 @@ public sealed class PgdAttack(int steps = 20, double relativeStep = 0.4) : IAtta
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
         Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), Guard.NotNull(threat), Guard.Images(images),
-            new PgdOptions { Steps = steps, StepSize = relativeStep * threat.Eps, Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, StopOnSuccess = true, Progress = run.Progress });
+            new PgdOptions { Steps = steps, StepSize = relativeStep * threat.Eps, Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, StopOnSuccess = true, Progress = run.Progress, Precision = run.Precision });
 }
 
 /// <summary>The losses APGD ascends untargeted.</summary>
@@ -96,7 +97,7 @@ public sealed class ApgdAttack(ApgdLoss loss, ApgdOptions? options = null) : IAt
             ApgdLoss.Dlr => new DlrObjective(model, labels),
             _ => new MarginObjective(model, labels),
         };
-        return Apgd.Run(objective, threat, images, options with { Seed = run.Seed, ExampleIds = run.ExampleIds, Progress = run.Progress });
+        return Apgd.Run(objective, threat, images, options with { Seed = run.Seed, ExampleIds = run.ExampleIds, Progress = run.Progress, Precision = run.Precision });
     }
 }
 
@@ -117,7 +118,7 @@ public sealed class ApgdTargetedAttack(ApgdOptions? options = null) : IAttack
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Apgd.RunTargeted(model, images, labels, threat, options with { Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, Progress = run.Progress });
+        Apgd.RunTargeted(model, images, labels, threat, options with { Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, Progress = run.Progress, Precision = run.Precision });
 }
 
 /// <summary>The Square attack (<see cref="Square"/>) on the logit margin.</summary>
@@ -137,5 +138,5 @@ public sealed class SquareAttack(SquareOptions? options = null) : IAttack
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Square.Run(new MarginObjective(model, labels), threat, images, options with { Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, Progress = run.Progress });
+        Square.Run(new MarginObjective(model, labels), threat, images, options with { Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, Progress = run.Progress, Precision = run.Precision });
 }

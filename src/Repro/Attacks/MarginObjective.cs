@@ -36,7 +36,7 @@ public sealed class MarginObjective(nn.Module<Tensor, Tensor> model, Tensor labe
     /// <summary>Margin max_{j≠y} z_j − z_y [N] and logits [N,classes] of images [N,C,H,W] in [0,1] (differentiable w.r.t. the images).</summary>
     public override ObjectiveValue Evaluate(Tensor images)
     {
-        var logits = model.forward(images);
+        var logits = model.call(images);
         CheckClasses(labels, logits, nameof(labels));
         var index = labels.to(logits.device).unsqueeze(1);
         var trueLogit = logits.gather(1, index).squeeze(1);

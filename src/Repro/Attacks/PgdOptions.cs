@@ -44,6 +44,8 @@ public sealed record PgdOptions
     public bool BatchGeneratorNoise { get; init; }
     /// <summary>Called after every step with (steps done, steps in all, restarts included), for progress bars.</summary>
     public Action<long, long>? Progress { get; init; }
+    /// <summary>The precision of the model's forward and input-backward passes during the search (<see cref="AttackPrecision"/>); every returned figure is confirmed in float32. Default float32.</summary>
+    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 
     /// <summary>The iterate choice the flags select: <see cref="FinalIterate"/>, else <see cref="SmallestPerturbation"/>, else <see cref="KeepBest"/> (best loss), else the latest, success first.</summary>
     public IterateChoice Choice =>
@@ -102,6 +104,6 @@ public sealed record PgdOptions
     internal LoopSettings Loop() => new()
     {
         Steps = Steps, Restarts = Restarts, RandomStart = RandomStart, Seed = Seed, ExampleIds = ExampleIds, Purpose = NoisePurpose,
-        BatchGeneratorNoise = BatchGeneratorNoise, Choice = Choice, StopOnSuccess = StopOnSuccess, Progress = Progress,
+        BatchGeneratorNoise = BatchGeneratorNoise, Choice = Choice, StopOnSuccess = StopOnSuccess, Progress = Progress, Precision = Precision,
     };
 }

@@ -19,7 +19,8 @@ namespace Repro.Attacks;
 /// draws one window position per batch — so an example's result never depends on its batch; and
 /// window positions are uniform over all valid positions (the reference's draw never reaches the last
 /// row and column). Images are [N,C,H,W] in [0,1]; use it with <see cref="MarginObjective"/> (the
-/// reference's margin loss) or any objective with logits.
+/// reference's margin loss) or any objective with logits. With a low <see cref="SquareOptions.Precision"/>
+/// the queries run the model in that precision and the result is confirmed in float32 (<see cref="LowPrecision.Confirm"/>).
 /// </summary>
 public static class Square
 {
@@ -41,6 +42,15 @@ public static class Square
             LinfBall => false,
             _ => throw new ReproInputException($"Square attack supports the L2 and L-inf balls, not {threat}"),
         };
+        if (options.Precision == AttackPrecision.Float32) return Search(objective, threat, images, options, l2);
+        AttackResult searched;
+        using (LowPrecision.Enter(objective.Modules, options.Precision))
+            searched = Search(objective, threat, images, options, l2);
+        return LowPrecision.Confirm(objective, threat, images.detach(), searched);
+    }
+
+    static AttackResult Search(AttackObjective objective, ThreatModel threat, Tensor images, SquareOptions options, bool l2)
+    {
         using var frozen = new FrozenParameters(objective.Modules);
         using var _ = no_grad();
         var original = images.detach();

@@ -19,6 +19,8 @@ public sealed record SquareOptions
     public IReadOnlyList<long>? ExampleIds { get; init; }
     /// <summary>Called after every query round with (rounds done, rounds in all).</summary>
     public Action<long, long>? Progress { get; init; }
+    /// <summary>The precision of the model's forward passes during the search (<see cref="AttackPrecision"/>); every returned figure is confirmed in float32. Default float32.</summary>
+    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 
     /// <summary>Throws <see cref="ReproInputException"/> naming the setting unless queries are >= 0 and p_init is in (0,1].</summary>
     public void Validate()

@@ -22,6 +22,14 @@ public sealed record RobustnessSettings
     public int SanityExamples { get; init; } = 100;
     /// <summary>The correctly classified examples among the first this many positions (at most <see cref="SanityExamples"/>) get the unbounded attack; 0 skips it.</summary>
     public int UnboundedExamples { get; init; } = 100;
+    /// <summary>The precision the attacks' searches run the model in; every adversarial example is confirmed in float32 (<see cref="AttackPrecision"/>). Default float32.</summary>
+    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
+    /// <summary>
+    /// Screen then confirm: with a low <see cref="Precision"/>, each attack first runs in it, and the
+    /// examples it did not fool (float32-confirmed) are attacked again in float32 with the same
+    /// per-example randomness. Its fooled set contains the float32-only run's, so it is never weaker.
+    /// </summary>
+    public bool ScreenThenConfirm { get; init; }
 
     /// <summary>The ball of radius <paramref name="eps"/> for <see cref="Norm"/>: <see cref="L2Ball"/> or <see cref="LinfBall"/>.</summary>
     /// <exception cref="ReproInputException"><see cref="Norm"/> is neither "l2" nor "linf".</exception>
@@ -185,7 +193,7 @@ public static class RobustAccuracy
                 if (survivors.Length > 0)
                 {
                     var watch = Stopwatch.StartNew();
-                    var outcome = Attack(model, images, labels, ids, survivors, attack, threat, settings.Seed);
+                    var outcome = Screened(model, images, labels, ids, survivors, attack, threat, settings);
                     double share = watch.Elapsed.TotalSeconds / survivors.Length;
                     for (int k = 0; k < survivors.Length; k++)
                     {
@@ -249,17 +257,39 @@ public static class RobustAccuracy
     sealed record Outcome(bool[] Fooled, int[] Prediction, float[] L2, float[] Linf, float[] Margin);
 
     /// <summary>
+    /// <see cref="Attack"/> in <see cref="RobustnessSettings.Precision"/>; with <see cref="RobustnessSettings.ScreenThenConfirm"/>
+    /// the rows it did not fool are attacked again in float32 (same seed and example ids, so the same random numbers).
+    /// </summary>
+    static Outcome Screened(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> ids, int[] chunk, IAttack attack,
+        ThreatModel threat, RobustnessSettings settings)
+    {
+        var first = Attack(model, images, labels, ids, chunk, attack, threat, settings.Seed, settings.Precision);
+        if (!settings.ScreenThenConfirm || settings.Precision == AttackPrecision.Float32) return first;
+        var left = Enumerable.Range(0, chunk.Length).Where(k => !first.Fooled[k]).ToArray();
+        if (left.Length == 0) return first;
+        var again = Attack(model, images, labels, ids, left.Select(k => chunk[k]).ToArray(), attack, threat, settings.Seed, AttackPrecision.Float32);
+        for (int j = 0; j < left.Length; j++)
+        {
+            int k = left[j];
+            (first.Fooled[k], first.Prediction[k], first.L2[k], first.Linf[k], first.Margin[k]) = (again.Fooled[j], again.Prediction[j], again.L2[j], again.Linf[j], again.Margin[j]);
+        }
+        return first;
+    }
+
+    /// <summary>
     /// Runs one attack on rows <paramref name="chunk"/> and says, per row, whether its adversarial
     /// example fools the model — decided by a fresh forward pass, after checking it is in the ball and
     /// the box — with the prediction, the perturbation's norms and the margin there.
     /// </summary>
-    static Outcome Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> ids, int[] chunk, IAttack attack, ThreatModel threat, long seed)
+    static Outcome Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, IReadOnlyList<long> ids, int[] chunk, IAttack attack, ThreatModel threat, long seed,
+        AttackPrecision precision)
     {
         using var scope = NewDisposeScope();
         var index = tensor(chunk.Select(i => (long)i).ToArray(), dtype: ScalarType.Int64, device: images.device);
         var x = images.index_select(0, index);
         var y = labels.index_select(0, index.to(labels.device));
-        using var result = attack.Run(model, x, y, threat, new AttackRun(seed, chunk.Select(i => ids[i]).ToArray()));
+        using var result = attack.Run(model, x, y, threat, new AttackRun(seed, chunk.Select(i => ids[i]).ToArray(), null, precision));
+        // Every figure below is measured again in float32 (the model is back in float32 once the attack returns).
         using var _ = no_grad();
         var distance = threat.Distance(x, result.Adversarial);
         double tolerance = threat.Eps * 1e-4 + 1e-6;

@@ -34,6 +34,8 @@ internal sealed record ExplanationOptions
     public double StepSize { get; init; } = 5;
     public double Eps { get; init; } = 1000;
     public long Seed { get; init; }
+    /// <summary>The precision of the model's passes for the vanilla gradient and SmoothGrad (feature visualisation stays float32); predictions are float32.</summary>
+    public Attacks.AttackPrecision Precision { get; init; } = Attacks.AttackPrecision.Float32;
 }
 
 /// <summary>One explained image: the model's prediction, the class explained and the component visualised.</summary>
@@ -113,7 +115,7 @@ internal static partial class FolderExplanation
             if (wanted < 0 || wanted >= size) throw new ReproInputException($"--component {wanted} is out of range: the representation has {size} components (0-{size - 1})");
         }
         if (listing.Skipped.Count > 0) skipped?.Invoke(listing.Skipped);
-        var smoothGrad = new SmoothGrad(new VanillaGradient(model), options.Samples, options.Sigma, seed: options.Seed);
+        var smoothGrad = new SmoothGrad(new VanillaGradient(model, options.Precision), options.Samples, options.Sigma, seed: options.Seed);
         string staging = ReportWriter.StagingFolder(output.Folder);
         try
         {
@@ -133,7 +135,7 @@ internal static partial class FolderExplanation
 
                 if (options.Kinds.HasFlag(ExplanationKinds.Gradient))
                 {
-                    var picture = SaliencyImage.Visualise(new VanillaGradient(model).Attribute(image, target))[0];
+                    var picture = SaliencyImage.Visualise(new VanillaGradient(model, options.Precision).Attribute(image, target))[0];
                     ImageFile.SavePng(picture, Path.Combine(staging, OutputName(name, "gradient")));
                     cells.Add(new GridCell(picture, $"gradient: {classNames[explained]}"));
                 }

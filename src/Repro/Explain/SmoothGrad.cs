@@ -43,6 +43,8 @@ public sealed class SmoothGrad(IAttribution inner, int samples = 100, double sig
         long perCopy = images.numel() / n;
         using var keys = tensor(RandomStreams.Keys(seed, RandomPurpose.SmoothGradNoise, exampleIds), dtype: ScalarType.Int64, device: images.device);
         var sum = zeros_like(images);
+        // A low-precision inner gradient converts the model once for all batches, not once per batch.
+        using var low = (inner as VanillaGradient)?.EnterPrecision();
         for (long start = 0; start < total; start += BatchSize)
         {
             using var scope = NewDisposeScope();

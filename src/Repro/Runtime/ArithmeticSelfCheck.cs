@@ -3,30 +3,32 @@ using static TorchSharp.torch;
 
 namespace Repro.Runtime;
 
-/// <summary>The float32 error of one configuration at one batch size, relative to the float64 result's largest magnitude.</summary>
+/// <summary>The error (float32, or the low precision checked) of one configuration at one batch size, relative to the float64 result's largest magnitude.</summary>
 internal sealed record BatchError(int Batch, double Forward, double InputGradient);
 
 /// <summary>One configuration's check: the first layer that has it, how many layers share it, its errors per batch size.</summary>
-internal sealed record LayerCheck(LayerConfiguration Configuration, string Layer, int Layers, IReadOnlyList<BatchError> Errors, double Seconds)
+internal sealed record LayerCheck(LayerConfiguration Configuration, string Layer, int Layers, IReadOnlyList<BatchError> Errors, double Seconds, ScalarType DType = ScalarType.Float32)
 {
+    /// <summary>The tolerance of <see cref="DType"/> (<see cref="ArithmeticSelfCheck.ToleranceFor"/>).</summary>
+    public double Tolerance => ArithmeticSelfCheck.ToleranceFor(DType);
     /// <summary>The largest error over batch sizes, forward and input gradient (NaN if any result was not finite).</summary>
     public double Worst => Errors.Select(e => Math.Max(e.Forward, e.InputGradient)).Aggregate(0.0, (a, e) => double.IsNaN(a) || double.IsNaN(e) ? double.NaN : Math.Max(a, e));
-    public bool Passed => Worst <= ArithmeticSelfCheck.Tolerance; // false for NaN
+    public bool Passed => Worst <= Tolerance; // false for NaN
 
     /// <summary>The first failing measurement in words, e.g. "forward at batch 2: 5.0e-01".</summary>
     public string FirstFailure()
     {
         foreach (var e in Errors)
         {
-            if (!(e.Forward <= ArithmeticSelfCheck.Tolerance)) return $"forward at batch {e.Batch}: {e.Forward:0.0e+00}";
-            if (!(e.InputGradient <= ArithmeticSelfCheck.Tolerance)) return $"input gradient at batch {e.Batch}: {e.InputGradient:0.0e+00}";
+            if (!(e.Forward <= Tolerance)) return $"forward at batch {e.Batch}: {e.Forward:0.0e+00}";
+            if (!(e.InputGradient <= Tolerance)) return $"input gradient at batch {e.Batch}: {e.InputGradient:0.0e+00}";
         }
         return "none";
     }
 }
 
 /// <summary>A model's check: every distinct configuration, the layers that could not be traced, the time it took here.</summary>
-internal sealed record ModelCheck(string Model, IReadOnlyList<LayerCheck> Layers, IReadOnlyList<string> Unseen, double Seconds, double CpuSeconds)
+internal sealed record ModelCheck(string Model, IReadOnlyList<LayerCheck> Layers, IReadOnlyList<string> Unseen, double Seconds, double CpuSeconds, ScalarType DType = ScalarType.Float32)
 {
     /// <summary>Skipped at the caller's request (<see cref="ArithmeticCheck.Skip"/>): nothing was run.</summary>
     public bool Skipped { get; init; }
@@ -39,7 +41,7 @@ internal sealed record ModelCheck(string Model, IReadOnlyList<LayerCheck> Layers
         Skipped ? $"{Model}: SKIPPED at the caller's request ({ArithmeticCheck.SkipSetting}); results are computed on unchecked float32 arithmetic"
         : NothingChecked ? $"{Model}: NOT CHECKED — no convolution, linear or pooling layer of it is visible to the check (a TorchScript module computes inside libtorch's interpreter); its float32 arithmetic is unverified"
         : $"{Model}: {Layers.Count} configurations ({Layers.Sum(l => l.Layers)} layers) at batch {string.Join(" and ", ArithmeticSelfCheck.Batches)}, " +
-        $"worst float32 error {Worst:0.0e+00} of scale (tolerance {ArithmeticSelfCheck.Tolerance:0e+00}), {Seconds:F1} s ({CpuSeconds:F1} s CPU)" +
+        $"worst {ArithmeticSelfCheck.Name(DType)} error {Worst:0.0e+00} of scale (tolerance {ArithmeticSelfCheck.ToleranceFor(DType):0e+00}), {Seconds:F1} s ({CpuSeconds:F1} s CPU)" +
         (Unseen.Count > 0 ? $"; NOT CHECKED (not reached through call()): {string.Join(", ", Unseen)}" : "");
 }
 
@@ -101,6 +103,28 @@ internal static class ArithmeticSelfCheck
     /// </summary>
     public const double Tolerance = 1e-4;
 
+    /// <summary>
+    /// bfloat16 (8-bit mantissa, unit roundoff 2^-9 = 2.0e-3) against float64 on the same bfloat16-rounded
+    /// inputs and weights: the output's own rounding alone is up to 2.0e-3 of scale, and correct kernels
+    /// (accumulating in float32) measured up to 5.4e-3 here (ResNet's 3x3 max-pool input gradient; convolutions up to 3.7e-3); the float32 faults of issue 12 were 0.02 to 1.
+    /// </summary>
+    public const double BFloat16Tolerance = 1e-2;
+
+    /// <summary>float16 (11-bit mantissa, unit roundoff 2^-12 = 2.4e-4) against float64 on the same float16-rounded inputs: correct kernels measured up to 6.7e-4 here (max-pool input gradient; convolutions up to 4.6e-4).</summary>
+    public const double Float16Tolerance = 2e-3;
+
+    /// <summary>The tolerance for <paramref name="dtype"/>: <see cref="Tolerance"/> (float32), <see cref="BFloat16Tolerance"/>, <see cref="Float16Tolerance"/>.</summary>
+    public static double ToleranceFor(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => Tolerance,
+        ScalarType.BFloat16 => BFloat16Tolerance,
+        ScalarType.Float16 => Float16Tolerance,
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "the self-check covers float32, bfloat16 and float16"),
+    };
+
+    /// <summary>float32, bfloat16 or float16.</summary>
+    public static string Name(ScalarType dtype) => dtype.ToString().ToLowerInvariant();
+
     /// <summary>Batch 1 and a batch of 2: libtorch takes oneDNN for most convolutions only from batch 2.</summary>
     public static IReadOnlyList<int> Batches { get; } = [1, 2];
 
@@ -122,26 +146,39 @@ internal static class ArithmeticSelfCheck
     {
         get
         {
-            var all = Models;
+            var all = Models.Where(m => m.DType == ScalarType.Float32).ToList();
             string skipped = all.Any(m => m.Skipped) ? $"; SKIPPED for {string.Join(", ", all.Where(m => m.Skipped).Select(m => m.Model).Distinct())} ({ArithmeticCheck.SkipSetting})" : "";
             string unverified = all.Any(m => !m.Skipped && m.NothingChecked) ? $"; NOT CHECKED (no layer visible): {string.Join(", ", all.Where(m => !m.Skipped && m.NothingChecked).Select(m => m.Model).Distinct())}" : "";
             var checkedModels = all.Where(m => !m.Skipped && !m.NothingChecked).ToList();
-            if (checkedModels.Count == 0) return "arithmetic self-check: no model checked in this run" + skipped + unverified;
+            if (checkedModels.Count == 0) return "arithmetic self-check: no model checked in this run" + skipped + unverified + LowPrecisionSummary();
             int configurations;
-            lock (gate) configurations = verdicts.Count;
+            lock (gate) configurations = verdicts.Keys.Count(k => k.StartsWith("Float32|", StringComparison.Ordinal));
             double worst = checkedModels.Select(m => m.Worst).Aggregate((a, e) => double.IsNaN(a) || double.IsNaN(e) ? double.NaN : Math.Max(a, e));
             return $"arithmetic self-check: {configurations} configurations of {string.Join(", ", checkedModels.Select(m => m.Model).Distinct())} " +
                    $"checked in {checkedModels.Sum(m => m.Seconds):F1} s ({checkedModels.Sum(m => m.CpuSeconds):F1} s CPU), worst float32 error {worst:0.0e+00} of scale (tolerance {Tolerance:0e+00})" +
-                   (checkedModels.All(m => m.Passed) ? "" : " — FAILED") + skipped + unverified;
+                   (checkedModels.All(m => m.Passed) ? "" : " — FAILED") + skipped + unverified + LowPrecisionSummary();
         }
     }
 
-    /// <summary>
-    /// Checks <paramref name="model"/> (input [N, ..<paramref name="input"/>], images in [0,1]) without
-    /// throwing; configurations already checked in this process are not run again.
-    /// </summary>
-    public static ModelCheck Run(nn.Module<Tensor, Tensor> model, string name, long[] input)
+    static string LowPrecisionSummary()
     {
+        var low = Models.Where(m => m.DType != ScalarType.Float32).GroupBy(m => m.DType).ToList();
+        return string.Concat(low.Select(g =>
+        {
+            double worst = g.Select(m => m.Worst).Aggregate((a, e) => double.IsNaN(a) || double.IsNaN(e) ? double.NaN : Math.Max(a, e));
+            return $"; in {Name(g.Key)}: {string.Join(", ", g.Select(m => m.Model).Distinct())}, worst error {worst:0.0e+00} (tolerance {ToleranceFor(g.Key):0e+00})" +
+                   (g.All(m => m.Passed) ? "" : " — FAILED");
+        }));
+    }
+
+    /// <summary>
+    /// Checks <paramref name="model"/> (input [N, ..<paramref name="input"/>], images in [0,1]) in
+    /// <paramref name="dtype"/> (float32, bfloat16 or float16) against float64, without throwing;
+    /// configurations already checked in this process in this dtype are not run again.
+    /// </summary>
+    public static ModelCheck Run(nn.Module<Tensor, Tensor> model, string name, long[] input, ScalarType dtype = ScalarType.Float32)
+    {
+        ToleranceFor(dtype);
         OneDnnConfiguration.Apply();
         lock (gate)
         {
@@ -151,15 +188,16 @@ internal static class ArithmeticSelfCheck
             var layers = new List<LayerCheck>();
             foreach (var (configuration, layer, count) in traced)
             {
-                if (!verdicts.TryGetValue(configuration.Key, out var verdict))
+                string key = $"{dtype}|{configuration.Key}";
+                if (!verdicts.TryGetValue(key, out var verdict))
                 {
                     var one = Stopwatch.StartNew();
-                    var errors = Measure(configuration, Batches);
-                    verdicts[configuration.Key] = verdict = (errors, one.Elapsed.TotalSeconds);
+                    var errors = Measure(configuration, Batches, dtype);
+                    verdicts[key] = verdict = (errors, one.Elapsed.TotalSeconds);
                 }
-                layers.Add(new LayerCheck(configuration, layer, count, verdict.Errors, verdict.Seconds));
+                layers.Add(new LayerCheck(configuration, layer, count, verdict.Errors, verdict.Seconds, dtype));
             }
-            var check = new ModelCheck(name, layers, unseen, clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
+            var check = new ModelCheck(name, layers, unseen, clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, dtype);
             models.Add(check);
             return check;
         }
@@ -170,7 +208,7 @@ internal static class ArithmeticSelfCheck
     /// <see cref="ReproInputException"/> (exit code 2) naming the first failing layer, its configuration
     /// and its error when any configuration fails or a layer could not be checked.
     /// </summary>
-    public static ModelCheck Ensure(nn.Module<Tensor, Tensor> model, string name, long[] input)
+    public static ModelCheck Ensure(nn.Module<Tensor, Tensor> model, string name, long[] input, ScalarType dtype = ScalarType.Float32)
     {
         if (ArithmeticCheck.Skip)
         {
@@ -179,13 +217,13 @@ internal static class ArithmeticSelfCheck
             ArithmeticCheck.Log.WriteLine($"arithmetic self-check, {skipped.Describe()}");
             return skipped;
         }
-        var check = Run(model, name, input);
+        var check = Run(model, name, input, dtype);
         ArithmeticCheck.Log.WriteLine($"arithmetic self-check, {check.Describe()}"); // a note, not an error: the command routes it to stdout
         if (check.Passed) return check;
         if (check.Layers.FirstOrDefault(l => !l.Passed) is { } failed)
             throw new ReproInputException(
-                $"arithmetic self-check failed for {name}: layer '{failed.Layer}' ({failed.Configuration.Describe()}), float32 {failed.FirstFailure()} " +
-                $"of the float64 result's scale (tolerance {Tolerance:0e+00}) under {OneDnnConfiguration.Summary}. No result is computed on this arithmetic; " +
+                $"arithmetic self-check failed for {name}: layer '{failed.Layer}' ({failed.Configuration.Describe()}), {Name(dtype)} {failed.FirstFailure()} " +
+                $"of the float64 result's scale (tolerance {ToleranceFor(dtype):0e+00}) under {OneDnnConfiguration.Summary}. No result is computed on this arithmetic; " +
                 "'repro doctor' prints the full table (README: arithmetic you can trust)");
         throw new ReproInputException($"arithmetic self-check for {name}: layers not reached through call() cannot be checked: {string.Join(", ", check.Unseen)}");
     }
@@ -206,8 +244,13 @@ internal static class ArithmeticSelfCheck
         using (model) return Ensure(model, name, input);
     }
 
-    /// <summary>float32 against float64 on random data, at each batch size, forward and input gradient (not cached).</summary>
-    public static IReadOnlyList<BatchError> Measure(LayerConfiguration c, IReadOnlyList<int> batches)
+    /// <summary>
+    /// <paramref name="dtype"/> (float32 by default) against float64 on random data, at each batch size,
+    /// forward and input gradient (not cached). Inputs, weights and the upstream gradient are rounded to
+    /// <paramref name="dtype"/> first and float64 computes on the rounded values, so the error is the
+    /// kernels' arithmetic, not the rounding of the data.
+    /// </summary>
+    public static IReadOnlyList<BatchError> Measure(LayerConfiguration c, IReadOnlyList<int> batches, ScalarType dtype = ScalarType.Float32)
     {
         // A private generator: the check must not move the caller's seeded random stream.
         var generator = new Generator(1234);
@@ -217,17 +260,17 @@ internal static class ArithmeticSelfCheck
         foreach (int batch in batches)
         {
             using var scope = NewDisposeScope();
-            var x = Uniform([batch, .. c.Input]);
+            var x = Uniform([batch, .. c.Input]).to_type(dtype);
             Tensor? weight = null, bias = null;
             if (c.Weight is not null)
             {
                 long fanIn = c.Weight.Skip(1).Aggregate(1L, (a, d) => a * d);
-                weight = Uniform(c.Weight) / Math.Sqrt(fanIn);
-                if (c.Bias) bias = Uniform([c.Weight[0]]) * 0.1;
+                weight = (Uniform(c.Weight) / Math.Sqrt(fanIn)).to_type(dtype);
+                if (c.Bias) bias = (Uniform([c.Weight[0]]) * 0.1).to_type(dtype);
             }
             var x32 = (c.ChannelsLast ? LayerConfiguration.ToChannelsLast(x) : x.clone()).requires_grad_(true);
             var y32 = c.Run(x32, weight, bias);
-            var upstream = Uniform(y32.shape);
+            var upstream = Uniform(y32.shape).to_type(dtype);
             var g32 = autograd.grad([(y32 * upstream).sum()], [x32])[0];
             var x64 = x.to_type(ScalarType.Float64).requires_grad_(true);
             var y64 = c.Run(x64, weight?.to_type(ScalarType.Float64), bias?.to_type(ScalarType.Float64));

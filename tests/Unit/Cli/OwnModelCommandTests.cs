@@ -58,7 +58,7 @@ public class OwnModelCommandTests
     /// A small uint8-input TFLite classifier every class of which can be reached: CONV_2D 3x3 (4 channels)
     /// -> MEAN over H,W -> FULLY_CONNECTED whose rows are +-e1, +-e2, +-e3 -> SOFTMAX.
     /// </summary>
-    static byte[] SimpleTflite()
+    internal static byte[] SimpleTflite()
     {
         var g = new TfliteGraphBuilder();
         int input = g.Activation("image", [1, 8, 8, 3], Repro.Models.Tflite.TfliteTensorType.UINT8, 1f / 128, 128);

@@ -11,7 +11,8 @@ public sealed record ManifestModel(string Name, string Format, string? File, str
 public sealed record ManifestData(string Description, string Identity, int Examples, string Resize);
 
 /// <summary>Every setting that decides the records.</summary>
-public sealed record ManifestSettings(string Norm, IReadOnlyList<double> Eps, IReadOnlyList<AttackInfo> Attacks, long Seed, int Batch, int SanityExamples, int UnboundedExamples);
+public sealed record ManifestSettings(string Norm, IReadOnlyList<double> Eps, IReadOnlyList<AttackInfo> Attacks, long Seed, int Batch, int SanityExamples, int UnboundedExamples,
+    string Precision = "fp32", bool ScreenThenConfirm = false);
 
 /// <summary>Which shard: <see cref="Index"/> of <see cref="Count"/> (0-based), how it was chosen, and how many examples of the listing fall in it.</summary>
 public sealed record ManifestShard(int Index, int Count, int Examples, string From);
