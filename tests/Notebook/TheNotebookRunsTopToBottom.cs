@@ -91,8 +91,8 @@ public class TheNotebookRunsTopToBottom
                 {
                     switch (e)
                     {
-                        case StandardOutputValueProduced o: cell.Outputs.Add(new TextElement(Text(o), "stdout")); break;
-                        case StandardErrorValueProduced o: cell.Outputs.Add(new TextElement(Text(o), "stderr")); break;
+                        case StandardOutputValueProduced o: Append(cell, Text(o), "stdout"); break;
+                        case StandardErrorValueProduced o: Append(cell, Text(o), "stderr"); break;
                         case ErrorProduced p:
                             cell.Outputs.Add(new ErrorElement(p.Message, "Error", []));
                             failures.Add($"code cell {i + 1}: {p.Message}");
@@ -129,6 +129,15 @@ public class TheNotebookRunsTopToBottom
                 Assert.That(figure || notRun, Is.True, $"code cell {i + 1} ({cell.Contents.Split('\n')[0]}) shows a figure or says NOT RUN");
             }
         });
+    }
+
+    /// <summary>Adds console text to the cell's outputs, joined to the previous output of the same stream (one block, as Jupyter shows it).</summary>
+    static void Append(InteractiveDocumentElement cell, string text, string stream)
+    {
+        if (cell.Outputs.Count > 0 && cell.Outputs[^1] is TextElement last && last.Name == stream)
+            cell.Outputs[^1] = new TextElement(last.Text + text, stream);
+        else
+            cell.Outputs.Add(new TextElement(text, stream));
     }
 
     static string Text(DisplayEvent e) => e.FormattedValues.FirstOrDefault(v => v.MimeType == "text/plain")?.Value ?? "";
