@@ -217,28 +217,12 @@ public class EveryCommandPolicyTests
         Assert.That(Entries(output), Is.EqualTo(new[] { "manifest.json", "records.parquet", "robustness.html", "robustness.png", "robustness.tsv" }));
     }
 
-    /// <summary>
-    /// The command's own build output (src/Repro.Cli/bin/...) rather than the copy beside the tests, when it exists:
-    /// under <c>dotnet test --collect "XPlat Code Coverage"</c> (CI) the copies beside the tests are instrumented by
-    /// Coverlet, whose hit file cannot be written under a file-size or address-space limit (the child then aborts,
-    /// exit 134, whatever the command does).
-    /// </summary>
-    static string Uninstrumented(string launcher)
-    {
-        string folder = Path.GetDirectoryName(launcher)!;
-        string marker = Path.Combine("tests", "Unit", "bin") + Path.DirectorySeparatorChar;
-        int at = folder.IndexOf(marker, StringComparison.Ordinal);
-        if (at < 0) return launcher;
-        string own = Path.Combine(folder[..at], "src", "Repro.Cli", "bin", folder[(at + marker.Length)..], Path.GetFileName(launcher));
-        return File.Exists(own) ? own : launcher;
-    }
-
     static (int Code, string Output, string Error) Child(string wrapper, string[] wrapperArgs, params string[] args)
     {
         var start = ReproProcess.StartInfo(new Dictionary<string, string?> { ["DOTNET_EnableWriteXorExecute"] = "0" }, args);
         var wrapped = new ProcessStartInfo(wrapper) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in wrapperArgs) wrapped.ArgumentList.Add(a);
-        wrapped.ArgumentList.Add(Uninstrumented(start.FileName));
+        wrapped.ArgumentList.Add(start.FileName);
         foreach (var a in start.ArgumentList) wrapped.ArgumentList.Add(a);
         foreach (var (k, v) in start.Environment) wrapped.Environment[k] = v;
         using var process = Process.Start(wrapped)!;

@@ -18,10 +18,26 @@ public static class ReproProcess
         return (process.ExitCode, output, error.Result);
     }
 
-    /// <summary>How to start the command: its launcher beside the tests, else <c>dotnet Repro.Cli.dll</c>; output and errors redirected.</summary>
+    /// <summary>
+    /// The command's own build output (src/Repro.Cli/bin/...) rather than the copy beside the tests, when it exists:
+    /// under <c>dotnet test --collect "XPlat Code Coverage"</c> (CI) the copies beside the tests are instrumented by
+    /// Coverlet, and a child process running them can abort (exit 134) when Coverlet's hit file cannot be written
+    /// (a file-size or address-space limit, a signal) whatever the command itself does.
+    /// </summary>
+    public static string Uninstrumented(string dll)
+    {
+        string folder = Path.GetDirectoryName(dll)!;
+        string marker = Path.Combine("tests", "Unit", "bin") + Path.DirectorySeparatorChar;
+        int at = folder.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0) return dll;
+        string own = Path.Combine(folder[..at], "src", "Repro.Cli", "bin", folder[(at + marker.Length)..], Path.GetFileName(dll));
+        return File.Exists(own) ? own : dll;
+    }
+
+    /// <summary>How to start the command: its own build's launcher (<see cref="Uninstrumented"/>), else <c>dotnet Repro.Cli.dll</c>; output and errors redirected.</summary>
     public static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        string dll = typeof(Repro.Cli.ReproCommand).Assembly.Location; // Repro.Cli.dll: the command (the library is Repro.dll)
+        string dll = Uninstrumented(typeof(Repro.Cli.ReproCommand).Assembly.Location); // Repro.Cli.dll: the command (the library is Repro.dll)
         string host = Path.Combine(Path.GetDirectoryName(dll)!, Path.GetFileNameWithoutExtension(dll));
         var start = File.Exists(host) ? new ProcessStartInfo(host) : new ProcessStartInfo("dotnet") { ArgumentList = { dll } };
         foreach (string a in args) start.ArgumentList.Add(a);
