@@ -17,14 +17,18 @@ public enum RandomPurpose : long
     PgdStart = 1,
     /// <summary>APGD's random start (APGD-CE, APGD-DLR, the margin loss); instance: the restart.</summary>
     ApgdStart = 2,
-    /// <summary>APGD-T's random start; instance: the target's rank k (0 = the class with the highest other logit), then the restart.</summary>
-    ApgdTargetedStart = 3,
+    /// <summary>
+    /// SmoothGrad's noisy copies; no instance; copy k of an example is sub-stream k. Number 3 with no
+    /// instance is the key SmoothGrad always had (Key(seed, 3, id)), so its maps and the approved
+    /// snapshots are unchanged; it no longer meets PGD's restart 2, whose key now carries the restart.
+    /// </summary>
+    SmoothGradNoise = 3,
     /// <summary>Square's initial perturbation (stripes or the L2 grid); no instance.</summary>
     SquareStart = 4,
     /// <summary>Square's proposals; no instance; query q is sub-stream q (<see cref="CounterNoise.Derive"/>).</summary>
     SquareQuery = 5,
-    /// <summary>SmoothGrad's noisy copies; no instance; copy k of an example is sub-stream k.</summary>
-    SmoothGradNoise = 6,
+    /// <summary>APGD-T's random start; instance: the target's rank k (0 = the class with the highest other logit), then the restart.</summary>
+    ApgdTargetedStart = 6,
     /// <summary>Feature visualisation's PGD random start; instance: the restart.</summary>
     FeatureVisualisationStart = 7,
     /// <summary>FAB's random restarts (Croce and Hein 2020); instance: the target's rank (0 when untargeted), then the restart.</summary>
