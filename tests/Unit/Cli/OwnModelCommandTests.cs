@@ -14,7 +14,7 @@ namespace Repro.Tests.Unit.Cli;
 [NonParallelizable]
 public class OwnModelCommandTests
 {
-    static (int Code, string Output, string Error) Run(params string[] args)
+    internal static (int Code, string Output, string Error) Run(params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -30,7 +30,7 @@ public class OwnModelCommandTests
     }
 
     /// <summary>Three generated photos-to-be (smooth colour fields), so the test needs no data root.</summary>
-    static string Images()
+    internal static string Images()
     {
         string folder = TestData.TempFolder();
         var generator = new Generator(42);
@@ -43,7 +43,7 @@ public class OwnModelCommandTests
         return folder;
     }
 
-    static string[] Roots(string output) => ["--data", Path.Combine(TestData.TempFolder(), "no-data"), "--models", TestData.TempFolder(), "--out", output];
+    internal static string[] Roots(string output) => ["--data", Path.Combine(TestData.TempFolder(), "no-data"), "--models", TestData.TempFolder(), "--out", output];
 
     public static IEnumerable<TestCaseData> ModelFiles()
     {

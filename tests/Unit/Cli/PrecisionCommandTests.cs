@@ -17,35 +17,10 @@ namespace Repro.Tests.Unit.Cli;
 [NonParallelizable]
 public class PrecisionCommandTests
 {
-    static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var (previousOut, previousError) = (Console.Out, Console.Error);
-        Console.SetOut(output);
-        Console.SetError(error);
-        try { return (ReproCommand.Run(args), output.ToString(), error.ToString()); }
-        finally
-        {
-            Console.SetOut(previousOut);
-            Console.SetError(previousError);
-        }
-    }
-
-    static string Images()
-    {
-        string folder = TestData.TempFolder();
-        var generator = new Generator(7);
-        for (int i = 0; i < 3; i++)
-        {
-            using var low = rand([1, 3, 5, 7], generator: generator);
-            using var image = nn.functional.interpolate(low, [40, 56], mode: InterpolationMode.Bilinear, align_corners: false)[0];
-            ImageFile.SavePng(image, Path.Combine(folder, $"photo{i}.png"));
-        }
-        return folder;
-    }
-
-    static string[] Roots(string output) => ["--data", Path.Combine(TestData.TempFolder(), "no-data"), "--models", TestData.TempFolder(), "--out", output];
+    // The command harness of the own-model tests: the same in-process run, photos and empty roots.
+    static (int Code, string Output, string Error) Run(params string[] args) => OwnModelCommandTests.Run(args);
+    static string Images() => OwnModelCommandTests.Images();
+    static string[] Roots(string output) => OwnModelCommandTests.Roots(output);
 
     [Test]
     public void EveryNumberABFloat16AttackWritesIsTheFloat32Figure()
