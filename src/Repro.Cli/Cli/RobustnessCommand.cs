@@ -60,6 +60,7 @@ internal static class RobustnessCommand
             if (list is not null && presetName is not null) throw new ReproInputException("give --attacks or --preset, not both");
             if (presetName is not null && !AttackCatalog.Presets.Contains(presetName.ToLowerInvariant()))
                 throw new ReproInputException($"--preset: unknown preset '{presetName}' (known: {string.Join(", ", AttackCatalog.Presets)})");
+            if (list is not null) AttacksFlag(() => AttackCatalog.CheckNames(list));
             var resizePolicy = r.GetValue(resize)?.ToLowerInvariant() switch
             {
                 "crop" => ImageResize.Crop,
@@ -80,7 +81,7 @@ internal static class RobustnessCommand
             loaded.Module.to(device);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             PrecisionOption.Check(loaded.Module, loaded.Name, [loaded.Input.C, loaded.Input.H, loaded.Input.W], searchPrecision);
-            var attackList = AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries));
+            var attackList = AttacksFlag(() => AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries)), list is null ? "--preset" : "--attacks");
             var set = EvaluationImages.List(loaded, imageFolder, r.GetValue(split), r.GetValue(n), resizePolicy, paths);
             var settings = new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision, ScreenThenConfirm = r.GetValue(screen) };
             var ordered = attackList.Where(a => !a.GradientFree).Concat(attackList.Where(a => a.GradientFree)).ToList();
@@ -144,6 +145,15 @@ internal static class RobustnessCommand
         }));
         return command;
     }
+
+    /// <summary>The catalogue's refusal (which names its parameter) said as the flag it came from.</summary>
+    static T AttacksFlag<T>(Func<T> parse, string flag = "--attacks")
+    {
+        try { return parse(); }
+        catch (ReproArgumentException e) { throw new ReproInputException($"{flag}: {e.Message[(e.ParamName.Length + 2)..]}"); }
+    }
+
+    static void AttacksFlag(Action check) => AttacksFlag(() => { check(); return 0; });
 
     static List<double> ParseEps(string text)
     {

@@ -36,6 +36,25 @@ internal sealed class Rgba8Image
         return tensor(data, new long[] { 3, Height, Width });
     }
 
+    /// <summary>
+    /// The image as a float32 tensor [<paramref name="channels"/>,H,W] in [0,1]: 3 is
+    /// <see cref="ToTensor()"/>; 1 is PIL's <c>convert("L")</c> (ITU-R 601-2 luma in integer
+    /// arithmetic, (19595 R + 38470 G + 7471 B + 32768) >> 16, then / 255), which leaves a grey image's
+    /// bytes as they are.
+    /// </summary>
+    /// <param name="channels">1 (grey) or 3 (RGB).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channels"/> is neither 1 nor 3.</exception>
+    public Tensor ToTensor(int channels)
+    {
+        if (channels == 3) return ToTensor();
+        if (channels != 1) throw new ArgumentOutOfRangeException(nameof(channels), $"images load as RGB (3 channels) or grey (1), not {channels} channels");
+        int plane = Width * Height;
+        var data = new float[plane];
+        for (int i = 0; i < plane; i++)
+            data[i] = ((Pixels[4 * i] * 19595 + Pixels[4 * i + 1] * 38470 + Pixels[4 * i + 2] * 7471 + 0x8000) >> 16) / 255f;
+        return tensor(data, new long[] { 1, Height, Width });
+    }
+
     /// <summary>The R, G, B byte of pixel (x, y): channel 0, 1 or 2.</summary>
     public byte this[int x, int y, int channel] => Pixels[4 * ((long)y * Width + x) + channel];
 }

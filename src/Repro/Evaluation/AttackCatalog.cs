@@ -32,13 +32,19 @@ public static class AttackCatalog
     /// <summary>The preset names <see cref="Parse"/> accepts besides attack names: "standard" and "plus" (AutoAttack's versions).</summary>
     public static IReadOnlyList<string> Presets => ["standard", "plus"];
 
-    /// <summary>Attacks by name (comma-separated list), or a preset, for a model with <paramref name="classes"/> classes.</summary>
+    /// <summary>
+    /// Attacks by name or preset, comma-separated, matched case-insensitively ("APGD-CE" is "apgd-ce"),
+    /// for a model with <paramref name="classes"/> classes.
+    /// </summary>
+    /// <param name="list">Names of <see cref="Known"/> attacks and <see cref="Presets"/>, e.g. "standard" or "apgd-ce,square".</param>
+    /// <param name="classes">The model's number of classes (>= 2).</param>
+    /// <param name="squareQueries">Query budget for "square"; null for the <see cref="SquareOptions"/> default.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="list"/> is null.</exception>
+    /// <exception cref="ReproArgumentException">No name, an unknown name (parameter <c>list</c>), or an attack that needs more classes (parameter <c>classes</c>).</exception>
     public static IReadOnlyList<IAttack> Parse(string list, int classes, int? squareQueries = null)
     {
-        var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToList();
-        if (names.Count == 0) throw new ReproInputException("--attacks: no attack named");
         var attacks = new List<IAttack>();
-        foreach (var name in names)
+        foreach (var name in Names(list))
         {
             if (name == "standard") { attacks.AddRange(Standard(classes, squareQueries)); continue; }
             if (name == "plus") { attacks.AddRange(Plus(classes, squareQueries)); continue; }
@@ -47,14 +53,38 @@ public static class AttackCatalog
         return attacks;
     }
 
-    /// <summary>The attack named <paramref name="name"/> (one of <see cref="Known"/>) for a model with <paramref name="classes"/> classes.</summary>
-    /// <param name="name">Lower-case attack name, e.g. "apgd-ce".</param>
+    /// <summary>
+    /// Checks that every name in <paramref name="list"/> is a known attack or preset without needing a
+    /// model (a command checks its arguments before it loads one); the class count is checked by <see cref="Parse"/>.
+    /// </summary>
+    /// <exception cref="ReproArgumentException">No name, or an unknown one (parameter <c>list</c>).</exception>
+    public static void CheckNames(string list)
+    {
+        foreach (var name in Names(list))
+            if (!Presets.Contains(name) && !Known.Any(k => k.Name == name)) throw Unknown(nameof(list), name);
+    }
+
+    static List<string> Names(string list)
+    {
+        ArgumentNullException.ThrowIfNull(list);
+        var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToList();
+        return names.Count > 0 ? names : throw new ReproArgumentException(nameof(list), "no attack named");
+    }
+
+    static ReproArgumentException Unknown(string parameter, string name) =>
+        new(parameter, $"unknown attack '{name}' (known: {string.Join(", ", Known.Select(k => k.Name))}; presets: {string.Join(", ", Presets)})");
+
+    /// <summary>The attack named <paramref name="name"/> (one of <see cref="Known"/>, any letter case) for a model with <paramref name="classes"/> classes.</summary>
+    /// <param name="name">Attack name, e.g. "apgd-ce" or "APGD-CE".</param>
     /// <param name="classes">The model's number of classes.</param>
     /// <param name="squareQueries">Query budget for "square"; null for the <see cref="SquareOptions"/> default.</param>
-    /// <exception cref="ReproInputException">The name is unknown, or the model has fewer classes than the attack needs.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    /// <exception cref="ReproArgumentException">The name is unknown (parameter <c>name</c>), or the model has fewer classes than the attack needs (parameter <c>classes</c>).</exception>
     public static IAttack Create(string name, int classes, int? squareQueries = null)
     {
-        IAttack attack = name switch
+        ArgumentNullException.ThrowIfNull(name);
+        string key = name.Trim().ToLowerInvariant();
+        IAttack attack = key switch
         {
             "pgd" => new PgdAttack(),
             "apgd-ce" => new ApgdAttack(ApgdLoss.CrossEntropy),
@@ -64,10 +94,10 @@ public static class AttackCatalog
             "fab" => new FabAttack(),
             "fab-t" => new FabTargetedAttack(),
             "square" => new SquareAttack(new SquareOptions { Queries = squareQueries ?? new SquareOptions().Queries }),
-            _ => throw new ReproInputException($"--attacks: unknown attack '{name}' (known: {string.Join(", ", Known.Select(k => k.Name))}; presets: {string.Join(", ", Presets)})"),
+            _ => throw Unknown(nameof(name), key),
         };
         if (classes < attack.MinimumClasses)
-            throw new ReproInputException($"--attacks {name}: needs a model with >= {attack.MinimumClasses} classes, this one has {classes}" +
+            throw new ReproArgumentException(nameof(classes), $"{key} needs a model with >= {attack.MinimumClasses} classes, this one has {classes}" +
                 (classes == 2 ? " (the DLR losses are undefined for two classes: use apgd-margin, the logit margin, instead)" : " (use apgd-ce or apgd-dlr)"));
         return attack;
     }

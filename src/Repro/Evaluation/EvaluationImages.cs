@@ -135,7 +135,9 @@ public sealed class EvaluationImages
 
     static EvaluationImages Files(LoadedModel model, IReadOnlyList<(string File, int Label)> files, string root, ImageResize resize, string description)
     {
-        var (_, h, w) = model.Input;
+        var (c, h, w) = model.Input;
+        // A file is decoded as RGB; a one-channel model gets its luma (PIL's convert("L")) after the resize.
+        if (c != 1 && c != 3) throw new ReproInputException($"{model.Name} takes {c}-channel images; image files load as RGB (3 channels) or grey (1)");
         string policy = resize switch
         {
             ImageResize.Crop => $"torchvision's evaluation crop to {w}x{h} (shorter side {h * 256 / 224}, centre crop)",
@@ -147,12 +149,12 @@ public sealed class EvaluationImages
             string relative = Path.GetRelativePath(root, f.File).Replace('\\', '/');
             return new EvaluationExample(ExampleIds.OfName(relative), relative, f.Label);
         }).ToList();
-        return new EvaluationImages(examples, $"{description}; images {policy}, those already {w}x{h} used as they are", positions =>
+        return new EvaluationImages(examples, $"{description}; images {policy}, those already {w}x{h} used as they are{(c == 1 ? "; grey (PIL's luma)" : "")}", positions =>
         {
             var images = new Tensor[positions.Count];
             try
             {
-                ParallelLoad.For(positions.Count, i => images[i] = LoadFile(files[positions[i]].File, h, w, resize));
+                ParallelLoad.For(positions.Count, i => images[i] = LoadFile(files[positions[i]].File, c, h, w, resize));
                 return stack(images);
             }
             finally
@@ -162,16 +164,16 @@ public sealed class EvaluationImages
         });
     }
 
-    /// <summary>One file as [3,H,W] in [0,1] under <paramref name="resize"/>; an image already <paramref name="w"/> x <paramref name="h"/> as it is.</summary>
-    static Tensor LoadFile(string file, int h, int w, ImageResize resize)
+    /// <summary>One file as [<paramref name="c"/>,H,W] in [0,1] (c: 1 or 3) under <paramref name="resize"/>; an image already <paramref name="w"/> x <paramref name="h"/> as it is.</summary>
+    static Tensor LoadFile(string file, int c, int h, int w, ImageResize resize)
     {
         var image = ImageDecoder.Decode(file).Image;
-        if (image.Width == w && image.Height == h) return image.ToTensor();
+        if (image.Width == w && image.Height == h) return image.ToTensor(c);
         return resize switch
         {
-            ImageResize.Crop when h == w => EvaluationTransform.ResizeCentreCrop(image, h * 256 / 224, h).ToTensor(),
+            ImageResize.Crop when h == w => EvaluationTransform.ResizeCentreCrop(image, h * 256 / 224, h).ToTensor(c),
             ImageResize.Crop => throw new ReproInputException($"--resize crop: the evaluation crop is square, the model takes {w}x{h}; use --resize fit"),
-            ImageResize.Fit => PilBilinear.ResizeWindow(image, w, h, 0, 0, w, h).ToTensor(),
+            ImageResize.Fit => PilBilinear.ResizeWindow(image, w, h, 0, 0, w, h).ToTensor(c),
             _ => throw new ReproInputException($"--resize none: {file} is {image.Width}x{image.Height}, the model takes {w}x{h}"),
         };
     }

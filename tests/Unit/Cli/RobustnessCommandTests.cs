@@ -42,6 +42,37 @@ public class RobustnessCommandTests
         Assert.That(Directory.GetFileSystemEntries(output).Where(e => Path.GetFileName(e).StartsWith(".staging")), Is.Empty);
     }
 
+    /// <summary>
+    /// AutoAttack's standard version on a ten-class model taking grey images ([N,1,8,8]): the digits
+    /// parity fixture's ONNX file and its first 10 test digits written as PNG files in class folders.
+    /// </summary>
+    [Test]
+    public void TheStandardPresetOnATenClassGreyModelRunsApgdCeApgdTFabTAndSquare()
+    {
+        string fixtures = Path.Combine(AppContext.BaseDirectory, "Evaluation", "fixtures", "digits");
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fixtures, "digits-test.json")));
+        var pixels = doc.RootElement.GetProperty("pixels").EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        var labels = doc.RootElement.GetProperty("labels").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        string root = TestData.TempFolder(), images = Path.Combine(root, "digits"), output = Path.Combine(root, "out"), names = Path.Combine(root, "labels.txt");
+        File.WriteAllLines(names, Enumerable.Range(0, 10).Select(i => $"{i}"));
+        for (int i = 0; i < 10; i++)
+        {
+            string folder = Directory.CreateDirectory(Path.Combine(images, $"{labels[i]}")).FullName;
+            using var grey = TorchSharp.torch.tensor(pixels.AsSpan(64 * i, 64).ToArray()).reshape(1, 8, 8);
+            using var rgb = grey.expand(3, 8, 8).contiguous();
+            Repro.Data.ImageFile.SavePng(rgb, Path.Combine(folder, $"{i}.png"));
+        }
+        var (code, text, error) = Run(["robustness", "--model", Path.Combine(fixtures, "digits-mlp.onnx"), "--labels", names, "--images", images, "--n", "10",
+            "--preset", "standard", "--eps", "0.3", "--resize", "none", .. Roots(output)]);
+        TestContext.Out.WriteLine(text);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(text, Does.Contain("apgd-ce: 100 iterations, 1 restart; apgd-t: up to 9 target classes × 100 iterations; fab-t: up to 9 target classes × 100 iterations; square: 5000 queries, p_init 0.8"));
+        Assert.That(text, Does.Contain("1x8x8").And.Contain("grey"));
+        var tsv = File.ReadAllLines(Path.Combine(output, "robustness.tsv"));
+        var stages = tsv.Skip(1).Select(l => l.Split('\t')[3]).ToList();
+        Assert.That(stages, Is.EqualTo(new[] { "after apgd-ce", "after apgd-t", "after fab-t", "after square", "robust accuracy" }));
+    }
+
     [TestCase("--attacks", "apgd-dlr", "apgd-margin")]
     [TestCase("--attacks", "apgd-t", ">= 4 classes")]
     [TestCase("--attacks", "fgsm", "unknown attack 'fgsm'")]

@@ -100,13 +100,29 @@ public class RobustAccuracyTests
         var (x, y, ids) = Data();
         var e = Assert.Throws<ReproInputException>(() => RobustAccuracy.Evaluate("threshold", new Threshold(), x, y, ids, Settings(new ApgdAttack(ApgdLoss.Dlr))));
         Assert.That(e!.Message, Does.Contain("apgd-dlr").And.Contain("apgd-margin"));
-        Assert.Throws<ReproInputException>(() => AttackCatalog.Parse("apgd-t", classes: 3));
+        Assert.That(Assert.Throws<ReproArgumentException>(() => AttackCatalog.Parse("apgd-t", classes: 3))!.ParamName, Is.EqualTo("classes"));
         Assert.That(AttackCatalog.Standard(2).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-margin", "fab-t", "square" }));
         Assert.That(AttackCatalog.Standard(3).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-dlr", "fab-t", "square" }));
         Assert.That(AttackCatalog.Standard(10).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-t", "fab-t", "square" }));
         Assert.That(AttackCatalog.Plus(10).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-dlr", "fab", "square", "apgd-t", "fab-t" }));
         Assert.That(AttackCatalog.Plus(3).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-dlr", "fab", "square", "fab-t" }));
         Assert.That(AttackCatalog.Plus(2).Select(a => a.Name), Is.EqualTo(new[] { "apgd-ce", "apgd-margin", "fab", "square", "fab-t" }));
+    }
+
+    [Test]
+    public void AttackAndPresetNamesAreMatchedInAnyLetterCaseAndUnknownOnesAreRefusedByParameterName()
+    {
+        Assert.That(AttackCatalog.Create("APGD-CE", 10).Name, Is.EqualTo("apgd-ce"));
+        Assert.That(AttackCatalog.Parse("Standard", 10).Select(a => a.Name), Is.EqualTo(AttackCatalog.Standard(10).Select(a => a.Name)));
+        Assert.That(AttackCatalog.Parse(" FAB-T , Square ", 10).Select(a => a.Name), Is.EqualTo(new[] { "fab-t", "square" }));
+        Assert.DoesNotThrow(() => AttackCatalog.CheckNames("PLUS,apgd-T"));
+        var unknown = Assert.Throws<ReproArgumentException>(() => AttackCatalog.Create("fgsm", 10))!;
+        Assert.That(unknown.ParamName, Is.EqualTo("name"));
+        Assert.That(unknown.Message, Does.Contain("unknown attack 'fgsm'").And.Not.Contain("--"));
+        var listed = Assert.Throws<ReproArgumentException>(() => AttackCatalog.CheckNames("apgd-ce,fgsm"))!;
+        Assert.That(listed.ParamName, Is.EqualTo("list"));
+        Assert.That(listed.Message, Does.Contain("fgsm").And.Not.Contain("--"));
+        Assert.That(Assert.Throws<ReproArgumentException>(() => AttackCatalog.Parse(" , ", 10))!.ParamName, Is.EqualTo("list"));
     }
 
     [Test]
