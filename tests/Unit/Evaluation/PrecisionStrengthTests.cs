@@ -102,6 +102,77 @@ public class PrecisionStrengthTests
         }
     }
 
+    /// <summary>
+    /// The README's table, ensemble part, and the cost of screen-then-confirm: AutoAttack's standard
+    /// version for two classes (APGD-CE, APGD-margin, FAB-T, Square with <c>REPRO_PRECISION_SQUARE</c>
+    /// queries, default 500 as claim 4's quick run) at L2 0.5 and 1.25 on the first
+    /// <c>REPRO_PRECISION_PER_CLASS</c> (default 100) claim-4 test images per class: per precision the
+    /// float32-confirmed robust accuracy and per-example agreement with fp32, then bf16 screen-then-confirm,
+    /// with each run's seconds (fp32, bf16 alone and screen-then-confirm run one after another, so their
+    /// times share the machine's load). Minutes of CPU: run by hand.
+    /// </summary>
+    [Test, Explicit("minutes of CPU; its output is the README's table (low-precision attacks)")]
+    public void MeasureCifarEnsemble([Values("standard", "robust")] string which)
+    {
+        int perClass = int.TryParse(Environment.GetEnvironmentVariable("REPRO_PRECISION_PER_CLASS"), out int k) ? k : 100;
+        int queries = int.TryParse(Environment.GetEnvironmentVariable("REPRO_PRECISION_SQUARE"), out int q) ? q : 500;
+        var log = TestContext.Progress;
+        var (set, ids) = FirstPerClass(perClass);
+        using var _ = set;
+        using var model = Cifar(which);
+        bool[] correct;
+        using (no_grad()) correct = model.call(set.Images).argmax(1).eq(set.Labels).data<bool>().ToArray();
+        double[] radii = [0.5, 1.25];
+        (bool[][] Robust, double Seconds) Run(AttackPrecision precision, bool screen)
+        {
+            var settings = new Repro.Evaluation.RobustnessSettings
+            {
+                Norm = "l2", Eps = radii, Attacks = Repro.Evaluation.AttackCatalog.Standard(2, queries), Seed = 0,
+                Precision = precision, ScreenThenConfirm = screen, SanityExamples = 0, UnboundedExamples = 0,
+            };
+            var clock = Stopwatch.StartNew();
+            var result = Repro.Evaluation.RobustAccuracy.Evaluate($"cifar-{which}", model, set.Images, set.Labels, ids, settings);
+            return (result.PerEps.Select(e => e.RobustPerExample).ToArray(), clock.Elapsed.TotalSeconds);
+        }
+        var reference = Run(AttackPrecision.Float32, false);
+        foreach (var (precision, screen) in new[] { (AttackPrecision.BFloat16, false), (AttackPrecision.Float16, false), (AttackPrecision.BFloat16, true) })
+        {
+            var low = Run(precision, screen);
+            for (int e = 0; e < radii.Length; e++)
+            {
+                // Fooled = correct and not robust: Compare counts robust accuracy over all images.
+                bool[] Fooled(bool[] robust) => robust.Select((r, i) => correct[i] && !r).ToArray();
+                string what = $"CIFAR {which}, AutoAttack standard (2 classes; Square {queries}), L2 {radii[e]}, {2 * perClass} images{(screen ? ", screen-then-confirm" : "")}";
+                log.WriteLine(Compare(what, Fooled(reference.Robust[e]), Fooled(low.Robust[e]), precision, correct) + $" ({reference.Seconds:F0} s fp32, {low.Seconds:F0} s {precision.ShortName()}{(screen ? " + fp32 confirm" : "")}; both eps)");
+            }
+        }
+    }
+
+    /// <summary>The README's table, MobileNetV2 untargeted part: APGD-CE (100 iterations) at L2 0.5 on claim 1's first 16 images, bf16 and fp16 against fp32.</summary>
+    [Test, Explicit("minutes of CPU; its output is the README's table (low-precision attacks)")]
+    public void MeasureMobileNetV2Untargeted()
+    {
+        var log = TestContext.Progress;
+        MobileNetV2File.Require();
+        using var mobile = ModelRegistry.Get("mobilenet_v2").Load(TestData.Paths.ModelRoot);
+        var validation = ImageNetValidation.Open(TestData.Paths.DataRoot);
+        using var chosen = ImageNetSelection.FirstCorrect(mobile, validation, 16, TargetedAttackMakesEveryImageAGoldfish.Goldfish);
+        var imageIds = ExampleIds.Range(0, chosen.Images.shape[0]);
+        int n = imageIds.Length;
+        bool[] correct;
+        using (no_grad()) correct = mobile.call(chosen.Images).argmax(1).eq(chosen.Labels).data<bool>().ToArray();
+        var attack = new ApgdAttack(ApgdLoss.CrossEntropy);
+        var clock = Stopwatch.StartNew();
+        var reference = Fooled(attack, mobile, chosen.Images, chosen.Labels, imageIds, 0.5, AttackPrecision.Float32);
+        double seconds32 = clock.Elapsed.TotalSeconds;
+        foreach (var p in new[] { AttackPrecision.BFloat16, AttackPrecision.Float16 })
+        {
+            clock.Restart();
+            var low = Fooled(attack, mobile, chosen.Images, chosen.Labels, imageIds, 0.5, p);
+            log.WriteLine(Compare($"MobileNetV2, claim 1's first {n} images, APGD-CE (100 iterations), L2 0.5 (robust accuracy)", reference, low, p, correct) + $" ({seconds32:F0} s fp32, {clock.Elapsed.TotalSeconds:F0} s {p.ShortName()})");
+        }
+    }
+
     /// <summary>The README's table, MobileNetV2 part: claim 1's first 16 images, targeted L2 PGD toward goldfish (eps 1.25, 20 steps of 0.5), bf16 and fp16 against fp32.</summary>
     [Test, Explicit("minutes of CPU; its output is the README's table (low-precision attacks)")]
     public void MeasureMobileNetV2Targeted()
