@@ -79,6 +79,6 @@ internal sealed class GlobalOptions
     public (TorchSharp.torch.Device Device, Scale Scale) Compute(ParseResult r)
     {
         var device = Apply(r);
-        return (device, Scales.Resolve(r.GetValue(ScaleName), device));
+        return (device, Scales.Resolve(r.GetValue(ScaleName), device, "--scale"));
     }
 }

@@ -20,6 +20,9 @@ namespace Repro.Cli;
 /// </summary>
 internal static class RobustnessCommand
 {
+    /// <summary>The flag behind the output folder <see cref="RobustnessJob.Run"/> and <see cref="ShardMerge.Merge"/> name in their messages (<see cref="SettingFlags"/>).</summary>
+    static readonly IReadOnlyDictionary<string, string> OutFlag = new Dictionary<string, string>(StringComparer.Ordinal) { ["output"] = "--out" };
+
     public static Command Create(GlobalOptions options)
     {
         var model = new ModelOptions();
@@ -68,7 +71,7 @@ internal static class RobustnessCommand
                 "none" => ImageResize.None,
                 var other => throw new ReproInputException($"--resize must be crop, fit or none, got '{other}'"),
             };
-            var (part, from) = r.GetValue(shard) is string s ? (Shard.Parse(s), "--shard")
+            var (part, from) = r.GetValue(shard) is string s ? (Shard.Parse(s, "--shard"), "--shard")
                 : Shard.FromEnvironment(Environment.GetEnvironmentVariable) ?? (Shard.Whole, "no --shard and no Slurm or Kubernetes index: the whole evaluation");
             // The output-folder policy (new or empty unless --overwrite), except that a folder holding this command's
             // committed batches or finished records is resumed: the job itself refuses another evaluation's.
@@ -106,9 +109,9 @@ internal static class RobustnessCommand
             try
             {
                 var progress = new ConsoleProgress($"shard {part}");
-                var outcome = RobustnessJob.Run(loaded.Module, set, settings, manifest, device, output, () => Volatile.Read(ref stop) == 1,
+                var outcome = SettingFlags.Call(() => RobustnessJob.Run(loaded.Module, set, settings, manifest, device, output, () => Volatile.Read(ref stop) == 1,
                     new RunInfo(settings.Seed, started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), Console.Out,
-                    (d, t) => progress.Report(d, t));
+                    (d, t) => progress.Report(d, t)), OutFlag);
                 if (!outcome.Complete)
                 {
                     Console.WriteLine();
@@ -138,7 +141,8 @@ internal static class RobustnessCommand
         {
             var started = DateTimeOffset.Now;
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
-            var result = ShardMerge.Merge(r.GetValue(shards)!, output, new RunInfo(r.GetValue(options.Seed), started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))));
+            var result = SettingFlags.Call(() => ShardMerge.Merge(r.GetValue(shards)!, output,
+                new RunInfo(r.GetValue(options.Seed), started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)))), OutFlag);
             foreach (var line in RobustnessTable.Lines(result)) Console.WriteLine(line);
             Console.WriteLine($"merged {r.GetValue(shards)!.Length} shards into {output}");
             return ReproCommand.Ok;

@@ -156,6 +156,9 @@ internal static class RobustnessJob
         return same ? earlier : null;
     }
 
+    /// <summary>The name of <see cref="Run"/>'s output folder parameter, which the messages about that folder name.</summary>
+    const string OutputSetting = "output";
+
     /// <summary>The committed records of the parts folder, after checking it belongs to this job (creating it when absent).</summary>
     static List<RobustnessRecord> OpenParts(string parts, RobustnessManifest manifest)
     {
@@ -170,9 +173,9 @@ internal static class RobustnessJob
         var earlier = RobustnessManifest.Read(job);
         foreach (var ((section, mine), (_, theirs)) in manifest.Identity().Zip(earlier.Identity()))
             if (mine != theirs)
-                throw new ReproInputException($"--out {Path.GetDirectoryName(parts)} holds part of another evaluation ({section} differs): use another --out, or delete {parts} to start again");
+                throw new ReproArgumentException(OutputSetting, $"{Path.GetDirectoryName(parts)} holds part of another evaluation ({section} differs): use another output folder, or delete {parts} to start again");
         if (earlier.Shard.Index != manifest.Shard.Index)
-            throw new ReproInputException($"--out {Path.GetDirectoryName(parts)} holds part of shard {earlier.Shard.Index}/{earlier.Shard.Count}, not {manifest.Shard.Index}/{manifest.Shard.Count}: give each shard its own --out");
+            throw new ReproArgumentException(OutputSetting, $"{Path.GetDirectoryName(parts)} holds part of shard {earlier.Shard.Index}/{earlier.Shard.Count}, not {manifest.Shard.Index}/{manifest.Shard.Count}: give each shard its own output folder");
         foreach (var torn in Directory.GetFiles(parts).Where(f => !f.EndsWith(".parquet", StringComparison.Ordinal) && !f.EndsWith(JobFile, StringComparison.Ordinal)))
             File.Delete(torn);
         return [.. Directory.GetFiles(parts, "part-*.parquet").Order(StringComparer.Ordinal).SelectMany(RecordsFile.Read)];

@@ -39,7 +39,7 @@ public readonly record struct Shard(int Index, int Count)
 
     /// <summary>Parses "K/N" with 0 &lt;= K &lt; N.</summary>
     /// <exception cref="ReproInputException">Not of that form (the message starts with <paramref name="what"/>).</exception>
-    public static Shard Parse(string text, string what = "--shard")
+    public static Shard Parse(string text, string what = "shard")
     {
         var parts = text.Split('/');
         if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int k) && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n)

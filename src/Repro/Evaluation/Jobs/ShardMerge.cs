@@ -81,7 +81,7 @@ internal static class ShardMerge
         ArgumentNullException.ThrowIfNull(shardFolders);
         string full = Path.GetFullPath(output);
         if (shardFolders.Any(f => Path.GetFullPath(f).TrimEnd('/') == full.TrimEnd('/')))
-            throw new ReproInputException($"--out {output} is one of the shard folders: merge into a new folder");
+            throw new ReproArgumentException(nameof(output), $"{output} is one of the shard folders: merge into a new folder");
         var (manifest, records) = Check(shardFolders);
         var result = RobustnessSummary.FromRecords(manifest.Model.Name, manifest.Settings.Norm, manifest.Settings.Attacks, manifest.Settings.Seed, records,
             TimeSpan.FromSeconds(records.Sum(r => r.Seconds)));
