@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repro.Application;
 using Repro.Attacks;
 using Repro.Data;
 using Repro.Models;

@@ -1,3 +1,4 @@
+using Repro.Application;
 using Repro.Attacks;
 using Repro.Data;
 using Repro.Runtime;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repro.Application;
 using Repro.Data;
 using Repro.Explain;
 using Repro.Report;

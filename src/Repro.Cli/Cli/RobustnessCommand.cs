@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Repro.Attacks;
 using Repro.Evaluation;
-using Repro.Evaluation.Jobs;
+using Repro.Application.Jobs;
 using Repro.Models.Formats;
 using Repro.Report;
 using TorchSharp;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repro.Application;
 using Repro.Training;
 
 namespace Repro.Cli;

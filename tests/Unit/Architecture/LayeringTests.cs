@@ -5,8 +5,10 @@ using Repro.Data;
 namespace Repro.Tests.Unit.Architecture;
 
 /// <summary>
-/// The library (src/Repro) names its settings, never a command-line flag: flags belong to the command
-/// (src/Repro.Cli), which maps the library's setting names back to them (<see cref="SettingFlags"/>).
+/// The rules between the layers (docs/ARCHITECTURE.md). The library (src/Repro) names its settings, never a
+/// command-line flag: flags belong to the command (src/Repro.Cli), which maps the library's setting names back
+/// to them (<see cref="SettingFlags"/>). The algorithms never reach into the application room
+/// (<c>Repro.Application</c>: folders, staging, PNG/TSV/Parquet output), which builds on them.
 /// </summary>
 public class LayeringTests
 {
@@ -71,5 +73,24 @@ public class LayeringTests
             Is.EqualTo("--out /home/u/imageFolder/out holds no output"), "a path is left alone, and so is a plain word such as output");
         var same = new ReproInputException("nothing to rename");
         Assert.That(SettingFlags.Rename(same, flags), Is.SameAs(same));
+    }
+
+    /// <summary>The core's rooms: algorithms, models and what they need to run; the application builds on them, never the other way.</summary>
+    static readonly string[] CoreRooms = ["Attacks", "Explain", "Models", "Runtime", "Data", "Training", "Experiments"];
+
+    static readonly Regex ApplicationReference = new(@"\bRepro\.Application\b|(?<![\w.])Application\.Jobs\b", RegexOptions.Compiled);
+
+    [Test]
+    public void TheCoreDoesNotReferenceTheApplicationRoom()
+    {
+        Assert.That(ApplicationReference.IsMatch("using Repro.Application;\n"), Is.True);
+        Assert.That(ApplicationReference.IsMatch("/// <see cref=\"Application.Jobs.RobustnessJob\"/>"), Is.True);
+        Assert.That(ApplicationReference.IsMatch("// the application room builds on this"), Is.False);
+        var files = CoreRooms.SelectMany(room => Directory.EnumerateFiles(Path.Combine(Library, room), "*.cs", SearchOption.AllDirectories)).ToList();
+        Assert.That(files.Count, Is.GreaterThan(100), "the scan reads the core's sources");
+        Assert.That(Directory.EnumerateFiles(Path.Combine(Library, "Application"), "*.cs", SearchOption.AllDirectories)
+            .Count(f => File.ReadAllText(f).Contains("namespace Repro.Application", StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(9), "the room the scan looks for");
+        var offenders = files.Where(f => ApplicationReference.IsMatch(File.ReadAllText(f))).Select(f => Path.GetRelativePath(Library, f)).ToList();
+        Assert.That(offenders, Is.Empty, "the core's rooms do not reference Repro.Application");
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Repro.Application;
 using Repro.Cli;
 using Repro.Data;
 using Repro.Explain;

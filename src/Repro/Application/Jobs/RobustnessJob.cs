@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Repro.Attacks;
+using Repro.Evaluation;
 using Repro.Report;
 using static TorchSharp.torch;
 
-namespace Repro.Evaluation.Jobs;
+namespace Repro.Application.Jobs;
 
 /// <summary>What a run of <see cref="RobustnessJob.Run"/> ended with: complete (the records, table, plot and report written), or stopped on request with its committed batches kept.</summary>
 /// <param name="Complete">Every example of the shard has records, and the output is written.</param>

@@ -1,3 +1,4 @@
+using Repro.Application;
 using Repro.Attacks;
 using Repro.Cli;
 using Repro.Data;
@@ -6,7 +7,7 @@ using SkiaSharp;
 using static Repro.Tests.Unit.Support.OwnImageCases;
 using static TorchSharp.torch;
 
-namespace Repro.Tests.Unit.Attacks;
+namespace Repro.Tests.Unit.Application;
 
 /// <summary>
 /// <c>repro attack</c>'s engine on users' folders, with a small random classifier for 224x224 images:

@@ -1,4 +1,5 @@
-namespace Repro.Data;
+using Repro.Data;
+namespace Repro.Application;
 
 /// <summary>
 /// An output folder that, once a run publishes into it, holds that run's results and nothing else,

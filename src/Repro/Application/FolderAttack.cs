@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text;
+using Repro.Attacks;
 using Repro.Data;
 using Repro.Report;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Repro.Attacks;
+namespace Repro.Application;
 
 /// <summary>
 /// One attacked image of a folder, every number measured on the PNG as written (reloaded from disk):

@@ -1,6 +1,7 @@
+using Repro.Evaluation;
 using Repro.Report;
 
-namespace Repro.Evaluation.Jobs;
+namespace Repro.Application.Jobs;
 
 /// <summary>
 /// <c>repro merge</c>: joins the output folders of the N shards of one evaluation into the output a

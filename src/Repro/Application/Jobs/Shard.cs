@@ -1,6 +1,7 @@
 using System.Globalization;
+using Repro.Evaluation;
 
-namespace Repro.Evaluation.Jobs;
+namespace Repro.Application.Jobs;
 
 /// <summary>
 /// Shard <see cref="Index"/> of <see cref="Count"/> (0-based). An evaluation of n examples in batches of

@@ -3,12 +3,13 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Repro.Attacks;
 using Repro.Data;
+using Repro.Explain;
 using Repro.Models;
 using Repro.Models.Formats;
 using Repro.Report;
 using static TorchSharp.torch;
 
-namespace Repro.Explain;
+namespace Repro.Application;
 
 /// <summary>The explanations <see cref="FolderExplanation"/> writes.</summary>
 [Flags]

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Repro.Data;
 using Repro.Runtime;
+using Repro.Training;
 
-namespace Repro.Training;
+namespace Repro.Application;
 
 /// <summary>
 /// Retrains one of the claims' CIFAR models by its recipe (<c>repro train</c>), on the given device
