@@ -59,12 +59,8 @@ internal static class AttackCommand
             double step = CommandPolicy.Float32("--step-size", r.GetValue(stepSize));
             CommandPolicy.Count("--steps", r.GetValue(steps), 1);
             bool unbounded = double.IsPositiveInfinity(radius);
-            ThreatModel threat = r.GetValue(norm)?.ToLowerInvariant() switch
-            {
-                "l2" => unbounded ? new Unconstrained() : new L2Ball(radius),
-                "linf" => unbounded ? new Unconstrained(signSteps: true) : new LinfBall(radius),
-                var other => throw new ReproInputException($"--norm must be l2 or linf, got '{other}'"),
-            };
+            var threatNorm = Norms.Parse(r.GetValue(norm), "--norm");
+            ThreatModel threat = unbounded ? new Unconstrained(signSteps: threatNorm == Norm.Linf) : threatNorm.Ball(radius);
             var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = step, RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed), Precision = precision.Parse(r, device) };
             pgd.Validate();
             var settings = new FolderAttackSettings

@@ -52,8 +52,7 @@ internal static class RobustnessCommand
             var started = DateTimeOffset.Now;
             var device = options.Apply(r);
             var paths = options.Paths(r);
-            string normName = (r.GetValue(norm) ?? "l2").ToLowerInvariant();
-            if (normName != "l2" && normName != "linf") throw new ReproInputException($"--norm must be l2 or linf, got '{r.GetValue(norm)}'");
+            var threatNorm = Norms.Parse(r.GetValue(norm) ?? "l2", "--norm");
             var radii = ParseEps(r.GetValue(eps)!);
             CommandPolicy.Count("--batch", r.GetValue(batch), 1);
             CommandPolicy.Count("--n", r.GetValue(n), 1);
@@ -86,7 +85,7 @@ internal static class RobustnessCommand
             PrecisionOption.Check(loaded.Module, loaded.Name, [loaded.Input.C, loaded.Input.H, loaded.Input.W], searchPrecision);
             var attackList = AttacksFlag(() => AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries)), list is null ? "--preset" : "--attacks");
             var set = EvaluationImages.List(loaded, imageFolder, r.GetValue(split), r.GetValue(n), resizePolicy, paths);
-            var settings = new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision, ScreenThenConfirm = r.GetValue(screen) };
+            var settings = new RobustnessSettings { Norm = threatNorm, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision, ScreenThenConfirm = r.GetValue(screen) };
             var ordered = attackList.Where(a => !a.GradientFree).Concat(attackList.Where(a => a.GradientFree)).ToList();
             string resizeName = resizePolicy.ToString().ToLowerInvariant();
             var manifest = new RobustnessManifest
@@ -95,7 +94,7 @@ internal static class RobustnessCommand
                 Model = new ManifestModel(loaded.Name, loaded.Format.ToString(), loaded.Format == ModelFormat.Registry ? null : Path.GetFullPath(r.GetValue(model.Model)!),
                     loaded.Format == ModelFormat.Registry ? null : RobustnessManifest.Sha256Of(r.GetValue(model.Model)!), $"{loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}", loaded.Classes.Names),
                 Data = new ManifestData(set.Description, set.Identity, set.Count, resizeName),
-                Settings = new ManifestSettings(normName, [.. settings.Eps.Order()], ordered.Select(a => new AttackInfo(a.Name, a.Budget, a.GradientFree)).ToList(), settings.Seed,
+                Settings = new ManifestSettings(threatNorm.Name(), [.. settings.Eps.Order()], ordered.Select(a => new AttackInfo(a.Name, a.Budget, a.GradientFree)).ToList(), settings.Seed,
                     settings.BatchSize, settings.SanityExamples, settings.UnboundedExamples, settings.Precision.ShortName(), settings.ScreenThenConfirm),
                 Shard = new ManifestShard(part.Index, part.Count, set.Examples.Count(e => part.Contains(e.Id, Shard.Batches(set.Count, settings.BatchSize))), from),
             };

@@ -44,7 +44,7 @@ public class RobustAccuracyTests
         return (tensor(values).reshape(10, 1), zeros(10, dtype: ScalarType.Int64), ExampleIds.Range(100, 10));
     }
 
-    static RobustnessSettings Settings(params IAttack[] attacks) => new() { Norm = "l2", Eps = [0.2], Attacks = attacks, UnboundedExamples = 0 };
+    static RobustnessSettings Settings(params IAttack[] attacks) => new() { Norm = Norm.L2, Eps = [0.2], Attacks = attacks, UnboundedExamples = 0 };
 
     [Test]
     public void RobustAccuracyIsTheWorstCaseAndLaterAttacksSeeOnlyTheSurvivors()

@@ -59,7 +59,7 @@ internal static class RobustnessJob
             log.WriteLine($"shard {shard} is already complete in {output} (manifest.json and records.parquet of the same evaluation): nothing to do");
             var rows = RecordsFile.Read(Path.Combine(output, RobustnessManifest.RecordsName));
             return new JobOutcome(true, positions.Count, 0,
-                rows.Count == 0 ? null : RobustnessSummary.FromRecords(earlier.Model.Name, earlier.Settings.Norm, earlier.Settings.Attacks, earlier.Settings.Seed, rows, TimeSpan.Zero));
+                rows.Count == 0 ? null : RobustnessSummary.FromRecords(earlier.Model.Name, settings.Norm, earlier.Settings.Attacks, earlier.Settings.Seed, rows, TimeSpan.Zero));
         }
         bool outputExisted = Directory.Exists(output), partsExisted = Directory.Exists(parts);
         try

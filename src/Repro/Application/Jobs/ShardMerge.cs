@@ -1,3 +1,4 @@
+using Repro.Attacks;
 using Repro.Evaluation;
 using Repro.Report;
 
@@ -84,7 +85,7 @@ internal static class ShardMerge
         if (shardFolders.Any(f => Path.GetFullPath(f).TrimEnd('/') == full.TrimEnd('/')))
             throw new ReproArgumentException(nameof(output), $"{output} is one of the shard folders: merge into a new folder");
         var (manifest, records) = Check(shardFolders);
-        var result = RobustnessSummary.FromRecords(manifest.Model.Name, manifest.Settings.Norm, manifest.Settings.Attacks, manifest.Settings.Seed, records,
+        var result = RobustnessSummary.FromRecords(manifest.Model.Name, Norms.Parse(manifest.Settings.Norm, $"{RobustnessManifest.FileName}'s norm"), manifest.Settings.Attacks, manifest.Settings.Seed, records,
             TimeSpan.FromSeconds(records.Sum(r => r.Seconds)));
         RobustnessJob.Publish(full, records, manifest, result, run);
         return result;
