@@ -24,8 +24,6 @@ public class LayeringTests
         [Path.Combine("Evaluation", "EvaluationImages.cs")] = "issue 20: the lead's file, being changed at the same time",
         [Path.Combine("Data", "Assets", "AssetStore.cs")] = "a missing asset's fix spells out the 'repro fetch ... --data DIR' command to run",
         [Path.Combine("Experiments", "RetrainingReproducesTheCommittedWeights.cs")] = "its NOT RUN fix spells out the 'repro run ... --scale full' command to run",
-        [Path.Combine("Models", "Formats", "ModelSource.cs")] = "issue 20, not done: the import notes a command prints name --input-size, --mean/--std, --labels",
-        [Path.Combine("Models", "Formats", "Onnx", "OnnxImporter.cs")] = "issue 20, not done: the import notes a command prints name --input-size, --output",
     };
 
     /// <summary>String literals (regular, verbatim, interpolated) of a C# source, comment lines left out.</summary>
@@ -71,6 +69,8 @@ public class LayeringTests
         Assert.That(e.Message, Is.EqualTo("--out: /x is the --images folder: pass --overwrite"));
         Assert.That(SettingFlags.Rename(new ReproInputException("outputFolder /home/u/imageFolder/out holds no output"), flags).Message,
             Is.EqualTo("--out /home/u/imageFolder/out holds no output"), "a path is left alone, and so is a plain word such as output");
+        Assert.That(SettingFlags.Rename("input size 224x224 (the file does not say; options.InputSize); from options.Mean and options.Std", ModelOptions.Flags),
+            Is.EqualTo("input size 224x224 (the file does not say; --input-size); from --mean and --std"));
         var same = new ReproInputException("nothing to rename");
         Assert.That(SettingFlags.Rename(same, flags), Is.SameAs(same));
     }
