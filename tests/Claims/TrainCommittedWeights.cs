@@ -1,3 +1,4 @@
+using Repro.Application;
 using Repro.Data;
 using Repro.Training;
 
@@ -22,7 +23,8 @@ public class TrainCommittedWeights
         using var file = new StreamWriter(logPath) { AutoFlush = true };
         using var log = new TeeWriter(file, TestContext.Progress);
         string command = $"dotnet test tests/Claims -c Release --filter \"FullyQualifiedName~TrainCommittedWeights.{char.ToUpperInvariant(recipe[0])}{recipe[1..]}\"";
-        Assert.That(TrainCommand.Run([recipe, "--commit", "--threads", "1"], ReproPaths.Resolve(), log, command), Is.EqualTo(0));
+        TorchSharp.torch.set_num_threads(1);
+        Assert.That(TrainCommand.Run(recipe, commit: true, ReproPaths.Resolve(), log, command), Is.EqualTo(0));
     }
 
     sealed class TeeWriter(TextWriter a, TextWriter b) : TextWriter

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repro.Application;
 using Repro.Attacks;
 using Repro.Data;
 using Repro.Models;
@@ -10,6 +11,13 @@ namespace Repro.Cli;
 /// <summary><c>repro attack</c>: PGD on your own images; writes adversarial PNGs and attack.tsv.</summary>
 internal static class AttackCommand
 {
+    /// <summary>The flags behind the settings <see cref="FolderAttack.Run"/> names in its messages (<see cref="SettingFlags"/>).</summary>
+    public static readonly IReadOnlyDictionary<string, string> Flags = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["outputFolder"] = "--out", ["imageFolder"] = "--images", ["settings.Overwrite"] = "--overwrite", ["target"] = "--target",
+        ["settings.Decode.MaxPixels"] = "--max-pixels", [nameof(ImageDecodeOptions.MaxPixels)] = "--max-pixels",
+    };
+
     public static Command Create(GlobalOptions options)
     {
         var model = new ModelOptions();
@@ -51,12 +59,8 @@ internal static class AttackCommand
             double step = CommandPolicy.Float32("--step-size", r.GetValue(stepSize));
             CommandPolicy.Count("--steps", r.GetValue(steps), 1);
             bool unbounded = double.IsPositiveInfinity(radius);
-            ThreatModel threat = r.GetValue(norm)?.ToLowerInvariant() switch
-            {
-                "l2" => unbounded ? new Unconstrained() : new L2Ball(radius),
-                "linf" => unbounded ? new Unconstrained(signSteps: true) : new LinfBall(radius),
-                var other => throw new ReproInputException($"--norm must be l2 or linf, got '{other}'"),
-            };
+            var threatNorm = Norms.Parse(r.GetValue(norm), "--norm");
+            ThreatModel threat = unbounded ? new Unconstrained(signSteps: threatNorm == Norm.Linf) : threatNorm.Ball(radius);
             var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = step, RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed), Precision = precision.Parse(r, device) };
             pgd.Validate();
             var settings = new FolderAttackSettings
@@ -65,7 +69,7 @@ internal static class AttackCommand
                 SkipBad = r.GetValue(skipBad),
                 Overwrite = r.GetValue(options.Overwrite),
             };
-            settings.Decode.Validate();
+            settings.Decode.Validate("--max-pixels");
             string imageFolder = CommandPolicy.ImageFolderArgument("--images", r.GetValue(images));
             string output = options.Output(r, FolderAttack.IsOwnResult, ("--images", imageFolder)).Folder;
             using var loaded = model.Load(r, paths);
@@ -82,9 +86,9 @@ internal static class AttackCommand
                 ? $"threat model: unconstrained (--eps inf): no budget, only the [0,1] pixel range bounds the change ({(threat is Unconstrained { SignSteps: true } ? "sign" : "L2-normalised")} steps of {step})"
                 : $"threat model: {threat.Name} ball, eps {radius} (written PNGs: rounded to 8 bits inside it)");
             var progress = new ConsoleProgress("attack");
-            var report = FolderAttack.Run(network, classes.Names, imageFolder, targetClass, threat, pgd, output, settings, (d, n) => progress.Report(d, n));
+            var report = SettingFlags.Call(() => FolderAttack.Run(network, classes.Names, imageFolder, targetClass, threat, pgd, output, settings, (d, n) => progress.Report(d, n)), Flags);
             if (report.Skipped.Count > 0) Console.Error.WriteLine($"repro: {ImageFolder.Summary(report.Skipped)}");
-            foreach (var note in report.Notes) Console.Error.WriteLine($"repro: note: {note}");
+            foreach (var note in report.Notes) Console.Error.WriteLine($"repro: note: {SettingFlags.Rename(note, Flags)}");
             Console.WriteLine("file\toriginal\tadversarial\tsuccess\tL2\tLinf\tPSNR");
             foreach (var row in report.Rows)
                 Console.WriteLine($"{Tsv.Escape(row.File)}\t{row.Original} {row.OriginalConfidence * 100:F1}%\t{row.Adversarial} {row.AdversarialConfidence * 100:F1}%\t" +

@@ -1,3 +1,4 @@
+using Repro.Application;
 using Repro.Attacks;
 using Repro.Data;
 using Repro.Runtime;
@@ -174,7 +175,7 @@ internal static class CommandPolicy
             if (File.Exists(p)) throw new ReproInputException(p == full ? $"--out {text} is a file, not a folder" : $"--out {text} cannot be created: {p} is a file");
             if (Directory.Exists(p)) break;
         }
-        var output = ExclusiveOutputFolder.Prepare(full, overwrite, name => isOwnResult(name) || IsStaging(name));
+        var output = ExclusiveOutputFolder.Prepare(full, overwrite, name => isOwnResult(name) || IsStaging(name), "--out", "--overwrite");
         if (overwrite)
         {
             foreach (var stale in Directory.Exists(full) ? Directory.GetDirectories(full, ".staging-*") : [])

@@ -26,7 +26,7 @@ internal static class EvalCommand
             var device = options.Apply(r);
             CommandPolicy.Count("--batch", r.GetValue(batch), 1);
             var decode = new ImageDecodeOptions { MaxPixels = r.GetValue(maxPixels) };
-            decode.Validate();
+            decode.Validate("--max-pixels");
             var paths = options.Paths(r);
             options.FetchOnFirstUse(r);
             using var loaded = model.Load(r, paths);
@@ -38,7 +38,8 @@ internal static class EvalCommand
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             var validation = ImageNetValidation.Open(paths.DataRoot);
             var progress = new ConsoleProgress($"eval {Path.GetFileName(loaded.Name)}");
-            var accuracy = ImageNetEvaluation.Evaluate(network, validation.Samples, r.GetValue(batch), (done, total) => progress.Report(done, total), decode, (int)loaded.Input.H);
+            var accuracy = SettingFlags.Call(() => ImageNetEvaluation.Evaluate(network, validation.Samples, r.GetValue(batch), (done, total) => progress.Report(done, total), decode, (int)loaded.Input.H),
+                new Dictionary<string, string> { [nameof(ImageDecodeOptions.MaxPixels)] = "--max-pixels" });
             Console.WriteLine($"{loaded.Name}: {accuracy} on {validation.Samples.Count} validation images under {paths.DataRoot}");
             return ReproCommand.Ok;
         }));

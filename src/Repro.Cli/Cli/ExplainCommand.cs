@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repro.Application;
 using Repro.Data;
 using Repro.Explain;
 using Repro.Report;
@@ -9,6 +10,13 @@ namespace Repro.Cli;
 /// <summary><c>repro explain</c>: vanilla gradient, SmoothGrad and feature visualisation of your own images; writes PNGs, explain.png and explain.tsv.</summary>
 internal static class ExplainCommand
 {
+    /// <summary>The flags behind the settings <see cref="FolderExplanation.Run"/> names in its messages (<see cref="SettingFlags"/>).</summary>
+    public static readonly IReadOnlyDictionary<string, string> Flags = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["output"] = "--out", ["imageFolder"] = "--images", ["options.Target"] = "--target", ["options.Component"] = "--component",
+        ["options.Kinds"] = "--method", [nameof(ExplanationKinds.Gradient)] = "gradient", [nameof(ExplanationKinds.SmoothGrad)] = "smoothgrad",
+    };
+
     /// <summary>Bounds of --samples and --steps: each is work per image, and more than this is a typo, not a setting.</summary>
     const int MaxSamples = 100_000, MaxSteps = 1_000_000;
 
@@ -70,8 +78,8 @@ internal static class ExplainCommand
                 Seed = r.GetValue(options.Seed), Precision = searchPrecision,
             };
             var progress = new ConsoleProgress("explain");
-            var rows = FolderExplanation.Run(network, loaded.Classes.Names, imageFolder, (int)loaded.Input.H, settings, output, (d, n) => progress.Report(d, n),
-                skipped => Console.Error.WriteLine($"repro: {ImageFolder.Summary(skipped)}"));
+            var rows = SettingFlags.Call(() => FolderExplanation.Run(network, loaded.Classes.Names, imageFolder, (int)loaded.Input.H, settings, output, (d, n) => progress.Report(d, n),
+                skipped => Console.Error.WriteLine($"repro: {ImageFolder.Summary(skipped)}")), Flags);
             Console.WriteLine("file\tpredicted\texplained\tcomponent");
             foreach (var row in rows)
                 Console.WriteLine($"{Tsv.Escape(row.File)}\t{Tsv.Escape(row.Predicted)} {row.Confidence * 100:F1}%\t{Tsv.Escape(row.Explained)}\t{(row.Component is int c ? $"#{c}: {row.ComponentBefore:F2} -> {row.ComponentAfter:F2}" : "-")}");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repro.Application;
 using Repro.Data;
 using Repro.Data.Assets;
 using Repro.Experiments;
@@ -79,6 +80,6 @@ internal sealed class GlobalOptions
     public (TorchSharp.torch.Device Device, Scale Scale) Compute(ParseResult r)
     {
         var device = Apply(r);
-        return (device, Scales.Resolve(r.GetValue(ScaleName), device));
+        return (device, Scales.Resolve(r.GetValue(ScaleName), device, "--scale"));
     }
 }

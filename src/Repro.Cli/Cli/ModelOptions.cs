@@ -48,7 +48,8 @@ internal sealed class ModelOptions
             ChannelsLast = r.GetValue(ChannelsLast) ? true : null,
             OutputName = r.GetValue(OutputName),
         };
-        try { return ModelSource.Load(r.GetValue(Model)!, paths, options, log); }
+        LoadedModel loaded;
+        try { loaded = ModelSource.Load(r.GetValue(Model)!, paths, options, log); }
         catch (ReproInputException e) when (e.Message.Contains("options.", StringComparison.Ordinal))
         {
             // The library names its settings; the command names the flags they came from.
@@ -57,10 +58,12 @@ internal sealed class ModelOptions
             foreach (var (setting, name) in Flags) message = message.Replace(setting, name, StringComparison.Ordinal);
             throw new ReproInputException(message, e);
         }
+        // The notes and the preprocessing name the settings too: the command shows the flags.
+        return loaded with { Preprocessing = SettingFlags.Rename(loaded.Preprocessing, Flags), Notes = [.. loaded.Notes.Select(n => SettingFlags.Rename(n, Flags))] };
     }
 
     /// <summary>The flag behind each <see cref="ModelImportOptions"/> setting the library names in its messages.</summary>
-    static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
+    public static readonly IReadOnlyDictionary<string, string> Flags = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["options.Mean"] = "--mean", ["options.Std"] = "--std", ["options.InputSize"] = "--input-size",
         ["options.ChannelsLast"] = "--channels-last", ["options.OutputName"] = "--output-name", ["options.LabelsPath"] = "--labels",

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Repro.Attacks;
 using Repro.Evaluation;
-using Repro.Evaluation.Jobs;
+using Repro.Application.Jobs;
 using Repro.Models.Formats;
 using Repro.Report;
 using TorchSharp;
@@ -20,6 +20,9 @@ namespace Repro.Cli;
 /// </summary>
 internal static class RobustnessCommand
 {
+    /// <summary>The flag behind the output folder <see cref="RobustnessJob.Run"/> and <see cref="ShardMerge.Merge"/> name in their messages (<see cref="SettingFlags"/>).</summary>
+    static readonly IReadOnlyDictionary<string, string> OutFlag = new Dictionary<string, string>(StringComparer.Ordinal) { ["output"] = "--out" };
+
     public static Command Create(GlobalOptions options)
     {
         var model = new ModelOptions();
@@ -49,8 +52,7 @@ internal static class RobustnessCommand
             var started = DateTimeOffset.Now;
             var device = options.Apply(r);
             var paths = options.Paths(r);
-            string normName = (r.GetValue(norm) ?? "l2").ToLowerInvariant();
-            if (normName != "l2" && normName != "linf") throw new ReproInputException($"--norm must be l2 or linf, got '{r.GetValue(norm)}'");
+            var threatNorm = Norms.Parse(r.GetValue(norm) ?? "l2", "--norm");
             var radii = ParseEps(r.GetValue(eps)!);
             CommandPolicy.Count("--batch", r.GetValue(batch), 1);
             CommandPolicy.Count("--n", r.GetValue(n), 1);
@@ -68,7 +70,7 @@ internal static class RobustnessCommand
                 "none" => ImageResize.None,
                 var other => throw new ReproInputException($"--resize must be crop, fit or none, got '{other}'"),
             };
-            var (part, from) = r.GetValue(shard) is string s ? (Shard.Parse(s), "--shard")
+            var (part, from) = r.GetValue(shard) is string s ? (Shard.Parse(s, "--shard"), "--shard")
                 : Shard.FromEnvironment(Environment.GetEnvironmentVariable) ?? (Shard.Whole, "no --shard and no Slurm or Kubernetes index: the whole evaluation");
             // The output-folder policy (new or empty unless --overwrite), except that a folder holding this command's
             // committed batches or finished records is resumed: the job itself refuses another evaluation's.
@@ -83,7 +85,7 @@ internal static class RobustnessCommand
             PrecisionOption.Check(loaded.Module, loaded.Name, [loaded.Input.C, loaded.Input.H, loaded.Input.W], searchPrecision);
             var attackList = AttacksFlag(() => AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries)), list is null ? "--preset" : "--attacks");
             var set = EvaluationImages.List(loaded, imageFolder, r.GetValue(split), r.GetValue(n), resizePolicy, paths);
-            var settings = new RobustnessSettings { Norm = normName, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision, ScreenThenConfirm = r.GetValue(screen) };
+            var settings = new RobustnessSettings { Norm = threatNorm, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision, ScreenThenConfirm = r.GetValue(screen) };
             var ordered = attackList.Where(a => !a.GradientFree).Concat(attackList.Where(a => a.GradientFree)).ToList();
             string resizeName = resizePolicy.ToString().ToLowerInvariant();
             var manifest = new RobustnessManifest
@@ -92,7 +94,7 @@ internal static class RobustnessCommand
                 Model = new ManifestModel(loaded.Name, loaded.Format.ToString(), loaded.Format == ModelFormat.Registry ? null : Path.GetFullPath(r.GetValue(model.Model)!),
                     loaded.Format == ModelFormat.Registry ? null : RobustnessManifest.Sha256Of(r.GetValue(model.Model)!), $"{loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}", loaded.Classes.Names),
                 Data = new ManifestData(set.Description, set.Identity, set.Count, resizeName),
-                Settings = new ManifestSettings(normName, [.. settings.Eps.Order()], ordered.Select(a => new AttackInfo(a.Name, a.Budget, a.GradientFree)).ToList(), settings.Seed,
+                Settings = new ManifestSettings(threatNorm.Name(), [.. settings.Eps.Order()], ordered.Select(a => new AttackInfo(a.Name, a.Budget, a.GradientFree)).ToList(), settings.Seed,
                     settings.BatchSize, settings.SanityExamples, settings.UnboundedExamples, settings.Precision.ShortName(), settings.ScreenThenConfirm),
                 Shard = new ManifestShard(part.Index, part.Count, set.Examples.Count(e => part.Contains(e.Id, Shard.Batches(set.Count, settings.BatchSize))), from),
             };
@@ -106,9 +108,9 @@ internal static class RobustnessCommand
             try
             {
                 var progress = new ConsoleProgress($"shard {part}");
-                var outcome = RobustnessJob.Run(loaded.Module, set, settings, manifest, device, output, () => Volatile.Read(ref stop) == 1,
+                var outcome = SettingFlags.Call(() => RobustnessJob.Run(loaded.Module, set, settings, manifest, device, output, () => Volatile.Read(ref stop) == 1,
                     new RunInfo(settings.Seed, started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), Console.Out,
-                    (d, t) => progress.Report(d, t));
+                    (d, t) => progress.Report(d, t)), OutFlag);
                 if (!outcome.Complete)
                 {
                     Console.WriteLine();
@@ -138,7 +140,8 @@ internal static class RobustnessCommand
         {
             var started = DateTimeOffset.Now;
             string output = Path.GetFullPath(r.GetValue(options.Out)!);
-            var result = ShardMerge.Merge(r.GetValue(shards)!, output, new RunInfo(r.GetValue(options.Seed), started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))));
+            var result = SettingFlags.Call(() => ShardMerge.Merge(r.GetValue(shards)!, output,
+                new RunInfo(r.GetValue(options.Seed), started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)))), OutFlag);
             foreach (var line in RobustnessTable.Lines(result)) Console.WriteLine(line);
             Console.WriteLine($"merged {r.GetValue(shards)!.Length} shards into {output}");
             return ReproCommand.Ok;

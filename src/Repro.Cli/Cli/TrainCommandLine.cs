@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Repro.Application;
 using Repro.Training;
 
 namespace Repro.Cli;
@@ -14,9 +15,7 @@ internal static class TrainCommandLine
         command.SetAction(ReproCommand.Guarded(r =>
         {
             var device = options.Apply(r);
-            var args = new List<string> { r.GetValue(which)! };
-            if (r.GetValue(commit)) args.Add("--commit");
-            return TrainCommand.Run(args, options.Paths(r), Console.Out, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), device);
+            return TrainCommand.Run(r.GetValue(which)!, r.GetValue(commit), options.Paths(r), Console.Out, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), device);
         }));
         return command;
     }

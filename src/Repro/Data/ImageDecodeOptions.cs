@@ -35,7 +35,7 @@ public sealed record ImageDecodeOptions
     public int ParallelDecodes => (int)Math.Clamp(4_000_000_000 / (8 * MaxPixels), 1, Environment.ProcessorCount);
 
     /// <summary>Throws <see cref="ReproInputException"/> naming <paramref name="option"/> when the limit is out of range.</summary>
-    public void Validate(string option = "--max-pixels")
+    public void Validate(string option = nameof(MaxPixels))
     {
         if (MaxPixels < 1 || MaxPixels > LargestMaxPixels)
             throw new ReproInputException($"{option} must be between 1 and {LargestMaxPixels}, got {MaxPixels}");

@@ -47,9 +47,9 @@ internal static class ImageDecoder
         {
             var reduced = LargestReducedSize(codec, width, height, options.MaxPixels)
                 ?? throw new ReproInputException($"image {path} is {width}x{height} ({Megapixels((long)width * height)}), over the limit of {Megapixels(options.MaxPixels)} " +
-                                                 $"(--max-pixels {options.MaxPixels}); its format cannot be decoded at a reduced size: shrink it or raise --max-pixels");
+                                                 $"({nameof(options.MaxPixels)} {options.MaxPixels}); its format cannot be decoded at a reduced size: shrink it or raise {nameof(options.MaxPixels)}");
             (w, h) = (reduced.Width, reduced.Height);
-            note = $"{path}: {width}x{height} is over --max-pixels {options.MaxPixels}; decoded at {w}x{h} by JPEG scaling (close to, not exactly, a full decode)";
+            note = $"{path}: {width}x{height} is over {nameof(options.MaxPixels)} {options.MaxPixels}; decoded at {w}x{h} by JPEG scaling (close to, not exactly, a full decode)";
         }
 
         bool opaque = info.AlphaType == SKAlphaType.Opaque;

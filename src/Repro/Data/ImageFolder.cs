@@ -27,10 +27,12 @@ internal static class ImageFolder
     /// <summary>Whether a file name has one of the <see cref="Extensions"/> (any case).</summary>
     public static bool HasImageExtension(string name) => Extensions.Contains(Path.GetExtension(name).ToLowerInvariant());
 
-    /// <exception cref="ReproInputException">The folder does not exist or cannot be listed.</exception>
-    public static ImageFolderListing List(string folder)
+    /// <param name="folder">The folder to list (top level only).</param>
+    /// <param name="folderSetting">What a message calls the folder's setting (the caller's parameter name).</param>
+    /// <exception cref="ReproInputException">The folder is a file, does not exist or cannot be listed.</exception>
+    public static ImageFolderListing List(string folder, string folderSetting = "folder")
     {
-        if (File.Exists(folder)) throw new ReproInputException($"--images {folder} is a file, not a folder");
+        if (File.Exists(folder)) throw new ReproInputException($"{folderSetting} {folder} is a file, not a folder");
         if (!Directory.Exists(folder)) throw new ReproInputException($"image folder not found: {folder}");
         string[] entries;
         try { entries = Directory.GetFileSystemEntries(folder); }

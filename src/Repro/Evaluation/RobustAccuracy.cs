@@ -8,8 +8,8 @@ namespace Repro.Evaluation;
 /// <summary>What a robustness evaluation runs: the threat model's norm and radii, the attacks, the seed, and the sanity checks' sample sizes.</summary>
 public sealed record RobustnessSettings
 {
-    /// <summary>"l2" or "linf".</summary>
-    public required string Norm { get; init; }
+    /// <summary>The norm of the threat model's balls (one per radius of <see cref="Eps"/>).</summary>
+    public required Norm Norm { get; init; }
     /// <summary>Radii to evaluate, each > 0 (in [0,1] pixel units).</summary>
     public required IReadOnlyList<double> Eps { get; init; }
     /// <summary>The attacks to run; gradient attacks run before gradient-free ones, otherwise in this order.</summary>
@@ -32,13 +32,7 @@ public sealed record RobustnessSettings
     public bool ScreenThenConfirm { get; init; }
 
     /// <summary>The ball of radius <paramref name="eps"/> for <see cref="Norm"/>: <see cref="L2Ball"/> or <see cref="LinfBall"/>.</summary>
-    /// <exception cref="ReproInputException"><see cref="Norm"/> is neither "l2" nor "linf".</exception>
-    public ThreatModel Threat(double eps) => Norm switch
-    {
-        "l2" => new L2Ball(eps),
-        "linf" => new LinfBall(eps),
-        _ => throw new ReproInputException($"norm must be l2 or linf, got '{Norm}'"),
-    };
+    public ThreatModel Threat(double eps) => Norm.Ball(eps);
 }
 
 /// <summary>
@@ -85,7 +79,7 @@ public static class RobustAccuracy
         if (n == 0) throw new ReproInputException("robustness evaluation: no images");
         if (ids.Count != n) throw new ArgumentException($"{ids.Count} example ids for {n} images", nameof(ids));
         var attacks = Prepare(model, images.narrow(0, 0, 1), settings);
-        log?.WriteLine($"robustness of {modelName}: {n} images, {settings.Norm}, eps {string.Join(", ", SortedEps(settings))}, attacks {string.Join(" -> ", attacks.Select(a => $"{a.Name} ({a.Budget})"))}, seed {settings.Seed}");
+        log?.WriteLine($"robustness of {modelName}: {n} images, {settings.Norm.Name()}, eps {string.Join(", ", SortedEps(settings))}, attacks {string.Join(" -> ", attacks.Select(a => $"{a.Name} ({a.Budget})"))}, seed {settings.Seed}");
         var records = new List<RobustnessRecord>();
         for (long start = 0; start < n; start += settings.BatchSize)
         {
@@ -246,7 +240,7 @@ public static class RobustAccuracy
         if (unboundedRows.Length > 0)
         {
             var u = tensor(unboundedRows.Select(k => (long)k).ToArray(), device: x.device);
-            var fooled = SanityChecks.UnboundedFooledPerExample(model, x.index_select(0, u), y.index_select(0, u.to(y.device)), settings.Norm == "l2", settings.Seed);
+            var fooled = SanityChecks.UnboundedFooledPerExample(model, x.index_select(0, u), y.index_select(0, u.to(y.device)), settings.Norm, settings.Seed);
             for (int j = 0; j < unboundedRows.Length; j++) unbounded[unboundedRows[j]] = fooled[j];
         }
         for (int k = 0; k < sample.Length; k++)

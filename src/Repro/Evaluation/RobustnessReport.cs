@@ -6,7 +6,7 @@ namespace Repro.Evaluation;
 
 /// <summary>
 /// Writes a robustness evaluation into a folder, all files at once (staged, then moved into place):
-/// records.parquet and manifest.json (<see cref="Jobs.RobustnessJob"/>), robustness.tsv (the table), robustness.png (accuracy against eps) and robustness.html (a
+/// records.parquet and manifest.json (<see cref="Application.Jobs.RobustnessJob"/>), robustness.tsv (the table), robustness.png (accuracy against eps) and robustness.html (a
 /// self-contained report: run information with seed and versions, the table with the sanity flags
 /// beside every number, what each flag measured, and the plot).
 /// </summary>

@@ -1,3 +1,5 @@
+using Repro.Attacks;
+
 namespace Repro.Evaluation;
 
 /// <summary>Robust accuracy after one attack of the ensemble at one eps (cumulative: correct under this attack and every earlier one).</summary>
@@ -33,8 +35,8 @@ public sealed record RobustnessResult
 {
     /// <summary>The evaluated model's name.</summary>
     public required string Model { get; init; }
-    /// <summary>The threat model's norm: "l2" or "linf".</summary>
-    public required string Norm { get; init; }
+    /// <summary>The threat model's norm.</summary>
+    public required Norm Norm { get; init; }
     /// <summary>Number of examples evaluated.</summary>
     public required long Examples { get; init; }
     /// <summary>Fraction of the examples the model classifies correctly without attack, in [0,1].</summary>

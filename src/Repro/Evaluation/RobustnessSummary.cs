@@ -1,3 +1,5 @@
+using Repro.Attacks;
+
 namespace Repro.Evaluation;
 
 /// <summary>An attack of an evaluation as the records and the manifest name it: name, budget in words, and whether it is gradient-free.</summary>
@@ -15,13 +17,13 @@ public static class RobustnessSummary
 {
     /// <summary>Summarises <paramref name="records"/> (any order; one row per example, eps and stage).</summary>
     /// <param name="model">The model's name.</param>
-    /// <param name="norm">"l2" or "linf".</param>
+    /// <param name="norm">The threat model's norm.</param>
     /// <param name="attacks">The attacks in the order they ran (stage 0 first).</param>
     /// <param name="seed">The evaluation's seed.</param>
     /// <param name="records">Every record of the evaluation.</param>
     /// <param name="elapsed">Wall-clock time, for the report.</param>
     /// <exception cref="ArgumentException">No records, or records of a stage missing for an example.</exception>
-    public static RobustnessResult FromRecords(string model, string norm, IReadOnlyList<AttackInfo> attacks, long seed, IReadOnlyList<RobustnessRecord> records, TimeSpan elapsed)
+    public static RobustnessResult FromRecords(string model, Norm norm, IReadOnlyList<AttackInfo> attacks, long seed, IReadOnlyList<RobustnessRecord> records, TimeSpan elapsed)
     {
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(attacks);
@@ -62,7 +64,7 @@ public static class RobustnessSummary
     }
 
     /// <summary>The model's flags from the probes of the sanity sample (one row per example).</summary>
-    static List<SanityFlag> ModelFlags(IReadOnlyList<RobustnessRecord> oneRowPerExample, string norm)
+    static List<SanityFlag> ModelFlags(IReadOnlyList<RobustnessRecord> oneRowPerExample, Norm norm)
     {
         var probed = oneRowPerExample.Where(r => r.ProbeOutputMin is not null).ToList();
         var flags = new List<SanityFlag>();
@@ -75,7 +77,7 @@ public static class RobustnessSummary
         flags.Add(SanityChecks.ZeroGradientsFlag(probed.Count(r => r.ProbeZeroGradient == true), probed.Count));
         flags.Add(SanityChecks.RandomnessFlag(probed.Max(r => r.ProbeOutputChange!.Value), probed.Any(r => r.ProbePredictionChanged == true)));
         var unbounded = probed.Where(r => r.UnboundedFooled is not null).ToList();
-        if (unbounded.Count > 0) flags.Add(SanityChecks.UnboundedFlag(unbounded.Count(r => r.UnboundedFooled == true), unbounded.Count, norm == "l2"));
+        if (unbounded.Count > 0) flags.Add(SanityChecks.UnboundedFlag(unbounded.Count(r => r.UnboundedFooled == true), unbounded.Count, norm));
         return flags;
     }
 }

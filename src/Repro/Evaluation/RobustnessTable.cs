@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Repro.Attacks;
 
 namespace Repro.Evaluation;
 
@@ -55,9 +56,9 @@ public static class RobustnessTable
         foreach (var e in r.PerEps)
         {
             foreach (var s in e.Stages)
-                tsv.AppendLine(string.Join('\t', r.Model, r.Norm, F(e.Eps), "after " + s.Attack, r.Attacks.First(a => a.Name == s.Attack).Budget,
+                tsv.AppendLine(string.Join('\t', r.Model, r.Norm.Name(), F(e.Eps), "after " + s.Attack, r.Attacks.First(a => a.Name == s.Attack).Budget,
                     F(s.RobustAccuracy), s.NewlyFooled, s.Attacked, F(s.Elapsed.TotalSeconds), FlagWords(r, e)));
-            tsv.AppendLine(string.Join('\t', r.Model, r.Norm, F(e.Eps), "robust accuracy", "worst case over all", F(e.RobustAccuracy), "", "", "", FlagWords(r, e)));
+            tsv.AppendLine(string.Join('\t', r.Model, r.Norm.Name(), F(e.Eps), "robust accuracy", "worst case over all", F(e.RobustAccuracy), "", "", "", FlagWords(r, e)));
         }
         return tsv.ToString();
     }
@@ -69,8 +70,8 @@ public static class RobustnessTable
         return fired.Count == 0 ? "none" : string.Join(", ", fired);
     }
 
-    /// <summary>The norm as printed: "l2" as "L2", "linf" as "L-inf", anything else unchanged.</summary>
-    public static string Norm(string norm) => norm == "l2" ? "L2" : norm == "linf" ? "L-inf" : norm;
+    /// <summary>The norm as printed in prose: "L2" or "L-inf" (<see cref="NormExtensions.Display"/>).</summary>
+    public static string Norm(Norm norm) => norm.Display();
 
     static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }

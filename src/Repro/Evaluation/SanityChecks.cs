@@ -129,31 +129,31 @@ public static class SanityChecks
     /// correctly classified examples. No random start: a random point of so large a ball is a
     /// random image, whose misclassification would prove nothing about the gradients.
     /// </summary>
-    public static SanityFlag Unbounded(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, bool l2, long seed, int limit = 100, int steps = UnboundedSteps)
+    public static SanityFlag Unbounded(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, Norm norm, long seed, int limit = 100, int steps = UnboundedSteps)
     {
         long n = Math.Min(limit, images.shape[0]);
-        var fooled = UnboundedFooledPerExample(model, images.narrow(0, 0, n), labels.narrow(0, 0, n), l2, seed, steps);
-        return UnboundedFlag(fooled.Count(f => f), n, l2, steps);
+        var fooled = UnboundedFooledPerExample(model, images.narrow(0, 0, n), labels.narrow(0, 0, n), norm, seed, steps);
+        return UnboundedFlag(fooled.Count(f => f), n, norm, steps);
     }
 
     /// <summary>The unbounded attack's steps.</summary>
     public const int UnboundedSteps = 50;
 
     /// <summary>Per example: whether the unbounded attack (see <see cref="Unbounded"/>) fooled it; each example's attack is its own.</summary>
-    public static bool[] UnboundedFooledPerExample(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, bool l2, long seed, int steps = UnboundedSteps)
+    public static bool[] UnboundedFooledPerExample(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, Norm norm, long seed, int steps = UnboundedSteps)
     {
         using var scope = NewDisposeScope();
         double d = images[0].numel();
-        ThreatModel threat = l2 ? new L2Ball(Math.Sqrt(d)) : new LinfBall(1.0);
+        ThreatModel threat = norm.Ball(norm == Norm.L2 ? Math.Sqrt(d) : 1.0);
         using var result = Pgd.Run(new MarginObjective(model, labels), threat, images,
             new PgdOptions { Steps = steps, StepSize = threat.Eps / 10, StopOnSuccess = true, Seed = seed });
         return result.Success.cpu().data<bool>().ToArray();
     }
 
     /// <summary>The unbounded flag from the number fooled among <paramref name="examples"/> tried.</summary>
-    public static SanityFlag UnboundedFlag(long fooled, long examples, bool l2, int steps = UnboundedSteps)
+    public static SanityFlag UnboundedFlag(long fooled, long examples, Norm norm, int steps = UnboundedSteps)
     {
-        string ball = l2 ? "L2 ball of radius √d" : "L-inf ball of radius 1";
+        string ball = norm == Norm.L2 ? "L2 ball of radius √d" : "L-inf ball of radius 1";
         bool fired = fooled < examples;
         return new SanityFlag("unbounded", fired, fired
             ? $"an unbounded attack ({ball}, the whole image box, {steps} steps) fooled only {fooled} of {examples} examples: with the whole image box allowed every example must fall — the gradients are not usable (masked, zero or random)"

@@ -117,7 +117,7 @@ internal sealed class RobustModelResistsSmallPerturbations : IExperiment
         int perClass = Math.Min(ensembleImagesPerClass, imagesPerClass);
         using var ensembleSet = CifarClaimSetup.FirstPerClass(subset, perClass);
         var ensembleIds = CifarClaimSetup.FirstPerClassIndices(all, perClass);
-        var settings = new RobustnessSettings { Norm = "l2", Eps = [1.25], Attacks = Ensemble(ensembleSquareQueries), Seed = context.Seed };
+        var settings = new RobustnessSettings { Norm = Norm.L2, Eps = [1.25], Attacks = Ensemble(ensembleSquareQueries), Seed = context.Seed };
         RobustnessResult RunEnsemble(string name, nn.Module<Tensor, Tensor> model)
         {
             var result = Evaluation.RobustAccuracy.Evaluate(name, model, ensembleSet.Images, ensembleSet.Labels, ensembleIds, settings, log);

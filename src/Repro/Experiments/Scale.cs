@@ -26,7 +26,7 @@ internal static class Scales
     public const string Variable = "REPRO_SCALE";
 
     /// <exception cref="ReproInputException">Not "quick" or "full" (the source is named).</exception>
-    public static Scale Parse(string text, string source = "--scale") => text.Trim().ToLowerInvariant() switch
+    public static Scale Parse(string text, string source = "scale") => text.Trim().ToLowerInvariant() switch
     {
         "quick" => Scale.Quick,
         "full" => Scale.Full,
@@ -36,11 +36,14 @@ internal static class Scales
     /// <summary>The default for a device: full on a GPU, quick on the CPU.</summary>
     public static Scale DefaultFor(Device device) => device.type == DeviceType.CUDA ? Scale.Full : Scale.Quick;
 
-    /// <summary><paramref name="requested"/> (from --scale) if given, else REPRO_SCALE if set, else <see cref="DefaultFor"/>.</summary>
-    /// <exception cref="ReproInputException">The option or the variable is not quick or full.</exception>
-    public static Scale Resolve(string? requested, Device device)
+    /// <summary><paramref name="requested"/> if given, else REPRO_SCALE if set, else <see cref="DefaultFor"/>.</summary>
+    /// <param name="requested">The scale asked for (quick or full), or null.</param>
+    /// <param name="device">The device whose default applies when neither is given.</param>
+    /// <param name="requestedSource">What a message calls <paramref name="requested"/> (a command passes its flag).</param>
+    /// <exception cref="ReproInputException">The request or the variable is not quick or full.</exception>
+    public static Scale Resolve(string? requested, Device device, string requestedSource = "requested")
     {
-        if (!string.IsNullOrWhiteSpace(requested)) return Parse(requested);
+        if (!string.IsNullOrWhiteSpace(requested)) return Parse(requested, requestedSource);
         string? variable = Environment.GetEnvironmentVariable(Variable);
         return string.IsNullOrWhiteSpace(variable) ? DefaultFor(device) : Parse(variable, Variable);
     }

@@ -1,3 +1,4 @@
+using Repro.Application;
 using Repro.Data;
 using Repro.Data.Assets;
 using Repro.Experiments;

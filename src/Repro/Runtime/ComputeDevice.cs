@@ -19,7 +19,7 @@ public static class ComputeDevice
     /// ("--device", "REPRO_DEVICE") in the message when it is refused.
     /// </summary>
     /// <exception cref="ReproInputException">Not cpu, cuda or cuda:N; or CUDA asked for where no CUDA libtorch or GPU is.</exception>
-    public static Device Parse(string? text, string source = "--device")
+    public static Device Parse(string? text, string source = "device")
     {
         string name = (text ?? "cpu").Trim().ToLowerInvariant();
         if (name == "cpu") return CPU;

@@ -144,7 +144,7 @@ public class ScreenThenConfirmTests
         var ids = ExampleIds.Range(100, 12);
         Repro.Evaluation.RobustnessSettings Settings(AttackPrecision precision, bool screen) => new()
         {
-            Norm = "l2", Eps = [0.2, 0.4], Attacks = [new PgdAttack(steps: 5)], Seed = 1, BatchSize = 5, SanityExamples = 2, UnboundedExamples = 0,
+            Norm = Norm.L2, Eps = [0.2, 0.4], Attacks = [new PgdAttack(steps: 5)], Seed = 1, BatchSize = 5, SanityExamples = 2, UnboundedExamples = 0,
             Precision = precision, ScreenThenConfirm = screen,
         };
         var alone = Repro.Evaluation.RobustAccuracy.Evaluate("random", model, images, labels, ids, Settings(AttackPrecision.Float32, false));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Repro.Application;
 using Repro.Cli;
 using Repro.Data;
 using Repro.Explain;
@@ -188,9 +189,11 @@ public class EveryCommandPolicyTests
         using var model = new Repro.Models.SmallResNet();
         model.eval();
         var prepared = CommandPolicy.OutputFolder(output, false, FolderExplanation.IsOwnResult);
-        var e = Assert.Throws<ReproInputException>(() => FolderExplanation.Run(model, ["cat", "airplane"], images, 32,
+        var e = Assert.Throws<ReproArgumentException>(() => FolderExplanation.Run(model, ["cat", "airplane"], images, 32,
             new ExplanationOptions { Kinds = ExplanationKinds.FeatureVisualisation, Component = 100000, Steps = 1 }, prepared))!;
-        Assert.That(e.Message, Does.Contain("--component 100000").And.Contain("64 components"));
+        Assert.That(e.ParamName, Is.EqualTo("options.Component"));
+        Assert.That(e.Message, Does.StartWith("options.Component: 100000").And.Contain("64 components"), "the library names its setting");
+        Assert.That(SettingFlags.Rename(e, ExplainCommand.Flags).Message, Does.StartWith("--component: 100000").And.Contain("64 components"), "the command names its flag");
         Assert.That(Directory.Exists(output), Is.False, "nothing written");
     }
 

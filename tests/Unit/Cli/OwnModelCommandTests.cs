@@ -90,6 +90,8 @@ public class OwnModelCommandTests
         Assert.That(written.Count(f => f!.EndsWith(".adv.png")), Is.EqualTo(3));
         Assert.That(File.ReadAllLines(Path.Combine(output, "attack.tsv")), Has.Length.EqualTo(4));
         Assert.That(stdout, Does.Contain($"model: {model}").And.Contain("preprocessing: "));
+        Assert.That(stdout, Does.Not.Contain("options."), "the import's notes name the command's flags, not the library's settings");
+        if (format != "tflite") Assert.That(stdout, Does.Contain("(--mean and --std)"), "the default statistics, and the flags that change them");
         var success = System.Text.RegularExpressions.Regex.Match(stdout, @"success rate: (\d+)/3");
         Assert.That(success.Success, Is.True, "the success rate is printed");
         Assert.That(int.Parse(success.Groups[1].Value), Is.GreaterThan(0), $"a targeted L2 attack with eps 20 moves at least one {format} prediction to class {target}");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Repro.Application;
 using Repro.Attacks;
 using Repro.Cli;
 using Repro.Data;

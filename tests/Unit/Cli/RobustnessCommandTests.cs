@@ -29,7 +29,7 @@ public class RobustnessCommandTests
     {
         TestData.Require("cifar10");
         string output = Path.Combine(TestData.TempFolder(), "out");
-        var (code, text, error) = Run(["robustness", "--model", "cifar-standard", "--n", "6", "--eps", "0.25,1.25", "--attacks", "square,pgd", "--square-queries", "10", .. Roots(output)]);
+        var (code, text, error) = Run(["robustness", "--model", "cifar-standard", "--n", "6", "--eps", "0.25,1.25", "--attacks", "square,pgd", "--square-queries", "10", "--norm", "L2", .. Roots(output)]);
         TestContext.Out.WriteLine(text);
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(text, Does.Contain("after pgd").And.Contain("after square").And.Contain("robust accuracy").And.Contain("flags"));
@@ -37,7 +37,9 @@ public class RobustnessCommandTests
             Assert.That(File.Exists(Path.Combine(output, file)), Is.True, file);
         var tsv = File.ReadAllLines(Path.Combine(output, "robustness.tsv"));
         Assert.That(tsv, Has.Length.EqualTo(1 + 2 * 3), "header, then per eps: after pgd, after square, robust accuracy");
-        Assert.That(tsv[1], Does.StartWith("cifar-standard\tl2\t0.25\tafter pgd"), "gradient attacks run before gradient-free ones");
+        Assert.That(tsv[1], Does.StartWith("cifar-standard\tl2\t0.25\tafter pgd"), "gradient attacks run before gradient-free ones; --norm L2 is written l2");
+        Assert.That(Repro.Application.Jobs.RobustnessManifest.Read(Path.Combine(output, "manifest.json")).Settings.Norm, Is.EqualTo("l2"), "the manifest's norm as before");
+        Assert.That(text, Does.Contain("L2 threat model"));
         Assert.That(File.ReadAllText(Path.Combine(output, "robustness.html")), Does.Contain("data:image/png;base64,").And.Contain("Sanity flags"));
         Assert.That(Directory.GetFileSystemEntries(output).Where(e => Path.GetFileName(e).StartsWith(".staging")), Is.Empty);
     }

@@ -133,14 +133,14 @@ public class ImageDecoderTests
         var bomb = PngBomb(60000, 60000);
         TestContext.Out.WriteLine($"bomb: {bomb.Length} bytes");
         var e = Refused(Write("bomb.png", bomb));
-        Assert.That(e.Message, Does.Contain("--max-pixels").And.Contain("60000x60000"));
+        Assert.That(e.Message, Does.Contain("MaxPixels").And.Contain("60000x60000"));
     }
 
     [Test]
     public void ThePixelLimitIsAnOption()
     {
         string path = Write("p.png", Encode(Photo(341, 227), SKEncodedImageFormat.Png));
-        Assert.That(Refused(path, new ImageDecodeOptions { MaxPixels = 341 * 227 - 1 }).Message, Does.Contain("--max-pixels 77406"));
+        Assert.That(Refused(path, new ImageDecodeOptions { MaxPixels = 341 * 227 - 1 }).Message, Does.Contain("MaxPixels 77406"));
         Assert.That(ImageDecoder.Decode(path, new ImageDecodeOptions { MaxPixels = 341 * 227 }).Image.Width, Is.EqualTo(341));
         Assert.That(ImageDecodeOptions.DefaultMaxPixels, Is.EqualTo(100_000_000));
         Assert.Throws<ReproInputException>(() => new ImageDecodeOptions { MaxPixels = 0 }.Validate());

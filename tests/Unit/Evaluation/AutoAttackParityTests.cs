@@ -111,7 +111,7 @@ public class AutoAttackParityTests
         var log = new StringWriter();
         var settings = new RobustnessSettings
         {
-            Norm = norm.ToLowerInvariant(), Eps = [eps], Attacks = attacks, Seed = 0, BatchSize = 100, SanityExamples = 10, UnboundedExamples = 0,
+            Norm = Norms.Parse(norm), Eps = [eps], Attacks = attacks, Seed = 0, BatchSize = 100, SanityExamples = 10, UnboundedExamples = 0,
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = RobustAccuracy.Evaluate("digits-mlp", model.Module, images, labels, ExampleIds.Range(0, images.shape[0]), settings, log);

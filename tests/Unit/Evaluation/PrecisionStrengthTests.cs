@@ -127,7 +127,7 @@ public class PrecisionStrengthTests
         {
             var settings = new Repro.Evaluation.RobustnessSettings
             {
-                Norm = "l2", Eps = radii, Attacks = Repro.Evaluation.AttackCatalog.Standard(2, queries), Seed = 0,
+                Norm = Repro.Attacks.Norm.L2, Eps = radii, Attacks = Repro.Evaluation.AttackCatalog.Standard(2, queries), Seed = 0,
                 Precision = precision, ScreenThenConfirm = screen, SanityExamples = 0, UnboundedExamples = 0,
             };
             var clock = Stopwatch.StartNew();

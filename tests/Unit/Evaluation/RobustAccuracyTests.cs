@@ -44,7 +44,7 @@ public class RobustAccuracyTests
         return (tensor(values).reshape(10, 1), zeros(10, dtype: ScalarType.Int64), ExampleIds.Range(100, 10));
     }
 
-    static RobustnessSettings Settings(params IAttack[] attacks) => new() { Norm = "l2", Eps = [0.2], Attacks = attacks, UnboundedExamples = 0 };
+    static RobustnessSettings Settings(params IAttack[] attacks) => new() { Norm = Norm.L2, Eps = [0.2], Attacks = attacks, UnboundedExamples = 0 };
 
     [Test]
     public void RobustAccuracyIsTheWorstCaseAndLaterAttacksSeeOnlyTheSurvivors()
@@ -164,20 +164,20 @@ public class RobustAccuracyTests
     [Test]
     public void AnExamplesShardDependsOnItsIdAndTheEvaluationsSizeOnly()
     {
-        int batches = Repro.Evaluation.Jobs.Shard.Batches(examples: 1000, batchSize: 250);
+        int batches = Repro.Application.Jobs.Shard.Batches(examples: 1000, batchSize: 250);
         Assert.That(batches, Is.EqualTo(4));
         var ids = Enumerable.Range(0, 1000).Select(i => (long)i * 7919).ToList();
-        var shards = Enumerable.Range(0, 3).Select(k => new Repro.Evaluation.Jobs.Shard(k, 3)).ToList();
+        var shards = Enumerable.Range(0, 3).Select(k => new Repro.Application.Jobs.Shard(k, 3)).ToList();
         Assert.That(ids.All(id => shards.Count(s => s.Contains(id, batches)) == 1), Is.True, "every example in exactly one shard");
-        Assert.That(ids.Select(id => Repro.Evaluation.Jobs.Shard.BatchOf(id, batches)).Distinct().Count(), Is.EqualTo(4), "the ids spread over the batches");
-        Assert.That(Repro.Evaluation.Jobs.Shard.Parse("2/8"), Is.EqualTo(new Repro.Evaluation.Jobs.Shard(2, 8)));
+        Assert.That(ids.Select(id => Repro.Application.Jobs.Shard.BatchOf(id, batches)).Distinct().Count(), Is.EqualTo(4), "the ids spread over the batches");
+        Assert.That(Repro.Application.Jobs.Shard.Parse("2/8"), Is.EqualTo(new Repro.Application.Jobs.Shard(2, 8)));
         foreach (var bad in new[] { "8/8", "-1/3", "1", "a/b", "0/0" })
-            Assert.Throws<ReproInputException>(() => Repro.Evaluation.Jobs.Shard.Parse(bad), bad);
-        var slurm = Repro.Evaluation.Jobs.Shard.FromEnvironment(v => v switch { "SLURM_ARRAY_TASK_ID" => "1", "SLURM_ARRAY_TASK_COUNT" => "4", _ => null });
-        Assert.That(slurm!.Value.Shard, Is.EqualTo(new Repro.Evaluation.Jobs.Shard(1, 4)));
-        var kubernetes = Repro.Evaluation.Jobs.Shard.FromEnvironment(v => v switch { "JOB_COMPLETION_INDEX" => "2", "REPRO_SHARD_COUNT" => "3", _ => null });
-        Assert.That(kubernetes!.Value.Shard, Is.EqualTo(new Repro.Evaluation.Jobs.Shard(2, 3)));
-        Assert.That(Repro.Evaluation.Jobs.Shard.FromEnvironment(_ => null), Is.Null);
-        Assert.Throws<ReproInputException>(() => Repro.Evaluation.Jobs.Shard.FromEnvironment(v => v == "JOB_COMPLETION_INDEX" ? "0" : null));
+            Assert.Throws<ReproInputException>(() => Repro.Application.Jobs.Shard.Parse(bad), bad);
+        var slurm = Repro.Application.Jobs.Shard.FromEnvironment(v => v switch { "SLURM_ARRAY_TASK_ID" => "1", "SLURM_ARRAY_TASK_COUNT" => "4", _ => null });
+        Assert.That(slurm!.Value.Shard, Is.EqualTo(new Repro.Application.Jobs.Shard(1, 4)));
+        var kubernetes = Repro.Application.Jobs.Shard.FromEnvironment(v => v switch { "JOB_COMPLETION_INDEX" => "2", "REPRO_SHARD_COUNT" => "3", _ => null });
+        Assert.That(kubernetes!.Value.Shard, Is.EqualTo(new Repro.Application.Jobs.Shard(2, 3)));
+        Assert.That(Repro.Application.Jobs.Shard.FromEnvironment(_ => null), Is.Null);
+        Assert.Throws<ReproInputException>(() => Repro.Application.Jobs.Shard.FromEnvironment(v => v == "JOB_COMPLETION_INDEX" ? "0" : null));
     }
 }

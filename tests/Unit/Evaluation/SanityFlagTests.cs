@@ -1,3 +1,4 @@
+using Repro.Attacks;
 using Repro.Evaluation;
 using Repro.Tests.Unit.Support;
 using TorchSharp;
@@ -52,7 +53,7 @@ public class SanityFlagTests
         using var _ = NewDisposeScope();
         var model = new TinyNet();
         var (x, y) = Data(model);
-        var flags = new[] { SanityChecks.Probabilities(model, x), SanityChecks.ZeroGradients(model, x, y), SanityChecks.Randomness(model, x), SanityChecks.Unbounded(model, x, y, l2: true, seed: 0) };
+        var flags = new[] { SanityChecks.Probabilities(model, x), SanityChecks.ZeroGradients(model, x, y), SanityChecks.Randomness(model, x), SanityChecks.Unbounded(model, x, y, Norm.L2, seed: 0) };
         foreach (var f in flags) TestContext.Out.WriteLine(f);
         Assert.That(flags.Where(f => f.Fired), Is.Empty);
     }
@@ -76,7 +77,7 @@ public class SanityFlagTests
         var model = new DeadReluBlock();
         var (x, y) = Data(model, dark: true);
         var zero = SanityChecks.ZeroGradients(model, x, y);
-        var unbounded = SanityChecks.Unbounded(model, x, y, l2: true, seed: 0);
+        var unbounded = SanityChecks.Unbounded(model, x, y, Norm.L2, seed: 0);
         TestContext.Out.WriteLine(zero);
         TestContext.Out.WriteLine(unbounded);
         Assert.That(zero.Fired, Is.True);

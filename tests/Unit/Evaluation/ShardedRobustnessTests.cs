@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Repro.Data;
-using Repro.Evaluation.Jobs;
+using Repro.Application.Jobs;
 using Repro.Models.Formats;
 using Repro.Tests.Unit.Models.Formats;
 using Repro.Tests.Unit.Support;

@@ -78,7 +78,7 @@ public class ComputeDeviceTests
         Assert.That(WithVariable(Scales.Variable, "full", () => Scales.Resolve(null, CPU)), Is.EqualTo(Scale.Full));
         Assert.That(WithVariable(Scales.Variable, "full", () => Scales.Resolve("quick", CPU)), Is.EqualTo(Scale.Quick), "the option wins");
         Assert.That(WithVariable(Scales.Variable, null, () => Scales.Resolve(" FULL ", CPU)), Is.EqualTo(Scale.Full));
-        Assert.That(Assert.Throws<ReproInputException>(() => Scales.Resolve("huge", CPU))!.Message, Does.StartWith("--scale must be quick or full").And.Contain("huge"));
+        Assert.That(Assert.Throws<ReproInputException>(() => Scales.Resolve("huge", CPU, "--scale"))!.Message, Does.StartWith("--scale must be quick or full").And.Contain("huge"));
         Assert.That(Assert.Throws<ReproInputException>(() => WithVariable(Scales.Variable, "huge", () => Scales.Resolve(null, CPU)))!.Message,
             Does.StartWith("REPRO_SCALE must be quick or full"));
         if (cuda.is_available()) Assert.That(Scales.DefaultFor(CUDA), Is.EqualTo(Scale.Full));

@@ -168,7 +168,7 @@ public static class ModelSource
             var (h, w) = options.InputSize ?? (ModelImportOptions.DefaultInputSize, ModelImportOptions.DefaultInputSize);
             var (mean, std, preprocessing) = FromOptions(options, 3, "TorchScript files do not say");
             var notes = new List<string>();
-            if (options.InputSize is null) notes.Add($"input size {h}x{w} (the file does not say; --input-size)");
+            if (options.InputSize is null) notes.Add($"input size {h}x{w} (the file does not say; options.{nameof(options.InputSize)})");
             var loaded = Finish(path, ModelFormat.TorchScript, network, (3, h, w), mean, std, bgr: false, options.ChannelsLast ?? false, preprocessing, notes, paths, options);
             return loaded with { Notes = [.. loaded.Notes, .. network.Notes] };
         }
@@ -187,7 +187,7 @@ public static class ModelSource
         if (std.Length == 1 && channels > 1) std = Enumerable.Repeat(std[0], channels).ToArray();
         if (mean.Length != channels || std.Length != channels)
             throw new ReproArgumentException("options.Mean", $"the mean and options.Std need one value (or {channels}) for the model's {channels} channels, got {mean.Length} and {std.Length}");
-        string source = options.Mean is null && options.Std is null ? "the default ImageNet statistics (--mean/--std)" : "--mean/--std";
+        string source = options.Mean is null && options.Std is null ? "the default ImageNet statistics (options.Mean and options.Std)" : "options.Mean and options.Std";
         return (mean, std, $"(p - mean) / std per channel with mean [{string.Join(", ", mean.Select(v => v.ToString("G4")))}], std [{string.Join(", ", std.Select(v => v.ToString("G4")))}] from {source}: {why}");
     }
 
@@ -248,12 +248,12 @@ public static class ModelSource
         else if (classes == 1001)
         {
             dropBackground = true;
-            notes.Add("1001 outputs: output 0 is TensorFlow's background class and is dropped; the other 1000 are taken as ImageNet-1k in the standard order (give --labels to name them otherwise)");
+            notes.Add("1001 outputs: output 0 is TensorFlow's background class and is dropped; the other 1000 are taken as ImageNet-1k in the standard order (give options.LabelsPath to name them otherwise)");
             names = ImageNetLabels(paths, notes);
         }
         else if (classes == 1000)
         {
-            notes.Add("1000 outputs: taken as ImageNet-1k in the standard order (give --labels to name them otherwise)");
+            notes.Add("1000 outputs: taken as ImageNet-1k in the standard order (give options.LabelsPath to name them otherwise)");
             names = ImageNetLabels(paths, notes);
         }
         else names = ClassLabels.Numbered((int)classes);

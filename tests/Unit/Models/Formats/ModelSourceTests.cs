@@ -96,7 +96,7 @@ public class ModelSourceTests
         var images = rand(2, 3, 8, 8);
 
         Assert.That(a.Preprocessing, Does.Contain("input quantisation").And.Contain("1.992 p -1 "));
-        Assert.That(b.Preprocessing, Does.Contain("--mean/--std"));
+        Assert.That(b.Preprocessing, Does.Contain("options.Mean and options.Std"));
         // uint8: 255/128 p - 1 from the file; float with mean = std = 0.5: 2p - 1. Nearly the same view of the pixels.
         var expected = TfliteOperatorGraph.Reference(images.to_type(ScalarType.Float64), quantisedInput: true).Logits;
         Assert.That(Compare.RelativeError(a.Module.call(images), expected), Is.LessThan(1e-5));

@@ -255,7 +255,7 @@ public static class OnnxImporter
     }
 
     /// <summary>
-    /// The nodes the outputs need. A chosen output (--output-name) keeps only its own nodes; without
+    /// The nodes the outputs need. A chosen output (<see cref="ModelImportOptions.OutputName"/>) keeps only its own nodes; without
     /// one, outputs that need an operator the importer lacks (an ArgMax label beside the scores, say)
     /// are set aside with a note, as long as another output remains.
     /// </summary>
@@ -316,7 +316,7 @@ public static class OnnxImporter
         {
             h ??= options.InputSize?.Height ?? DefaultInputSize;
             w ??= options.InputSize?.Width ?? DefaultInputSize;
-            notes.Add($"input '{input.Name}' leaves its size open: using {h}x{w}{(options.InputSize is null ? " (--input-size)" : "")}");
+            notes.Add($"input '{input.Name}' leaves its size open: using {h}x{w}{(options.InputSize is null ? " (options.InputSize)" : "")}");
         }
         if (c is null)
         {
@@ -397,7 +397,7 @@ public static class OnnxImporter
         var scores = outputs.Where(o => one.Shapes[o] is [1, > 1] || one.Shapes[o] is [1, > 1, 1, 1]).ToArray();
         if (scores.Length == 1)
         {
-            notes.Add($"the file has {outputs.Length} outputs ({string.Join(", ", outputs.Select(Describe))}): using {Describe(scores[0])}, the only one shaped like class scores (choose another with --output)");
+            notes.Add($"the file has {outputs.Length} outputs ({string.Join(", ", outputs.Select(Describe))}): using {Describe(scores[0])}, the only one shaped like class scores (choose another with options.OutputName)");
             return scores[0];
         }
         throw new ReproInputException($"{source}: the file has {outputs.Length} outputs ({string.Join(", ", outputs.Select(Describe))}); name the class scores with options.OutputName");

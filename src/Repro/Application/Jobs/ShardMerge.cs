@@ -1,6 +1,8 @@
+using Repro.Attacks;
+using Repro.Evaluation;
 using Repro.Report;
 
-namespace Repro.Evaluation.Jobs;
+namespace Repro.Application.Jobs;
 
 /// <summary>
 /// <c>repro merge</c>: joins the output folders of the N shards of one evaluation into the output a
@@ -81,9 +83,9 @@ internal static class ShardMerge
         ArgumentNullException.ThrowIfNull(shardFolders);
         string full = Path.GetFullPath(output);
         if (shardFolders.Any(f => Path.GetFullPath(f).TrimEnd('/') == full.TrimEnd('/')))
-            throw new ReproInputException($"--out {output} is one of the shard folders: merge into a new folder");
+            throw new ReproArgumentException(nameof(output), $"{output} is one of the shard folders: merge into a new folder");
         var (manifest, records) = Check(shardFolders);
-        var result = RobustnessSummary.FromRecords(manifest.Model.Name, manifest.Settings.Norm, manifest.Settings.Attacks, manifest.Settings.Seed, records,
+        var result = RobustnessSummary.FromRecords(manifest.Model.Name, Norms.Parse(manifest.Settings.Norm, $"{RobustnessManifest.FileName}'s norm"), manifest.Settings.Attacks, manifest.Settings.Seed, records,
             TimeSpan.FromSeconds(records.Sum(r => r.Seconds)));
         RobustnessJob.Publish(full, records, manifest, result, run);
         return result;

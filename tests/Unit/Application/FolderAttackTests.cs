@@ -1,11 +1,13 @@
+using Repro.Application;
 using Repro.Attacks;
+using Repro.Cli;
 using Repro.Data;
 using Repro.Tests.Unit.Support;
 using SkiaSharp;
 using static Repro.Tests.Unit.Support.OwnImageCases;
 using static TorchSharp.torch;
 
-namespace Repro.Tests.Unit.Attacks;
+namespace Repro.Tests.Unit.Application;
 
 /// <summary>
 /// <c>repro attack</c>'s engine on users' folders, with a small random classifier for 224x224 images:
@@ -219,7 +221,8 @@ public class FolderAttackTests
         Directory.CreateDirectory(output);
         File.WriteAllText(Path.Combine(output, "mine.txt"), "keep me");
         var e = Assert.Throws<ReproInputException>(() => Attack(images, output))!;
-        Assert.That(e.Message, Does.Contain(output).And.Contain("--overwrite"));
+        Assert.That(e.Message, Does.StartWith($"outputFolder {output}").And.Contain("settings.Overwrite"), "the library names its settings");
+        Assert.That(SettingFlags.Rename(e, AttackCommand.Flags).Message, Does.StartWith($"--out {output}").And.Contain("pass --overwrite"), "the command names its flags");
         e = Assert.Throws<ReproInputException>(() => Attack(images, output, settings: new FolderAttackSettings { Overwrite = true }))!;
         TestContext.Out.WriteLine(e.Message);
         Assert.That(e.Message, Does.Contain("mine.txt"));
@@ -244,8 +247,9 @@ public class FolderAttackTests
     public void TheImagesFolderCannotBeTheOutput()
     {
         string images = NewFolder(("a.jpg", Jpeg()));
-        var e = Assert.Throws<ReproInputException>(() => Attack(images, images, settings: new FolderAttackSettings { Overwrite = true }))!;
-        Assert.That(e.Message, Does.Contain("--images"));
+        var e = Assert.Throws<ReproArgumentException>(() => Attack(images, images, settings: new FolderAttackSettings { Overwrite = true }))!;
+        Assert.That(e.ParamName, Is.EqualTo("outputFolder"));
+        Assert.That(SettingFlags.Rename(e, AttackCommand.Flags).Message, Does.Contain("is the --images folder"));
         Assert.That(Entries(images), Is.EqualTo(new[] { "a.jpg" }));
     }
 

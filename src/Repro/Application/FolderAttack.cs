@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text;
+using Repro.Attacks;
 using Repro.Data;
 using Repro.Report;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Repro.Attacks;
+namespace Repro.Application;
 
 /// <summary>
 /// One attacked image of a folder, every number measured on the PNG as written (reloaded from disk):
@@ -61,7 +62,7 @@ public static class FolderAttack
     /// <summary>The output file of an input file name.</summary>
     public static string OutputName(string inputName) => inputName + OutputSuffix;
 
-    /// <summary>Whether an output-folder entry is something a folder attack writes (for <c>--overwrite</c>).</summary>
+    /// <summary>Whether an output-folder entry is something a folder attack writes (what <see cref="FolderAttackSettings.Overwrite"/> may replace).</summary>
     public static bool IsOwnResult(string name) =>
         name == Table || name.EndsWith(OutputSuffix, StringComparison.Ordinal) ||
         (name.StartsWith(".staging-", StringComparison.Ordinal) && name.EndsWith('/')) ||
@@ -93,14 +94,14 @@ public static class FolderAttack
         var dtype = parameter is not null && parameter.is_floating_point() ? parameter.dtype : ScalarType.Float32;
         options.Validate(dtype);
         threat.RequireRepresentable(dtype);
-        settings.Decode.Validate();
-        if (settings.BatchSize < 1) throw new ReproInputException($"batch size must be >= 1, got {settings.BatchSize}");
-        if (target is int t && (t < 0 || t >= classNames.Count)) throw new ReproInputException($"target class {t} is not one of the model's {classNames.Count} classes");
+        settings.Decode.Validate($"{nameof(settings)}.{nameof(settings.Decode)}.{nameof(settings.Decode.MaxPixels)}");
+        if (settings.BatchSize < 1) throw new ReproArgumentException($"{nameof(settings)}.{nameof(settings.BatchSize)}", $"must be >= 1, got {settings.BatchSize}");
+        if (target is int t && (t < 0 || t >= classNames.Count)) throw new ReproArgumentException(nameof(target), $"class {t} is not one of the model's {classNames.Count} classes");
 
-        var listing = ImageFolder.List(imageFolder);
+        var listing = ImageFolder.List(imageFolder, nameof(imageFolder));
         if (Path.GetFullPath(outputFolder).TrimEnd('/') == Path.GetFullPath(imageFolder).TrimEnd('/'))
-            throw new ReproInputException($"--out {outputFolder} is the --images folder: choose another output folder");
-        var output = ExclusiveOutputFolder.Prepare(outputFolder, settings.Overwrite, IsOwnResult);
+            throw new ReproArgumentException(nameof(outputFolder), $"{outputFolder} is the {nameof(imageFolder)} folder: choose another output folder");
+        var output = ExclusiveOutputFolder.Prepare(outputFolder, settings.Overwrite, IsOwnResult, nameof(outputFolder), $"{nameof(settings)}.{nameof(settings.Overwrite)}");
         var (inputs, skipped, notes) = DecodeAll(listing, settings);
         if (inputs.Count == 0)
             throw new ReproInputException($"no images to attack in {imageFolder}" + (skipped.Count > 0 ? $" ({ImageFolder.Summary(skipped)})" : ""));

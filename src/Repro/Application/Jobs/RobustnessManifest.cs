@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Repro.Evaluation;
 
-namespace Repro.Evaluation.Jobs;
+namespace Repro.Application.Jobs;
 
 /// <summary>The evaluated model in a manifest: its name, format, the file and its SHA-256 (null for a built-in model), input size and classes.</summary>
 public sealed record ManifestModel(string Name, string Format, string? File, string? Sha256, string Input, IReadOnlyList<string> Classes);

@@ -1,6 +1,7 @@
 using System.Globalization;
+using Repro.Evaluation;
 
-namespace Repro.Evaluation.Jobs;
+namespace Repro.Application.Jobs;
 
 /// <summary>
 /// Shard <see cref="Index"/> of <see cref="Count"/> (0-based). An evaluation of n examples in batches of
@@ -39,7 +40,7 @@ public readonly record struct Shard(int Index, int Count)
 
     /// <summary>Parses "K/N" with 0 &lt;= K &lt; N.</summary>
     /// <exception cref="ReproInputException">Not of that form (the message starts with <paramref name="what"/>).</exception>
-    public static Shard Parse(string text, string what = "--shard")
+    public static Shard Parse(string text, string what = "shard")
     {
         var parts = text.Split('/');
         if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int k) && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n)

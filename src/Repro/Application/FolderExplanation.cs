@@ -3,12 +3,13 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Repro.Attacks;
 using Repro.Data;
+using Repro.Explain;
 using Repro.Models;
 using Repro.Models.Formats;
 using Repro.Report;
 using static TorchSharp.torch;
 
-namespace Repro.Explain;
+namespace Repro.Application;
 
 /// <summary>The explanations <see cref="FolderExplanation"/> writes.</summary>
 [Flags]
@@ -64,7 +65,7 @@ internal static partial class FolderExplanation
     /// <summary>The output file of an input file name and an explanation ("gradient", "smoothgrad", "feature-K").</summary>
     public static string OutputName(string inputName, string explanation) => $"{inputName}.{explanation}.png";
 
-    /// <summary>Whether an output-folder entry is something an explanation run writes (for <c>--overwrite</c>).</summary>
+    /// <summary>Whether an output-folder entry is something an explanation run writes (what overwriting may replace).</summary>
     public static bool IsOwnResult(string name) =>
         name is Table or Grid || name.EndsWith(".gradient.png", StringComparison.Ordinal) || name.EndsWith(".smoothgrad.png", StringComparison.Ordinal) ||
         FeatureFile().IsMatch(name) || (name.StartsWith(".staging-", StringComparison.Ordinal) && name.EndsWith('/'));
@@ -88,16 +89,17 @@ internal static partial class FolderExplanation
         ExplanationOptions options, ExclusiveOutputFolder output, Action<long, long>? progress = null, Action<IReadOnlyList<SkippedFile>>? skipped = null)
     {
         // The same folder policy as the attack (ImageFolder: image types by extension, OS metadata and other entries skipped).
-        var listing = ImageFolder.List(imageFolder);
+        var listing = ImageFolder.List(imageFolder, nameof(imageFolder));
         var files = listing.Images.ToList();
         if (files.Count == 0)
             throw new ReproInputException($"no image files ({string.Join(" ", ImageFolder.Extensions)}) in {imageFolder}" + (listing.Skipped.Count > 0 ? $" ({ImageFolder.Summary(listing.Skipped)})" : ""));
         if (Path.GetFullPath(output.Folder).TrimEnd('/') == Path.GetFullPath(imageFolder).TrimEnd('/'))
-            throw new ReproInputException($"--out {output.Folder} is the --images folder: choose another output folder");
+            throw new ReproArgumentException(nameof(output), $"{output.Folder} is the {nameof(imageFolder)} folder: choose another output folder");
         bool featureVisualisation = options.Kinds.HasFlag(ExplanationKinds.FeatureVisualisation);
         if (featureVisualisation && (model is not IRepresentationModel || model is ImportedModel { HasRepresentation: false }))
-            throw new ReproInputException("feature visualisation needs the input of the model's final linear classifier, which this model does not expose; explain with --method gradient or smoothgrad");
-        if (options.Target is int t && (t < 0 || t >= classNames.Count)) throw new ReproInputException($"--target {t} is out of range (0-{classNames.Count - 1})");
+            throw new ReproArgumentException($"{nameof(options)}.{nameof(options.Kinds)}", $"feature visualisation needs the input of the model's final linear classifier, which this model does not expose; explain with {nameof(ExplanationKinds.Gradient)} or {nameof(ExplanationKinds.SmoothGrad)}");
+        if (options.Target is int t && (t < 0 || t >= classNames.Count))
+            throw new ReproArgumentException($"{nameof(options)}.{nameof(options.Target)}", $"{t} is out of range (0-{classNames.Count - 1})");
         foreach (var file in files)
         {
             string longest = OutputName(Path.GetFileName(file), $"feature-{int.MaxValue}");
@@ -112,7 +114,7 @@ internal static partial class FolderExplanation
             using (var scope = NewDisposeScope())
             using (no_grad())
                 size = ((IRepresentationModel)model).Representation(zeros(1, 3, imageSize, imageSize, device: device)).shape[1];
-            if (wanted < 0 || wanted >= size) throw new ReproInputException($"--component {wanted} is out of range: the representation has {size} components (0-{size - 1})");
+            if (wanted < 0 || wanted >= size) throw ComponentOutOfRange(wanted, size);
         }
         if (listing.Skipped.Count > 0) skipped?.Invoke(listing.Skipped);
         var smoothGrad = new SmoothGrad(new VanillaGradient(model, options.Precision), options.Samples, options.Sigma, seed: options.Seed);
@@ -156,7 +158,7 @@ internal static partial class FolderExplanation
                         var features = representation.Representation(image);
                         size = features.shape[1];
                         component = options.Component ?? (int)features[0].argmax().item<long>();
-                        if (component < 0 || component >= size) throw new ReproInputException($"--component {component} is out of range: the representation has {size} components (0-{size - 1})");
+                        if (component < 0 || component >= size) throw ComponentOutOfRange(component.Value, size);
                         before = features[0, component.Value].item<float>();
                     }
                     using var result = FeatureVisualisation.Maximise(model, image, component.Value, new L2Ball(options.Eps),
@@ -183,6 +185,9 @@ internal static partial class FolderExplanation
             StagingFolders.Discard(staging);
         }
     }
+
+    static ReproArgumentException ComponentOutOfRange(int component, long size) =>
+        new($"options.{nameof(ExplanationOptions.Component)}", $"{component} is out of range: the representation has {size} components (0-{size - 1})");
 
     /// <summary>The table's fields for a row (invariant culture; a component's columns empty when there is none).</summary>
     public static IEnumerable<string> Fields(FolderExplanationRow r) =>

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Repro.Attacks;
+using Repro.Evaluation;
 using Repro.Report;
 using static TorchSharp.torch;
 
-namespace Repro.Evaluation.Jobs;
+namespace Repro.Application.Jobs;
 
 /// <summary>What a run of <see cref="RobustnessJob.Run"/> ended with: complete (the records, table, plot and report written), or stopped on request with its committed batches kept.</summary>
 /// <param name="Complete">Every example of the shard has records, and the output is written.</param>
@@ -58,7 +59,7 @@ internal static class RobustnessJob
             log.WriteLine($"shard {shard} is already complete in {output} (manifest.json and records.parquet of the same evaluation): nothing to do");
             var rows = RecordsFile.Read(Path.Combine(output, RobustnessManifest.RecordsName));
             return new JobOutcome(true, positions.Count, 0,
-                rows.Count == 0 ? null : RobustnessSummary.FromRecords(earlier.Model.Name, earlier.Settings.Norm, earlier.Settings.Attacks, earlier.Settings.Seed, rows, TimeSpan.Zero));
+                rows.Count == 0 ? null : RobustnessSummary.FromRecords(earlier.Model.Name, settings.Norm, earlier.Settings.Attacks, earlier.Settings.Seed, rows, TimeSpan.Zero));
         }
         bool outputExisted = Directory.Exists(output), partsExisted = Directory.Exists(parts);
         try
@@ -156,6 +157,9 @@ internal static class RobustnessJob
         return same ? earlier : null;
     }
 
+    /// <summary>The name of <see cref="Run"/>'s output folder parameter, which the messages about that folder name.</summary>
+    const string OutputSetting = "output";
+
     /// <summary>The committed records of the parts folder, after checking it belongs to this job (creating it when absent).</summary>
     static List<RobustnessRecord> OpenParts(string parts, RobustnessManifest manifest)
     {
@@ -170,9 +174,9 @@ internal static class RobustnessJob
         var earlier = RobustnessManifest.Read(job);
         foreach (var ((section, mine), (_, theirs)) in manifest.Identity().Zip(earlier.Identity()))
             if (mine != theirs)
-                throw new ReproInputException($"--out {Path.GetDirectoryName(parts)} holds part of another evaluation ({section} differs): use another --out, or delete {parts} to start again");
+                throw new ReproArgumentException(OutputSetting, $"{Path.GetDirectoryName(parts)} holds part of another evaluation ({section} differs): use another output folder, or delete {parts} to start again");
         if (earlier.Shard.Index != manifest.Shard.Index)
-            throw new ReproInputException($"--out {Path.GetDirectoryName(parts)} holds part of shard {earlier.Shard.Index}/{earlier.Shard.Count}, not {manifest.Shard.Index}/{manifest.Shard.Count}: give each shard its own --out");
+            throw new ReproArgumentException(OutputSetting, $"{Path.GetDirectoryName(parts)} holds part of shard {earlier.Shard.Index}/{earlier.Shard.Count}, not {manifest.Shard.Index}/{manifest.Shard.Count}: give each shard its own output folder");
         foreach (var torn in Directory.GetFiles(parts).Where(f => !f.EndsWith(".parquet", StringComparison.Ordinal) && !f.EndsWith(JobFile, StringComparison.Ordinal)))
             File.Delete(torn);
         return [.. Directory.GetFiles(parts, "part-*.parquet").Order(StringComparer.Ordinal).SelectMany(RecordsFile.Read)];

@@ -1,36 +1,31 @@
 using System.Diagnostics;
 using Repro.Data;
 using Repro.Runtime;
+using Repro.Training;
 
-namespace Repro.Training;
+namespace Repro.Application;
 
 /// <summary>
-/// <c>train standard|robust [--commit] [--threads N]</c>: trains one of the claims' CIFAR models by its recipe, on the given device
+/// Retrains one of the claims' CIFAR models by its recipe (<c>repro train</c>), on the given device
 /// (always, ignoring the caches), measures it on the whole cat/airplane test split (clean, and
 /// untargeted L2 PGD at eps 1.25: step 0.5, 20 steps), stores it in the weight cache, and with
-/// <c>--commit</c> writes <c>data/weights/smallresnet-{recipe}.pt</c>, its <c>.pt.sha256</c> and
+/// <c>commit</c> writes <c>data/weights/smallresnet-{recipe}.pt</c>, its <c>.pt.sha256</c> and
 /// its <c>.json</c> manifest (recipe, data identity, timings, measured numbers).
 /// </summary>
 internal static class TrainCommand
 {
-    /// <summary>Runs the command; returns the exit code 0.</summary>
-    /// <param name="args">The arguments after <c>train</c>: the recipe name, then <c>--commit</c> and <c>--threads N</c>.</param>
+    /// <summary>Trains, measures, caches and (with <paramref name="commit"/>) commits; returns the exit code 0.</summary>
+    /// <param name="recipeName">The recipe: standard or robust (<see cref="TrainingRecipe.ByName"/>).</param>
+    /// <param name="commit">Whether to also write the weights, checksum and manifest into <c>data/weights/</c>.</param>
     /// <param name="paths">Where CIFAR-10 is found.</param>
     /// <param name="log">Receives the training progress, the measurements and where the weights went.</param>
     /// <param name="commandLine">The command line, recorded in the manifest.</param>
     /// <param name="device">Where to train and measure (default: the CPU); the weights are written from the CPU either way.</param>
-    /// <exception cref="ReproInputException">No recipe, an unknown recipe, or a bad <c>--threads</c> value.</exception>
-    public static int Run(IReadOnlyList<string> args, ReproPaths paths, TextWriter log, string? commandLine = null, TorchSharp.torch.Device? device = null)
+    /// <exception cref="ReproInputException">An unknown recipe.</exception>
+    public static int Run(string recipeName, bool commit, ReproPaths paths, TextWriter log, string? commandLine = null, TorchSharp.torch.Device? device = null)
     {
         device ??= TorchSharp.torch.CPU;
-        if (args.Count < 1) throw new ReproInputException("usage: train standard|robust [--commit] [--threads N]");
-        var recipe = TrainingRecipe.ByName(args[0]);
-        bool commit = args.Contains("--commit");
-        int threads = 0;
-        for (int i = 1; i < args.Count; i++)
-            if (args[i] == "--threads" && (i + 1 >= args.Count || !int.TryParse(args[i + 1], out threads) || threads < 1))
-                throw new ReproInputException("--threads needs a positive whole number");
-        if (threads > 0) TorchSharp.torch.set_num_threads(threads);
+        var recipe = TrainingRecipe.ByName(recipeName);
 
         var watch = Stopwatch.StartNew();
         using var trainOnCpu = Cifar10.Load(paths.DataRoot, Split.Train, Cifar10.CatVsAirplane);

@@ -1,7 +1,8 @@
 using Parquet.Serialization;
 using Repro.Data;
+using Repro.Evaluation;
 
-namespace Repro.Evaluation.Jobs;
+namespace Repro.Application.Jobs;
 
 /// <summary>Reads and writes <see cref="RobustnessRecord"/>s as Parquet (Parquet.Net), atomically: a reader never sees a torn file.</summary>
 public static class RecordsFile
