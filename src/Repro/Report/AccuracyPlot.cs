@@ -7,7 +7,8 @@ namespace Repro.Evaluation;
 /// Robust accuracy against eps as a PNG: one line per attack stage (robust accuracy after that
 /// attack and the earlier ones, dashed) and the final worst case (solid, thick), x ticks at the
 /// measured eps, y in percent from 0 to 100. Drawn with ScottPlot 5 through the report's plotting
-/// room (<see cref="Report.Plots"/>: font, palette, ticks).
+/// room (<see cref="Report.Plots"/>: font, palette, ticks). It lives with the report (Report/) and
+/// keeps its public name in <c>Repro.Evaluation</c>, beside the <see cref="RobustnessResult"/> it draws.
 /// </summary>
 public static class AccuracyPlot
 {
