@@ -104,10 +104,9 @@ internal static class RobustnessCommand
             ReproCommand.GracefulStop = RequestStop;
             try
             {
-                var progress = new ConsoleProgress($"shard {part}");
                 var outcome = RobustnessJob.Run(loaded.Module, set, settings, manifest, device, output, () => Volatile.Read(ref stop) == 1,
                     new RunInfo(settings.Seed, started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), Console.Out,
-                    (d, t) => progress.Report(d, t));
+                    TerminalProgress.For($"shard {part}"));
                 if (!outcome.Complete)
                 {
                     Console.WriteLine();
