@@ -11,19 +11,40 @@ namespace Repro.Cli;
 /// be unknown) and the time remaining. Silent when stderr is not a terminal (logs, pipes, CI, tests):
 /// the output then holds only the results, as it always has. One bar is on screen at a time: a new
 /// task's first report ends the bar before it, and a task ends its bar when its count reaches the
-/// total (or at <see cref="Finish"/>, for one that stops early).
+/// total (or at <see cref="Finish"/>, for one that stops early). A line the command or the library
+/// writes to stdout or stderr while a bar is drawn ends the bar first (its last state stays and the
+/// line follows it), so that a redraw never overwrites output.
 /// </summary>
 internal static class TerminalProgress
 {
     static readonly Lock Gate = new();
     static Bar? current;
     static IAnsiConsole? terminal;
+    static bool guarded;
 
     /// <summary>Where bars are drawn: stderr (tests may give a console of their own).</summary>
     public static IAnsiConsole Terminal
     {
-        get => terminal ??= AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        set => terminal = value;
+        get
+        {
+            lock (Gate)
+            {
+                if (terminal is not null) return terminal;
+                // The bars write to stderr itself; everything else written to stdout and stderr ends the bar first.
+                terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+                if (!guarded)
+                {
+                    Console.SetOut(new EndsBarFirst(Console.Out));
+                    Console.SetError(new EndsBarFirst(Console.Error));
+                    guarded = true;
+                }
+                return terminal;
+            }
+        }
+        set
+        {
+            lock (Gate) terminal = value;
+        }
     }
 
     /// <summary>Whether bars are drawn: while stderr is a terminal.</summary>
@@ -42,6 +63,19 @@ internal static class TerminalProgress
         Bar? bar;
         lock (Gate) bar = current;
         bar?.Stop();
+    }
+
+    /// <summary>A writer that ends the bar on screen before it writes.</summary>
+    sealed class EndsBarFirst(TextWriter inner) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => inner.Encoding;
+        public override IFormatProvider FormatProvider => inner.FormatProvider;
+        public override void Write(char value) { Finish(); inner.Write(value); }
+        public override void Write(string? value) { Finish(); inner.Write(value); }
+        public override void Write(char[] buffer, int index, int count) { Finish(); inner.Write(buffer, index, count); }
+        public override void WriteLine() { Finish(); inner.WriteLine(); }
+        public override void WriteLine(string? value) { Finish(); inner.WriteLine(value); }
+        public override void Flush() => inner.Flush();
     }
 
     sealed class Bar(string label, ProgressUnit unit)
@@ -73,7 +107,8 @@ internal static class TerminalProgress
             ProgressColumn[] columns = unit == ProgressUnit.Bytes
                 ? [new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new CountColumn(this), new TransferSpeedColumn(), new RemainingTimeColumn()]
                 : [new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new CountColumn(this), new RemainingTimeColumn()];
-            display = Task.Run(() => Terminal.Progress().AutoClear(false).HideCompleted(false).Columns(columns).Start(context =>
+            var console = Terminal;
+            display = Task.Run(() => console.Progress().AutoClear(false).HideCompleted(false).Columns(columns).Start(context =>
             {
                 task = context.AddTask(Markup.Escape(label), maxValue: Math.Max(1, total));
                 started.SetResult();
