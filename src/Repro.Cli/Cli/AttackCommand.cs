@@ -85,8 +85,7 @@ internal static class AttackCommand
             Console.WriteLine(unbounded
                 ? $"threat model: unconstrained (--eps inf): no budget, only the [0,1] pixel range bounds the change ({(threat is Unconstrained { SignSteps: true } ? "sign" : "L2-normalised")} steps of {step})"
                 : $"threat model: {threat.Name} ball, eps {radius} (written PNGs: rounded to 8 bits inside it)");
-            var progress = new ConsoleProgress("attack");
-            var report = SettingFlags.Call(() => FolderAttack.Run(network, classes.Names, imageFolder, targetClass, threat, pgd, output, settings, (d, n) => progress.Report(d, n)), Flags);
+            var report = SettingFlags.Call(() => FolderAttack.Run(network, classes.Names, imageFolder, targetClass, threat, pgd, output, settings, TerminalProgress.For("attack")), Flags);
             if (report.Skipped.Count > 0) Console.Error.WriteLine($"repro: {ImageFolder.Summary(report.Skipped)}");
             foreach (var note in report.Notes) Console.Error.WriteLine($"repro: note: {SettingFlags.Rename(note, Flags)}");
             Console.WriteLine("file\toriginal\tadversarial\tsuccess\tL2\tLinf\tPSNR");

@@ -37,8 +37,8 @@ internal static class EvalCommand
             network.to(device);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             var validation = ImageNetValidation.Open(paths.DataRoot);
-            var progress = new ConsoleProgress($"eval {Path.GetFileName(loaded.Name)}");
-            var accuracy = SettingFlags.Call(() => ImageNetEvaluation.Evaluate(network, validation.Samples, r.GetValue(batch), (done, total) => progress.Report(done, total), decode, (int)loaded.Input.H),
+            var progress = TerminalProgress.For($"eval {Path.GetFileName(loaded.Name)}");
+            var accuracy = SettingFlags.Call(() => ImageNetEvaluation.Evaluate(network, validation.Samples, r.GetValue(batch), (done, total) => progress(done, total), decode, (int)loaded.Input.H),
                 new Dictionary<string, string> { [nameof(ImageDecodeOptions.MaxPixels)] = "--max-pixels" });
             Console.WriteLine($"{loaded.Name}: {accuracy} on {validation.Samples.Count} validation images under {paths.DataRoot}");
             return ReproCommand.Ok;

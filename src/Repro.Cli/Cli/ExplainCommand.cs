@@ -77,8 +77,7 @@ internal static class ExplainCommand
                 Component = r.GetValue(component), Steps = stepCount, StepSize = step,
                 Seed = r.GetValue(options.Seed), Precision = searchPrecision,
             };
-            var progress = new ConsoleProgress("explain");
-            var rows = SettingFlags.Call(() => FolderExplanation.Run(network, loaded.Classes.Names, imageFolder, (int)loaded.Input.H, settings, output, (d, n) => progress.Report(d, n),
+            var rows = SettingFlags.Call(() => FolderExplanation.Run(network, loaded.Classes.Names, imageFolder, (int)loaded.Input.H, settings, output, TerminalProgress.For("explain"),
                 skipped => Console.Error.WriteLine($"repro: {ImageFolder.Summary(skipped)}")), Flags);
             Console.WriteLine("file\tpredicted\texplained\tcomponent");
             foreach (var row in rows)

@@ -34,7 +34,7 @@ internal static class FetchCommand
             foreach (var root in new[] { paths.DataRoot, paths.ModelRoot }.Distinct())
                 foreach (var removed in AssetInstaller.RemoveLeftovers(root))
                     Console.Error.WriteLine($"repro: note: removed {removed}, left by a fetch that was stopped");
-            using var fetcher = new AssetFetcher(AssetFetchOptions.FromEnvironment(), Console.Error);
+            using var fetcher = new AssetFetcher(AssetFetchOptions.FromEnvironment(), Console.Error) { Progress = TerminalProgress.Sink };
             var failures = new List<string>();
             foreach (var asset in assets)
             {

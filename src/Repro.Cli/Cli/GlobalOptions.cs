@@ -48,7 +48,7 @@ internal sealed class GlobalOptions
         bool offline = IsOffline(r);
         AssetStore.Offline = offline;
         AssetStore.ForgetFailures();
-        AssetStore.OnDemand = offline ? null : new AssetFetcher(AssetFetchOptions.FromEnvironment(), Console.Error);
+        AssetStore.OnDemand = offline ? null : new AssetFetcher(AssetFetchOptions.FromEnvironment(), Console.Error) { Progress = TerminalProgress.Sink };
     }
 
     /// <summary>

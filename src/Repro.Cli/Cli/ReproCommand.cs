@@ -83,6 +83,7 @@ internal static class ReproCommand
         }
         finally
         {
+            TerminalProgress.Finish(); // a bar a failure or a stop left open, before the failure's line
             if (!ReferenceEquals(AssetStore.OnDemand, onDemand)) AssetStore.OnDemand?.Dispose();
             (AssetStore.OnDemand, AssetStore.Offline) = (onDemand, offline);
         }

@@ -107,10 +107,9 @@ internal static class RobustnessCommand
             ReproCommand.GracefulStop = RequestStop;
             try
             {
-                var progress = new ConsoleProgress($"shard {part}");
                 var outcome = SettingFlags.Call(() => RobustnessJob.Run(loaded.Module, set, settings, manifest, device, output, () => Volatile.Read(ref stop) == 1,
                     new RunInfo(settings.Seed, started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), Console.Out,
-                    (d, t) => progress.Report(d, t)), OutFlag);
+                    TerminalProgress.For($"shard {part}")), OutFlag);
                 if (!outcome.Complete)
                 {
                     Console.WriteLine();

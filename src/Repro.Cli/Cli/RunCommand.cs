@@ -25,7 +25,7 @@ internal static class RunCommand
             var folder = options.Output(r, name => ReportWriter.IsOwnResult(Path.GetFullPath(requested!), name), ("--data", paths.DataRoot), ("--models", paths.ModelRoot));
             string output = folder.Folder;
             var outcomes = ReportWriter.RunAndPublish(experiments, paths, output, r.GetValue(options.Seed),
-                "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), Console.Out, device, scale, folder);
+                "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), Console.Out, device, scale, folder, TerminalProgress.Sink);
             Console.WriteLine();
             foreach (var o in outcomes)
                 Console.WriteLine($"{o.Verdict switch { Verdict.Pass => "PASS   ", Verdict.Fail => "FAIL   ", _ => "NOT RUN" }} {o.Title} ({o.Elapsed.TotalSeconds:F0} s)");

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using Repro.Data;
 using Repro.Data.Assets;
 using Repro.Report;
@@ -84,25 +82,19 @@ public sealed record ClaimResult
     /// </summary>
     public string ToHtml()
     {
-        static string E(string s) => WebUtility.HtmlEncode(s);
-        string word = Verdict switch { ClaimVerdict.Pass => "PASS", ClaimVerdict.Fail => "FAIL", _ => "NOT RUN" };
-        string colour = Verdict switch { ClaimVerdict.Pass => "#d9f2d9", ClaimVerdict.Fail => "#f8d0d0", _ => "#fff2c2" };
-        var html = new StringBuilder();
-        html.Append($"<div><p><b>{E(Title)}</b> — <span style=\"background:{colour};padding:1px 6px\">{word}</span> ({Elapsed.TotalSeconds:F0} s)</p>");
-        html.Append($"<p><i>Article:</i> {E(ArticleSays)}</p>");
+        static string T(string s) => HtmlWriter.Text(s);
+        var html = HtmlWriter.Fragment();
+        var (word, shade) = Verdict switch { ClaimVerdict.Pass => ("PASS", Shade.Pass), ClaimVerdict.Fail => ("FAIL", Shade.Fail), _ => ("NOT RUN", Shade.NotRun) };
+        html.Paragraph($"{HtmlWriter.Bold(Title)} — {html.Shaded(word, shade)} ({Elapsed.TotalSeconds:F0} s)")
+            .Paragraph($"<i>Article:</i> {T(ArticleSays)}");
         if (NotRunReason != null)
-            html.Append($"<p style=\"background:#fff2c2;padding:4px 8px\"><b>NOT RUN:</b> {E(NotRunReason)}{(NotRunFix != null ? $"<br><b>To run it:</b> {E(NotRunFix)}" : "")}</p>");
+            html.Paragraph($"<b>NOT RUN:</b> {T(NotRunReason)}{(NotRunFix != null ? $"<br><b>To run it:</b> {T(NotRunFix)}" : "")}", Shade.NotRun);
         if (Checks.Count > 0)
-        {
-            html.Append("<table><tr><th>quantity</th><th>measured</th><th>article</th><th>threshold</th><th>verdict</th></tr>");
-            foreach (var c in Checks)
-                html.Append($"<tr><td>{E(c.Quantity)}</td><td><b>{E(c.MeasuredText)}</b></td><td>{E(c.ArticleSays)}</td><td>{E(c.ThresholdText)}</td><td>{(c.Holds ? "PASS" : "FAIL")}</td></tr>");
-            html.Append("</table>");
-        }
-        if (Measurements.Count > 0) html.Append($"<pre>{E(string.Join("\n", Measurements))}</pre>");
-        foreach (var n in Notes) html.Append($"<p style=\"background:#fff8e0;padding:4px 8px\"><b>Where the data differs from the article:</b> {E(n)}</p>");
-        html.Append("</div>");
-        return html.ToString();
+            html.Table(["quantity", "measured", "article", "threshold", "verdict"],
+                Checks.Select(c => new HtmlRow([T(c.Quantity), HtmlWriter.Bold(c.MeasuredText), T(c.ArticleSays), T(c.ThresholdText), c.Holds ? "PASS" : "FAIL"])));
+        if (Measurements.Count > 0) html.Preformatted(string.Join("\n", Measurements));
+        foreach (var n in Notes) html.Paragraph($"<b>Where the data differs from the article:</b> {T(n)}", Shade.Note);
+        return html.Finish();
     }
 
     internal static ClaimResult From(ClaimOutcome o, string outputFolder) => new()

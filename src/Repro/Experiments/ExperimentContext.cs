@@ -20,6 +20,9 @@ internal sealed record ExperimentContext(ReproPaths Paths, string OutputFolder, 
     /// <summary>How much data the claims use (default: quick).</summary>
     public Scale Scale { get; init; } = Scale.Quick;
 
+    /// <summary>Where long steps report their progress (default: nowhere; the command draws bars on a terminal).</summary>
+    public ProgressSink Progress { get; init; } = ProgressSinks.None;
+
     public string Figure(string fileName) => Path.Combine(OutputFolder, fileName);
 
     /// <summary>A copy of <paramref name="tensor"/> on <see cref="Device"/> (the same tensor's data where it is already there).</summary>

@@ -53,7 +53,7 @@ internal sealed class FeatureVisualisationOnImageNet(string modelName) : IExperi
         var before = new double[n];
         var after = new double[n];
         var results = new List<Tensor>();
-        var progress = new ConsoleProgress($"feature visualisation on {modelName}");
+        var progress = context.Progress($"feature visualisation on {modelName}", ProgressUnit.Items);
         for (int i = 0; i < n; i++)
         {
             var start = images.Images[i..(i + 1)];
@@ -62,7 +62,7 @@ internal sealed class FeatureVisualisationOnImageNet(string modelName) : IExperi
             before[i] = FeatureVisualisation.Component(model, start, components[i]).item<float>();
             after[i] = FeatureVisualisation.Component(model, result.Adversarial, components[i]).item<float>();
             results.Add(result.Adversarial.clone());
-            progress.Report(i + 1, n);
+            progress(i + 1, n);
         }
         var visualised = cat(results, 0);
         var psnr = OnHost.Floats(ImageDistance.Psnr(visualised, images.Images));

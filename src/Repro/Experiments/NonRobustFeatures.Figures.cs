@@ -68,7 +68,7 @@ internal sealed partial class NonRobustFeaturesExperiment
     static string SweepFigure(ExperimentContext context, IReadOnlyList<SweepPoint> points)
     {
         const string name = "claim-2-cifar-eps-sweep.png";
-        LinePlot.Save(context.Figure(name), "Relabelled adversarial sets by attack size: fooled share and what a model learns",
+        Plots.SaveLines(context.Figure(name), "Relabelled adversarial sets by attack size: fooled share and what a model learns",
             "attack eps (L2)", "fraction", [
                 new PlotSeries("fooled (of correctly classified training images)", points.Select(p => (p.Eps, (double)p.Fooled / p.Correct)).ToList()),
                 new PlotSeries("relabelled model: true test accuracy", points.Select(p => (p.Eps, p.TrueTestAccuracy)).ToList()),

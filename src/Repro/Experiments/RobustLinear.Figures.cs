@@ -55,7 +55,7 @@ internal sealed partial class RobustLinearExperiment
     static string SweepFigure(ExperimentContext context, IReadOnlyList<ModelReport> reports)
     {
         const string name = "claim-6-cifar-eps-sweep.png";
-        LinePlot.Save(context.Figure(name), "Test accuracy under L2 PGD: standard vs adversarially trained linear models", "attack eps (L2)", "test accuracy",
+        Plots.SaveLines(context.Figure(name), "Test accuracy under L2 PGD: standard vs adversarially trained linear models", "attack eps (L2)", "test accuracy",
             reports.Select(r => new PlotSeries(r.Name, r.Rows.Select(row => (row.Eps, row.UnderAttack)).Prepend((0.0, r.Clean)).ToList())).ToList());
         return name;
     }

@@ -51,8 +51,8 @@ internal sealed class SmoothGradIsClearerOnImageNet(string modelName) : IExperim
         var target = AttributionTarget.Loss(images.Labels);
 
         var vanilla = new VanillaGradient(model).Attribute(images.Images, target);
-        var progress = new ConsoleProgress($"SmoothGrad on {modelName}");
-        var smooth = new SmoothGrad(new VanillaGradient(model), Samples, Sigma, SmoothGradBatch, context.Seed) { Progress = progress.Report }
+        var progress = context.Progress($"SmoothGrad on {modelName}", ProgressUnit.Items);
+        var smooth = new SmoothGrad(new VanillaGradient(model), Samples, Sigma, SmoothGradBatch, context.Seed) { Progress = progress }
             .Attribute(images.Images, target);
         var vanillaImage = SaliencyImage.Visualise(vanilla);
         var smoothImage = SaliencyImage.Visualise(smooth);

@@ -5,7 +5,8 @@ namespace Repro.Report;
 /// <summary>
 /// Finds a TrueType font on the machine. The SkiaSharp native build that TorchVision brings has no
 /// fontconfig, so family names do not resolve; we load a font file by path instead (DejaVu Sans ships
-/// with Debian's stock fonts-dejavu-core), then any .ttf in the usual folders.
+/// with Debian's stock fonts-dejavu-core), then any .ttf in the usual folders, and SkiaSharp's default
+/// typeface where there is none. Image grids draw with it and charts register the same file (<see cref="Plots"/>).
 /// </summary>
 internal static class Fonts
 {
@@ -33,23 +34,8 @@ internal static class Fonts
             ?? files.Where(f => f.EndsWith(".ttf", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).FirstOrDefault();
     }
 
-    static SKTypeface Find(bool bold)
-    {
-        string[] preferred = bold
-            ? ["DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf", "Arial Bold.ttf", "arialbd.ttf"]
-            : ["DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Arial.ttf", "arial.ttf"];
-        var files = Folders.Where(Directory.Exists)
-            .SelectMany(f => SafeEnumerate(f))
-            .ToList();
-        foreach (var name in preferred)
-        {
-            var hit = files.FirstOrDefault(f => string.Equals(Path.GetFileName(f), name, StringComparison.OrdinalIgnoreCase));
-            if (hit != null && SKTypeface.FromFile(hit) is { } face) return face;
-        }
-        foreach (var file in files.Where(f => f.EndsWith(".ttf", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal))
-            if (SKTypeface.FromFile(file) is { } face && face.GlyphCount > 0) return face;
-        return SKTypeface.Default;
-    }
+    // The same file ScottPlot's figures register (Plots), so every figure has one font.
+    static SKTypeface Find(bool bold) => File(bold) is string file && SKTypeface.FromFile(file) is { } face ? face : SKTypeface.Default;
 
     static List<string> SafeEnumerate(string folder)
     {

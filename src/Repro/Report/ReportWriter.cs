@@ -31,8 +31,9 @@ internal static class ReportWriter
     /// <exception cref="ReproEnvironmentException">The output folder cannot be written.</exception>
     /// <param name="output">The output folder prepared under the output-folder policy (<see cref="ExclusiveOutputFolder"/>): the
     /// earlier run's entries it found are removed when this run publishes; null: files of the same names are replaced, others stay.</param>
+    /// <param name="progress">Where the experiments' long steps report progress (default: nowhere).</param>
     public static IReadOnlyList<ClaimOutcome> RunAndPublish(IReadOnlyList<IExperiment> experiments, ReproPaths paths, string outputFolder, long seed, string command, TextWriter log,
-        Device? device = null, Scale scale = Scale.Quick, ExclusiveOutputFolder? output = null)
+        Device? device = null, Scale scale = Scale.Quick, ExclusiveOutputFolder? output = null, ProgressSink? progress = null)
     {
         device ??= CPU;
         var started = DateTimeOffset.Now;
@@ -40,7 +41,7 @@ internal static class ReportWriter
         string staging = StagingFolder(outputFolder);
         try
         {
-            var context = new ExperimentContext(paths, staging, seed, log) { Device = device, Scale = scale };
+            var context = new ExperimentContext(paths, staging, seed, log) { Device = device, Scale = scale, Progress = progress ?? ProgressSinks.None };
             log.WriteLine($"device {ComputeDevice.Name(device)}{(ComputeDevice.GpuName(device) is string gpu ? $" ({gpu})" : "")}, scale {Scales.Name(scale)}, TF32 {(ComputeDevice.Tf32Allowed ? "allowed" : "off")}");
             var outcomes = new List<ClaimOutcome>();
             foreach (var experiment in experiments)

@@ -12,7 +12,7 @@ namespace Repro.Data.Assets;
 /// place; a broken, stalled, refused or mismatched transfer leaves nothing behind. Transient
 /// failures (connection errors, 5xx, 408, 429, stalls, truncated bodies) are retried by a Polly
 /// retry pipeline with exponential back-off; 4xx answers and unresolvable host names are not. A progress bar with size and
-/// rate goes to stderr on a terminal only (<see cref="ConsoleProgress"/>); one line per installed
+/// rate goes where <see cref="Progress"/> says (the command: a bar on a terminal, nothing in logs); one line per installed
 /// asset goes to the log.
 /// </summary>
 internal sealed class AssetFetcher : IDisposable
@@ -21,6 +21,9 @@ internal sealed class AssetFetcher : IDisposable
     readonly TextWriter log;
     readonly HttpClient http;
     readonly ResiliencePipeline retries;
+
+    /// <summary>Where each download reports its bytes (default: nowhere; the command draws a bar on a terminal).</summary>
+    public ProgressSink Progress { get; init; } = ProgressSinks.None;
 
     /// <summary>A fetcher with its retry pipeline.</summary>
     /// <param name="options">Mirror, timeouts and retries; by default <see cref="AssetFetchOptions.FromEnvironment"/>.</param>
@@ -136,7 +139,7 @@ internal sealed class AssetFetcher : IDisposable
             }
             long? length = response.Content.Headers.ContentLength;
             long? expected = length ?? asset.Bytes;
-            var progress = new ConsoleProgress($"{asset.Name}", bytes: true);
+            var progress = Progress(asset.Name, ProgressUnit.Bytes);
             await using var body = await response.Content.ReadAsStreamAsync(cancel);
             await using var file = new FileStream(destination, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
             var buffer = new byte[1 << 16];
@@ -156,11 +159,11 @@ internal sealed class AssetFetcher : IDisposable
                 if (n == 0) break;
                 await file.WriteAsync(buffer.AsMemory(0, n), cancel);
                 done += n;
-                progress.Report(done, expected ?? 0);
+                progress(done, expected ?? 0);
             }
             if (length is long l && done != l)
                 throw new TransientFetchException($"the transfer ended after {done:N0} of {l:N0} bytes");
-            progress.Report(done, done);
+            progress(done, done);
         }
     }
 

@@ -1,3 +1,4 @@
+using Repro.Report;
 using ScottPlot;
 
 namespace Repro.Evaluation;
@@ -5,38 +6,21 @@ namespace Repro.Evaluation;
 /// <summary>
 /// Robust accuracy against eps as a PNG: one line per attack stage (robust accuracy after that
 /// attack and the earlier ones, dashed) and the final worst case (solid, thick), x ticks at the
-/// measured eps, y in percent from 0 to 100.
-///
-/// Drawn with ScottPlot 5 (MIT, maintained, one call from plot to PNG) rather than by extending the
-/// hand-written <c>Report/LinePlot</c> (which stays for the existing figures). ScottPlot over
-/// OxyPlot 2.2: ScottPlot 5.1.59 renders through SkiaSharp 3.119 — the very version this project
-/// already ships — while OxyPlot's SkiaSharp exporter 2.2.0 is built against SkiaSharp 2.88, whose
-/// API 3.x changed. The SkiaSharp native build here has no fontconfig, so the font is registered
-/// from its file (<see cref="Report.Fonts.File"/>).
+/// measured eps, y in percent from 0 to 100. Drawn with ScottPlot 5 through the report's plotting
+/// room (<see cref="Report.Plots"/>: font, palette, ticks). It lives with the report (Report/) and
+/// keeps its public name in <c>Repro.Evaluation</c>, beside the <see cref="RobustnessResult"/> it draws.
 /// </summary>
 public static class AccuracyPlot
 {
-    const string FontName = "Repro Sans";
-    static readonly Lazy<bool> FontRegistered = new(() =>
-    {
-        string? regular = Report.Fonts.File(bold: false), bold = Report.Fonts.File(bold: true);
-        if (regular is null) return false;
-        ScottPlot.Fonts.AddFontFile(FontName, regular, bold: false, italic: false);
-        if (bold is not null) ScottPlot.Fonts.AddFontFile(FontName, bold, bold: true, italic: false);
-        return true;
-    });
-
     /// <summary>The plot of <paramref name="result"/> as PNG bytes of <paramref name="width"/> x <paramref name="height"/> pixels.</summary>
     public static byte[] Png(RobustnessResult result, int width = 800, int height = 500)
     {
-        var plot = new Plot();
-        if (FontRegistered.Value) plot.Font.Set(FontName);
+        var plot = Plots.Create();
         var eps = result.PerEps.Select(e => e.Eps).ToArray();
-        var palette = new ScottPlot.Palettes.Category10();
         for (int a = 0; a < result.Attacks.Count; a++)
         {
             var ys = result.PerEps.Select(e => e.Stages[a].RobustAccuracy * 100).ToArray();
-            var line = plot.Add.Scatter(eps, ys, palette.GetColor(a));
+            var line = plot.Add.Scatter(eps, ys, Plots.Colour(a));
             line.LegendText = $"after {result.Attacks[a].Name} ({result.Attacks[a].Budget})";
             line.LinePattern = LinePattern.Dashed;
             line.LineWidth = 1.5f;
@@ -49,9 +33,7 @@ public static class AccuracyPlot
         var clean = plot.Add.HorizontalLine(result.CleanAccuracy * 100, 1, Colors.Gray, LinePattern.Dotted);
         clean.LegendText = $"clean accuracy {Percent.Of(result.CleanAccuracy)}";
 
-        var ticks = new ScottPlot.TickGenerators.NumericManual();
-        foreach (double e in eps.Distinct()) ticks.AddMajor(e, e.ToString("G4", System.Globalization.CultureInfo.InvariantCulture));
-        plot.Axes.Bottom.TickGenerator = ticks;
+        plot.Axes.Bottom.TickGenerator = Plots.Ticks(eps.Distinct().Select(e => (e, e.ToString("G4", System.Globalization.CultureInfo.InvariantCulture))));
         plot.Axes.SetLimitsY(-2, 102);
         double span = eps.Max() - eps.Min();
         plot.Axes.SetLimitsX(eps.Min() - Math.Max(span, 1) * 0.05, eps.Max() + Math.Max(span, 1) * 0.05);
@@ -66,6 +48,6 @@ public static class AccuracyPlot
             note.LabelFontColor = Colors.DarkRed;
             note.LabelFontSize = 13;
         }
-        return plot.GetImageBytes(width, height, ImageFormat.Png);
+        return Plots.Png(plot, width, height);
     }
 }
