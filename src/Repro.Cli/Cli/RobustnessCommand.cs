@@ -23,6 +23,16 @@ internal static class RobustnessCommand
     /// <summary>The flag behind the output folder <see cref="RobustnessJob.Run"/> and <see cref="ShardMerge.Merge"/> name in their messages (<see cref="SettingFlags"/>).</summary>
     static readonly IReadOnlyDictionary<string, string> OutFlag = new Dictionary<string, string>(StringComparer.Ordinal) { ["output"] = "--out" };
 
+    /// <summary>The evaluation images' settings (<see cref="EvaluationImages.List"/>) as this command's flags.</summary>
+    static readonly IReadOnlyDictionary<string, string> ImageFlags = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["folder"] = "--images", ["split"] = "--split", ["resize"] = "--resize", ["n"] = "--n",
+        ["ModelImportOptions.LabelsPath"] = "--labels", ["ImageResize.Fit"] = "--resize fit", ["ImageResize.None"] = "--resize none",
+    };
+
+    /// <summary>The job's output folder and, as it loads the images batch by batch, their settings.</summary>
+    static readonly IReadOnlyDictionary<string, string> JobFlags = OutFlag.Concat(ImageFlags).ToDictionary(StringComparer.Ordinal);
+
     public static Command Create(GlobalOptions options)
     {
         var model = new ModelOptions();
@@ -84,7 +94,7 @@ internal static class RobustnessCommand
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             PrecisionOption.Check(loaded.Module, loaded.Name, [loaded.Input.C, loaded.Input.H, loaded.Input.W], searchPrecision);
             var attackList = AttacksFlag(() => AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries)), list is null ? "--preset" : "--attacks");
-            var set = EvaluationImages.List(loaded, imageFolder, r.GetValue(split), r.GetValue(n), resizePolicy, paths);
+            var set = SettingFlags.Call(() => EvaluationImages.List(loaded, imageFolder, r.GetValue(split), r.GetValue(n), resizePolicy, paths), ImageFlags);
             var settings = new RobustnessSettings { Norm = threatNorm, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision, ScreenThenConfirm = r.GetValue(screen) };
             var ordered = attackList.Where(a => !a.GradientFree).Concat(attackList.Where(a => a.GradientFree)).ToList();
             string resizeName = resizePolicy.ToString().ToLowerInvariant();
@@ -109,7 +119,7 @@ internal static class RobustnessCommand
             {
                 var outcome = SettingFlags.Call(() => RobustnessJob.Run(loaded.Module, set, settings, manifest, device, output, () => Volatile.Read(ref stop) == 1,
                     new RunInfo(settings.Seed, started, TimeSpan.Zero, "repro " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1))), Console.Out,
-                    TerminalProgress.For($"shard {part}")), OutFlag);
+                    TerminalProgress.For($"shard {part}")), JobFlags);
                 if (!outcome.Complete)
                 {
                     Console.WriteLine();

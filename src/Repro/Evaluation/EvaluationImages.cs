@@ -57,7 +57,7 @@ public sealed class EvaluationImages
     public int Count => Examples.Count;
 
     /// <summary>The images at <paramref name="positions"/> of the listing: float32 [B,3,H,W] in [0,1].</summary>
-    /// <exception cref="ReproInputException">A file cannot be decoded, or does not have the model's size under <see cref="ImageResize.None"/>.</exception>
+    /// <exception cref="ReproInputException">A file cannot be decoded; or (a <see cref="ReproArgumentException"/> for <c>resize</c>) it does not have the model's size under <see cref="ImageResize.None"/>, or a non-square model under <see cref="ImageResize.Crop"/>.</exception>
     public Tensor Load(IReadOnlyList<int> positions) => load(positions);
 
     /// <summary>The labels at <paramref name="positions"/>: int64 [B].</summary>
@@ -72,17 +72,18 @@ public sealed class EvaluationImages
     /// built-in model (ids are hashes of the relative file paths).
     /// </summary>
     /// <param name="model">The model: its class names, input size and name decide the default data.</param>
-    /// <param name="folder">--images, or null.</param>
+    /// <param name="folder">A folder with one subfolder of images per class (named by the model's class names), or null.</param>
     /// <param name="split">The model's own data split, or null for the default.</param>
     /// <param name="n">How many examples, at least 1.</param>
     /// <param name="resize">How files are brought to the model's input size.</param>
     /// <param name="paths">Where the data sets are.</param>
-    /// <exception cref="ReproInputException">Bad folder, split or count; a model file without --images.</exception>
+    /// <exception cref="ReproArgumentException">Bad <paramref name="folder"/> or <paramref name="split"/> (both given; a model file without a folder).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is below 1.</exception>
     public static EvaluationImages List(LoadedModel model, string? folder, string? split, int n, ImageResize resize, ReproPaths paths)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), $"the number of images must be >= 1, got {n}");
-        if (folder is not null && split is not null) throw new ReproInputException("give --images or --split, not both");
+        if (folder is not null && split is not null) throw new ReproArgumentException(nameof(split), "give a folder of images or a split of the model's own data, not both");
         if (folder is not null) return FromFolder(model, folder, n, resize);
         if (ModelSource.CifarNames.Contains(model.Name))
         {
@@ -90,7 +91,7 @@ public sealed class EvaluationImages
             {
                 "test" => Split.Test,
                 "train" => Split.Train,
-                var other => throw new ReproInputException($"--split: CIFAR-10 has test and train, not '{other}'"),
+                var other => throw new ReproArgumentException(nameof(split), $"CIFAR-10 has test and train, not '{other}'"),
             };
             string name = which.ToString().ToLowerInvariant();
             var all = new Lazy<LabelledImages>(() => Cifar10.Load(paths.DataRoot, which, Cifar10.CatVsAirplane));
@@ -105,8 +106,8 @@ public sealed class EvaluationImages
                 });
         }
         if (model.Format != ModelFormat.Registry)
-            throw new ReproInputException($"--images: {model.Name} is a model file; give a folder of images with one subfolder per class");
-        if (split is not null && !split.Equals("val", StringComparison.OrdinalIgnoreCase)) throw new ReproInputException($"--split: ImageNet models are evaluated on val, not '{split}'");
+            throw new ReproArgumentException(nameof(folder), $"{model.Name} is a model file; give a folder of images with one subfolder per class");
+        if (split is not null && !split.Equals("val", StringComparison.OrdinalIgnoreCase)) throw new ReproArgumentException(nameof(split), $"ImageNet models are evaluated on val, not '{split}'");
         var validation = ImageNetValidation.Open(paths.DataRoot);
         var samples = Balanced(validation.Samples.GroupBy(s => s.Label).OrderBy(g => g.Key).Select(g => g.ToList()).ToList(), n);
         string root = Path.Combine(paths.DataRoot, "imagenet");
@@ -116,8 +117,8 @@ public sealed class EvaluationImages
 
     static EvaluationImages FromFolder(LoadedModel model, string folder, int n, ImageResize resize)
     {
-        if (File.Exists(folder)) throw new ReproInputException($"--images {folder} is a file, not a folder");
-        if (!Directory.Exists(folder)) throw new ReproInputException($"--images: folder not found: {folder}");
+        if (File.Exists(folder)) throw new ReproArgumentException(nameof(folder), $"{folder} is a file, not a folder");
+        if (!Directory.Exists(folder)) throw new ReproArgumentException(nameof(folder), $"folder not found: {folder}");
         var names = model.Classes.Names;
         var classes = new List<List<(string File, int Label)>>();
         foreach (var dir in Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal))
@@ -125,11 +126,11 @@ public sealed class EvaluationImages
             string name = Path.GetFileName(dir);
             if (ImageFolder.IsOsMetadata(name)) continue;
             int label = names.ToList().FindIndex(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase));
-            if (label < 0) throw new ReproInputException($"--images: subfolder '{name}' of {folder} is not a class of {model.Name} (classes: {string.Join(", ", names.Take(10))}{(names.Count > 10 ? ", ..." : "")}; name them with --labels)");
+            if (label < 0) throw new ReproArgumentException(nameof(folder), $"subfolder '{name}' of {folder} is not a class of {model.Name} (classes: {string.Join(", ", names.Take(10))}{(names.Count > 10 ? ", ..." : "")}; name the model's classes with ModelImportOptions.LabelsPath)");
             var files = ImageFolder.List(dir).Images.Select(f => (f, label)).ToList();
             if (files.Count > 0) classes.Add(files);
         }
-        if (classes.Count == 0) throw new ReproInputException($"--images: no class subfolders with images ({string.Join(" ", ImageFolder.Extensions)}) in {folder}");
+        if (classes.Count == 0) throw new ReproArgumentException(nameof(folder), $"no class subfolders with images ({string.Join(" ", ImageFolder.Extensions)}) in {folder}");
         return Files(model, Balanced(classes, n), folder, resize, $"{Math.Min(n, classes.Sum(c => c.Count))} images from {folder} (class-balanced)");
     }
 
@@ -172,9 +173,9 @@ public sealed class EvaluationImages
         return resize switch
         {
             ImageResize.Crop when h == w => EvaluationTransform.ResizeCentreCrop(image, h * 256 / 224, h).ToTensor(c),
-            ImageResize.Crop => throw new ReproInputException($"--resize crop: the evaluation crop is square, the model takes {w}x{h}; use --resize fit"),
+            ImageResize.Crop => throw new ReproArgumentException(nameof(resize), $"the evaluation crop is square, the model takes {w}x{h}; use ImageResize.Fit"),
             ImageResize.Fit => PilBilinear.ResizeWindow(image, w, h, 0, 0, w, h).ToTensor(c),
-            _ => throw new ReproInputException($"--resize none: {file} is {image.Width}x{image.Height}, the model takes {w}x{h}"),
+            _ => throw new ReproArgumentException(nameof(resize), $"{file} is {image.Width}x{image.Height}, the model takes {w}x{h} (ImageResize.None resizes nothing)"),
         };
     }
 

@@ -20,7 +20,6 @@ public class LayeringTests
     /// </summary>
     static readonly Dictionary<string, string> StillNamingFlags = new(StringComparer.Ordinal)
     {
-        [Path.Combine("Evaluation", "EvaluationImages.cs")] = "issue 20: the lead's file, being changed at the same time (--images, --labels, --split, --resize)",
         [Path.Combine("Data", "Assets", "AssetStore.cs")] = "a missing asset's fix spells out the 'repro fetch ... --data DIR' command to run",
         [Path.Combine("Experiments", "RetrainingReproducesTheCommittedWeights.cs")] = "its NOT RUN fix spells out the 'repro run ... --scale full' command to run",
     };

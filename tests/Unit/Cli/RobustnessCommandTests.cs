@@ -85,6 +85,7 @@ public class RobustnessCommandTests
     [TestCase("--shard", "3/3", "--shard must be K/N")]
     [TestCase("--resize", "stretch", "--resize must be crop, fit or none")]
     [TestCase("--eps", "0.5,0.5", "given twice")]
+    [TestCase("--split", "bogus", "--split: CIFAR-10 has test and train, not 'bogus'")]
     public void BadInputIsNamedAndNothingIsWritten(string option, string value, string named)
     {
         string output = Path.Combine(TestData.TempFolder(), "out");
