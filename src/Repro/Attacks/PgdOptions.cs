@@ -15,17 +15,14 @@ public sealed record PgdOptions
     /// <summary>Independent runs from different random starts; per example they are merged success first, then by loss. Needs <see cref="RandomStart"/> to differ.</summary>
     public int Restarts { get; init; } = 1;
     /// <summary>
-    /// Success first, then per example the best-loss iterate seen instead of the latest: the
-    /// returned iterate is a successful one if any was, the best-loss one among those.
+    /// Which iterate is returned per example (<see cref="IterateChoice"/>): the latest, success first
+    /// (default); the best-loss one (<see cref="IterateChoice.BestLoss"/>), success first; among
+    /// successful iterates the one closest to the image (<see cref="IterateChoice.SmallestPerturbation"/>,
+    /// for minimal adversarial examples); or the final iterate whatever earlier ones achieved
+    /// (<see cref="IterateChoice.Final"/>, not success first: Madry et al.'s adversarial training uses
+    /// it, and the committed training recipe relies on it).
     /// </summary>
-    public bool KeepBest { get; init; }
-    /// <summary>Among successful iterates, return the one closest to the image (the threat model's norm) — for minimal adversarial examples.</summary>
-    public bool SmallestPerturbation { get; init; }
-    /// <summary>
-    /// Return the final iterate whatever earlier ones achieved (not success first): Madry et al.'s
-    /// adversarial training uses it, and the committed training recipe relies on it.
-    /// </summary>
-    public bool FinalIterate { get; init; }
+    public IterateChoice Choice { get; init; } = IterateChoice.Latest;
     /// <summary>Stop attacking an example once an iterate succeeds (it keeps that iterate); saves the steps of examples already fooled.</summary>
     public bool StopOnSuccess { get; init; }
     /// <summary>Seed of the random starts (with <see cref="ExampleIds"/>).</summary>
@@ -47,10 +44,6 @@ public sealed record PgdOptions
     /// <summary>The precision of the model's forward and input-backward passes during the search (<see cref="AttackPrecision"/>); every returned figure is confirmed in float32. Default float32.</summary>
     public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 
-    /// <summary>The iterate choice the flags select: <see cref="FinalIterate"/>, else <see cref="SmallestPerturbation"/>, else <see cref="KeepBest"/> (best loss), else the latest, success first.</summary>
-    public IterateChoice Choice =>
-        FinalIterate ? IterateChoice.Final : SmallestPerturbation ? IterateChoice.SmallestPerturbation : KeepBest ? IterateChoice.BestLoss : IterateChoice.Latest;
-
     /// <summary>
     /// Throws <see cref="ReproInputException"/> naming the setting unless the step size is positive and
     /// finite, steps and restarts are at least 1, and the iterate choice is consistent. With
@@ -63,9 +56,9 @@ public sealed record PgdOptions
         if (!double.IsFinite(StepSize)) throw new ReproInputException($"step size must be finite, got {StepSize}");
         if (Steps < 1) throw new ReproInputException($"steps must be >= 1, got {Steps}");
         if (Restarts < 1) throw new ReproInputException($"restarts must be >= 1, got {Restarts}");
-        if (FinalIterate && (KeepBest || SmallestPerturbation || StopOnSuccess || Restarts > 1))
-            throw new ReproInputException("PGD: FinalIterate returns the last iterate of one run; it cannot be combined with KeepBest, SmallestPerturbation, StopOnSuccess or restarts");
-        if (KeepBest && SmallestPerturbation) throw new ReproInputException("PGD: choose KeepBest or SmallestPerturbation, not both");
+        if (!Enum.IsDefined(Choice)) throw new ReproInputException($"iterate choice must be one of {string.Join(", ", Enum.GetNames<IterateChoice>())}, got {(int)Choice}");
+        if (Choice == IterateChoice.Final && (StopOnSuccess || Restarts > 1))
+            throw new ReproInputException("PGD: IterateChoice.Final returns the last iterate of one run; it cannot be combined with StopOnSuccess or restarts");
         if (dtype is { } t) RequireRepresentable("step size", StepSize, t);
     }
 

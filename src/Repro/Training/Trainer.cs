@@ -146,7 +146,7 @@ internal static class Trainer
             Seed = recipe.Seed * 1_000_003 + step,
             // Recipe v1 (the committed weights): the final iterate, and the batch's random starts from
             // one generator, exactly as when the weights were trained, so that they stay reproducible.
-            FinalIterate = true, BatchGeneratorNoise = true,
+            Choice = IterateChoice.Final, BatchGeneratorNoise = true,
         };
         using var result = Pgd.Run(CrossEntropyObjective.Untargeted(model, y), new L2Ball(recipe.AdversaryEps), x, options);
         return result.Adversarial.detach().clone();

@@ -62,7 +62,7 @@ public class PerExampleRandomnessTests
         AssertAloneBatchAndReversedAgree((x, y, ids) =>
         {
             using var r = Pgd.Run(CrossEntropyObjective.Untargeted(model, y), threat, x,
-                new PgdOptions { Steps = 4, StepSize = threat.Eps / 4, RandomStart = true, Restarts = 2, KeepBest = true, Seed = 9, ExampleIds = ids });
+                new PgdOptions { Steps = 4, StepSize = threat.Eps / 4, RandomStart = true, Restarts = 2, Choice = IterateChoice.BestLoss, Seed = 9, ExampleIds = ids });
             return r.Adversarial.clone();
         });
     }

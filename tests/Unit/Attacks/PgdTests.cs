@@ -82,7 +82,7 @@ public class PgdTests
         manual_seed(7);
         var images = rand(4, 3, 32, 32);
         var labels = tensor(new long[] { 2, 1, 0, 1 });
-        var options = new PgdOptions { Steps = 8, StepSize = 0.2, KeepBest = keepBest };
+        var options = new PgdOptions { Steps = 8, StepSize = 0.2, Choice = keepBest ? IterateChoice.BestLoss : IterateChoice.Latest };
         using var batch = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(0.6), images, options);
         for (int i = 0; i < 4; i++)
         {
@@ -93,7 +93,7 @@ public class PgdTests
     }
 
     [Test]
-    public void KeepBestNeverReturnsWorseThanTheLastIterateAndRestartsNeverHurt()
+    public void TheBestLossIterateIsNeverWorseThanTheLastAndRestartsNeverHurt()
     {
         using var _ = NewDisposeScope();
         var model = new TinyNet();
@@ -103,8 +103,8 @@ public class PgdTests
         // A step far too large makes the last iterate oscillate: the best one is then strictly better.
         var options = new PgdOptions { Steps = 6, StepSize = 2.0, RandomStart = true, Seed = 3 };
         using var last = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(1.0), images, options);
-        using var best = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(1.0), images, options with { KeepBest = true });
-        using var restarts = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(1.0), images, options with { KeepBest = true, Restarts = 3 });
+        using var best = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(1.0), images, options with { Choice = IterateChoice.BestLoss });
+        using var restarts = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(1.0), images, options with { Choice = IterateChoice.BestLoss, Restarts = 3 });
         Assert.That(best.Loss.ge(last.Loss - 1e-5).all().item<bool>(), Is.True);
         Assert.That(restarts.Loss.ge(best.Loss - 1e-5).all().item<bool>(), Is.True);
     }
@@ -123,7 +123,7 @@ public class PgdTests
         var images = rand(5, 3, 32, 32);
         var targets = tensor(new long[] { 0, 1, 2, 0, 1 });
         var objective = CrossEntropyObjective.Targeted(model, targets);
-        var options = new PgdOptions { Steps = 5, StepSize = 1.5, RandomStart = true, Seed = 4, KeepBest = keepBest, Restarts = restarts };
+        var options = new PgdOptions { Steps = 5, StepSize = 1.5, RandomStart = true, Seed = 4, Choice = keepBest ? IterateChoice.BestLoss : IterateChoice.Latest, Restarts = restarts };
         using var result = Pgd.Run(objective, new L2Ball(1.0), images, options);
         using (no_grad())
         {
@@ -150,5 +150,17 @@ public class PgdTests
         Assert.That(sawFrozen, Is.True);
         Assert.That(model.parameters().Select(p => p.requires_grad), Is.EqualTo(flags));
         Assert.That(model.parameters().All(p => p.grad is null), Is.True, "no weight gradients are computed");
+    }
+
+    /// <summary>The returned iterate is chosen by one enum (no flags that encode it again); the final iterate of one run refuses restarts and early stops.</summary>
+    [Test]
+    public void TheIterateChoiceIsOneEnumAndTheFinalIterateRefusesRestarts()
+    {
+        Assert.That(new PgdOptions().Choice, Is.EqualTo(IterateChoice.Latest));
+        var final = Assert.Throws<ReproInputException>(() => new PgdOptions { Choice = IterateChoice.Final, Restarts = 2 }.Validate())!;
+        Assert.That(final.Message, Does.Contain("IterateChoice.Final").And.Not.Contain("--"));
+        Assert.Throws<ReproInputException>(() => new PgdOptions { Choice = IterateChoice.Final, StopOnSuccess = true }.Validate());
+        Assert.That(Assert.Throws<ReproInputException>(() => new PgdOptions { Choice = (IterateChoice)7 }.Validate())!.Message, Does.Contain("iterate choice"));
+        Assert.DoesNotThrow(() => new PgdOptions { Choice = IterateChoice.SmallestPerturbation, Restarts = 3, StopOnSuccess = true }.Validate());
     }
 }

@@ -60,7 +60,7 @@ public class CudaEngineTests
         var images = rand(6, 3, 32, 32);
         var labels = tensor(new long[] { 0, 1, 2, 0, 1, 2 });
         ThreatModel threat = norm == "L2" ? new L2Ball(0.5) : new LinfBall(8 / 255.0);
-        var options = new PgdOptions { Steps = 10, StepSize = norm == "L2" ? 0.1 : 2 / 255.0, RandomStart = true, KeepBest = true, Seed = 3 };
+        var options = new PgdOptions { Steps = 10, StepSize = norm == "L2" ? 0.1 : 2 / 255.0, RandomStart = true, Choice = IterateChoice.BestLoss, Seed = 3 };
         using var onCpu = Pgd.Run(CrossEntropyObjective.Untargeted(cpuModel, labels), threat, images, options);
         using var onGpu = Pgd.Run(CrossEntropyObjective.Untargeted(gpuModel, labels.cuda()), threat, images.cuda(), options);
 

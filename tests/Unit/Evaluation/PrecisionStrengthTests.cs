@@ -148,16 +148,23 @@ public class PrecisionStrengthTests
         }
     }
 
+    /// <summary>MobileNetV2 (the offline TFLite file) and claim 1's first 16 correctly classified validation images (goldfish excluded), ids 0..15.</summary>
+    static (nn.Module<Tensor, Tensor> Model, LabelledImages Images, long[] Ids) MobileNetV2AndClaim1Images()
+    {
+        MobileNetV2File.Require();
+        var mobile = ModelRegistry.Get("mobilenet_v2").Load(TestData.Paths.ModelRoot);
+        var chosen = ImageNetSelection.FirstCorrect(mobile, ImageNetValidation.Open(TestData.Paths.DataRoot), 16, TargetedAttackMakesEveryImageAGoldfish.Goldfish);
+        return (mobile, chosen, ExampleIds.Range(0, chosen.Images.shape[0]));
+    }
+
     /// <summary>The README's table, MobileNetV2 untargeted part: APGD-CE (100 iterations) at L2 0.5 on claim 1's first 16 images, bf16 and fp16 against fp32.</summary>
     [Test, Explicit("minutes of CPU; its output is the README's table (low-precision attacks)")]
     public void MeasureMobileNetV2Untargeted()
     {
         var log = TestContext.Progress;
-        MobileNetV2File.Require();
-        using var mobile = ModelRegistry.Get("mobilenet_v2").Load(TestData.Paths.ModelRoot);
-        var validation = ImageNetValidation.Open(TestData.Paths.DataRoot);
-        using var chosen = ImageNetSelection.FirstCorrect(mobile, validation, 16, TargetedAttackMakesEveryImageAGoldfish.Goldfish);
-        var imageIds = ExampleIds.Range(0, chosen.Images.shape[0]);
+        var (mobile, chosen, imageIds) = MobileNetV2AndClaim1Images();
+        using var _ = mobile;
+        using var __ = chosen;
         int n = imageIds.Length;
         bool[] correct;
         using (no_grad()) correct = mobile.call(chosen.Images).argmax(1).eq(chosen.Labels).data<bool>().ToArray();
@@ -178,11 +185,9 @@ public class PrecisionStrengthTests
     public void MeasureMobileNetV2Targeted()
     {
         var log = TestContext.Progress;
-        MobileNetV2File.Require();
-        using var mobile = ModelRegistry.Get("mobilenet_v2").Load(TestData.Paths.ModelRoot);
-        var validation = ImageNetValidation.Open(TestData.Paths.DataRoot);
-        using var chosen = ImageNetSelection.FirstCorrect(mobile, validation, 16, TargetedAttackMakesEveryImageAGoldfish.Goldfish);
-        var imageIds = ExampleIds.Range(0, chosen.Images.shape[0]);
+        var (mobile, chosen, imageIds) = MobileNetV2AndClaim1Images();
+        using var _ = mobile;
+        using var __ = chosen;
         int n = imageIds.Length;
         var goldfish = full(new long[] { n }, TargetedAttackMakesEveryImageAGoldfish.Goldfish, dtype: ScalarType.Int64);
         bool[] Targeted(AttackPrecision p)
