@@ -73,6 +73,17 @@ public class PrecisionStrengthTests
         Assert.That(Math.Abs(reference.Count(f => f) - low.Count(f => f)), Is.LessThanOrEqualTo(2));
     }
 
+    static int Setting(string variable, int fallback) => int.TryParse(Environment.GetEnvironmentVariable(variable), out int v) ? v : fallback;
+
+    /// <summary>The first <c>REPRO_PRECISION_PER_CLASS</c> (default 100) claim-4 test images per class, their ids, the committed <paramref name="which"/> model, and which it classifies correctly.</summary>
+    static (LabelledImages Set, long[] Ids, SmallResNet Model, bool[] Correct, int PerClass) ClaimFourSubset(string which)
+    {
+        int perClass = Setting("REPRO_PRECISION_PER_CLASS", 100);
+        var (set, ids) = FirstPerClass(perClass);
+        var model = Cifar(which);
+        using (no_grad()) return (set, ids, model, model.call(set.Images).argmax(1).eq(set.Labels).data<bool>().ToArray(), perClass);
+    }
+
     /// <summary>
     /// The README's table, CIFAR part: the committed models, APGD-CE (<c>REPRO_PRECISION_ITERATIONS</c>
     /// iterations, default the published 100) at L2 <paramref name="eps"/> on the first
@@ -82,14 +93,11 @@ public class PrecisionStrengthTests
     [Test, Explicit("minutes of CPU; its output is the README's table (low-precision attacks)")]
     public void MeasureCifar([Values("standard", "robust")] string which, [Values(0.5, 1.25)] double eps)
     {
-        int perClass = int.TryParse(Environment.GetEnvironmentVariable("REPRO_PRECISION_PER_CLASS"), out int k) ? k : 100;
-        int iterations = int.TryParse(Environment.GetEnvironmentVariable("REPRO_PRECISION_ITERATIONS"), out int t) ? t : 100;
+        int iterations = Setting("REPRO_PRECISION_ITERATIONS", 100);
         var log = TestContext.Progress;
-        var (set, ids) = FirstPerClass(perClass);
+        var (set, ids, model, correct, perClass) = ClaimFourSubset(which);
         using var _ = set;
-        using var model = Cifar(which);
-        bool[] correct;
-        using (no_grad()) correct = model.call(set.Images).argmax(1).eq(set.Labels).data<bool>().ToArray();
+        using var __ = model;
         var attack = new ApgdAttack(ApgdLoss.CrossEntropy, new ApgdOptions { Iterations = iterations });
         var clock = Stopwatch.StartNew();
         var reference = Fooled(attack, model, set.Images, set.Labels, ids, eps, AttackPrecision.Float32);
@@ -114,14 +122,11 @@ public class PrecisionStrengthTests
     [Test, Explicit("minutes of CPU; its output is the README's table (low-precision attacks)")]
     public void MeasureCifarEnsemble([Values("standard", "robust")] string which)
     {
-        int perClass = int.TryParse(Environment.GetEnvironmentVariable("REPRO_PRECISION_PER_CLASS"), out int k) ? k : 100;
-        int queries = int.TryParse(Environment.GetEnvironmentVariable("REPRO_PRECISION_SQUARE"), out int q) ? q : 500;
+        int queries = Setting("REPRO_PRECISION_SQUARE", 500);
         var log = TestContext.Progress;
-        var (set, ids) = FirstPerClass(perClass);
+        var (set, ids, model, correct, perClass) = ClaimFourSubset(which);
         using var _ = set;
-        using var model = Cifar(which);
-        bool[] correct;
-        using (no_grad()) correct = model.call(set.Images).argmax(1).eq(set.Labels).data<bool>().ToArray();
+        using var __ = model;
         double[] radii = [0.5, 1.25];
         (bool[][] Robust, double Seconds) Run(AttackPrecision precision, bool screen)
         {
