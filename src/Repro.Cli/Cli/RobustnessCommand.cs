@@ -30,6 +30,9 @@ internal static class RobustnessCommand
         ["ModelImportOptions.LabelsPath"] = "--labels", ["ImageResize.Fit"] = "--resize fit", ["ImageResize.None"] = "--resize none",
     };
 
+    /// <summary>The attack catalogue's parameters (<see cref="AttackCatalog.Parse"/>, <see cref="AttackCatalog.Create"/>) as the flag that named the attacks.</summary>
+    static Dictionary<string, string> CatalogFlags(string flag) => new(StringComparer.Ordinal) { ["list"] = flag, ["name"] = flag, ["classes"] = flag };
+
     /// <summary>The job's output folder and, as it loads the images batch by batch, their settings.</summary>
     static readonly IReadOnlyDictionary<string, string> JobFlags = OutFlag.Concat(ImageFlags).ToDictionary(StringComparer.Ordinal);
 
@@ -72,7 +75,7 @@ internal static class RobustnessCommand
             if (list is not null && presetName is not null) throw new ReproInputException("give --attacks or --preset, not both");
             if (presetName is not null && !AttackCatalog.Presets.Contains(presetName.ToLowerInvariant()))
                 throw new ReproInputException($"--preset: unknown preset '{presetName}' (known: {string.Join(", ", AttackCatalog.Presets)})");
-            if (list is not null) AttacksFlag(() => AttackCatalog.CheckNames(list));
+            if (list is not null) SettingFlags.Call(() => { AttackCatalog.CheckNames(list); return 0; }, CatalogFlags("--attacks"));
             var resizePolicy = r.GetValue(resize)?.ToLowerInvariant() switch
             {
                 "crop" => ImageResize.Crop,
@@ -93,7 +96,7 @@ internal static class RobustnessCommand
             loaded.Module.to(device);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             PrecisionOption.Check(loaded.Module, loaded.Name, [loaded.Input.C, loaded.Input.H, loaded.Input.W], searchPrecision);
-            var attackList = AttacksFlag(() => AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries)), list is null ? "--preset" : "--attacks");
+            var attackList = SettingFlags.Call(() => AttackCatalog.Parse(list ?? presetName ?? "standard", loaded.Classes.Count, r.GetValue(squareQueries)), CatalogFlags(list is null ? "--preset" : "--attacks"));
             var set = SettingFlags.Call(() => EvaluationImages.List(loaded, imageFolder, r.GetValue(split), r.GetValue(n), resizePolicy, paths), ImageFlags);
             var settings = new RobustnessSettings { Norm = threatNorm, Eps = radii, Attacks = attackList, Seed = r.GetValue(options.Seed), BatchSize = r.GetValue(batch), Precision = searchPrecision, ScreenThenConfirm = r.GetValue(screen) };
             var ordered = attackList.Where(a => !a.GradientFree).Concat(attackList.Where(a => a.GradientFree)).ToList();
@@ -157,15 +160,6 @@ internal static class RobustnessCommand
         }));
         return command;
     }
-
-    /// <summary>The catalogue's refusal (which names its parameter) said as the flag it came from.</summary>
-    static T AttacksFlag<T>(Func<T> parse, string flag = "--attacks")
-    {
-        try { return parse(); }
-        catch (ReproArgumentException e) { throw new ReproInputException($"{flag}: {e.Message[(e.ParamName.Length + 2)..]}"); }
-    }
-
-    static void AttacksFlag(Action check) => AttacksFlag(() => { check(); return 0; });
 
     static List<double> ParseEps(string text)
     {
