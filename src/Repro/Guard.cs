@@ -77,4 +77,13 @@ internal static class Guard
     {
         if (ids is not null && ids.Count != batch) throw new ReproArgumentException(name, $"{ids.Count} example ids for a batch of {batch} images");
     }
+
+    /// <summary>A call's <see cref="Attacks.AttackRun"/>: not null, one example id per image of a batch of <paramref name="batch"/> (or none), a defined precision.</summary>
+    public static Attacks.AttackRun Run(Attacks.AttackRun? run, long batch, [CallerArgumentExpression(nameof(run))] string name = "")
+    {
+        NotNull(run, name);
+        Ids(run!.ExampleIds, batch, name + ".ExampleIds");
+        if (!Enum.IsDefined(run.Precision)) throw new ReproArgumentException(name + ".Precision", $"must be one of {string.Join(", ", Enum.GetNames<Attacks.AttackPrecision>())}, got {(int)run.Precision}");
+        return run;
+    }
 }

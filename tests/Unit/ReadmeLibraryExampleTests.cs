@@ -40,7 +40,7 @@ public class ReadmeLibraryExampleTests
         var files = Directory.GetFiles(photos, "*.jpg").Order().ToArray();
         var images = stack(files.Select(f => ImageFile.LoadResizedCentreCrop(f, resize: 9, crop: 8)).ToArray());  // [N,3,224,224] in [0,1]
         var labels = model.Module.forward(images).argmax(1);                       // or your own int64 [N] labels
-        using var attack = Pgd.Run(CrossEntropyObjective.Untargeted(model.Module, labels), new L2Ball(1.25), images, new PgdOptions { Steps = 20, StepSize = 0.5 });
+        using var attack = Pgd.Run(CrossEntropyObjective.Untargeted(model.Module, labels), images, new L2Ball(1.25), new AttackRun(0), new PgdOptions { Steps = 20, StepSize = 0.5 });
         ImageFile.SavePng(attack.Adversarial[0], png);              // [3,H,W] in [0,1] -> 8-bit PNG
         var maps = new SmoothGrad(new VanillaGradient(model.Module), samples: 50, sigma: 0.15).Attribute(images, AttributionTarget.Logit(labels));
         var robust = RobustAccuracy.Evaluate("resnet18", model.Module, images, labels, files.Select(ExampleIds.OfName).ToArray(),

@@ -193,8 +193,8 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
     void FabIterations(Tensor images, Tensor predicted, int iterations)
     {
         using var scope = NewDisposeScope();
-        using var result = Fab.RunTargeted(model, images, predicted, new L2Ball(1.25),
-            new FabOptions { Iterations = iterations, TargetClasses = 1, ExampleIds = ExampleIds.Range(0, images.shape[0]) });
+        using var result = Fab.RunTargeted(model, images, predicted, new L2Ball(1.25), new AttackRun(0, ExampleIds.Range(0, images.shape[0])),
+            new FabOptions { Iterations = iterations, TargetClasses = 1 });
     }
 
     /// <summary>Seconds per step beyond the first: (time of <paramref name="steps"/> − time of 1) / (steps − 1), after a warm-up.</summary>
@@ -217,8 +217,8 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
     void ApgdIterations(Tensor images, Tensor labels, int iterations)
     {
         using var scope = NewDisposeScope();
-        using var result = Apgd.Run(CrossEntropyObjective.Targeted(model, labels), new L2Ball(1.25), images,
-            new ApgdOptions { Iterations = iterations, StopOnSuccess = false, ExampleIds = ExampleIds.Range(0, images.shape[0]) });
+        using var result = Apgd.Run(CrossEntropyObjective.Targeted(model, labels), images, new L2Ball(1.25), new AttackRun(0, ExampleIds.Range(0, images.shape[0])),
+            new ApgdOptions { Iterations = iterations, StopOnSuccess = false });
     }
 
     /// <summary>Queries of Square on one logit (an objective that never succeeds, so every example stays in every query).</summary>
@@ -226,7 +226,7 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
     {
         using var scope = NewDisposeScope();
         var objective = new CustomObjective(x => model.forward(x)[.., 0], Direction.Ascend, model);
-        using var result = Square.Run(objective, threat, images, new SquareOptions { Queries = queries, ExampleIds = ExampleIds.Range(0, images.shape[0]) });
+        using var result = Square.Run(objective, images, threat, new AttackRun(0, ExampleIds.Range(0, images.shape[0])), new SquareOptions { Queries = queries });
     }
 
     /// <summary>
@@ -326,7 +326,7 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
     void PgdSteps(Tensor images, Tensor labels, int steps, AttackPrecision precision = AttackPrecision.Float32)
     {
         using var scope = NewDisposeScope();
-        using var result = Pgd.Run(CrossEntropyObjective.Targeted(model, labels), new L2Ball(1.25), images, new PgdOptions { Steps = steps, StepSize = 0.5, Precision = precision });
+        using var result = Pgd.Run(CrossEntropyObjective.Targeted(model, labels), images, new L2Ball(1.25), new AttackRun(0, Precision: precision), new PgdOptions { Steps = steps, StepSize = 0.5 });
     }
 
     void SmoothGradBatch(Tensor images, Tensor labels)

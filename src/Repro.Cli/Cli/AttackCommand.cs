@@ -61,7 +61,8 @@ internal static class AttackCommand
             bool unbounded = double.IsPositiveInfinity(radius);
             var threatNorm = Norms.Parse(r.GetValue(norm), "--norm");
             ThreatModel threat = unbounded ? new Unconstrained(signSteps: threatNorm == Norm.Linf) : threatNorm.Ball(radius);
-            var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = step, RandomStart = r.GetValue(randomStart), Seed = r.GetValue(options.Seed), Precision = precision.Parse(r, device) };
+            var pgd = new PgdOptions { Steps = r.GetValue(steps), StepSize = step, RandomStart = r.GetValue(randomStart) };
+            var run = new AttackRun(r.GetValue(options.Seed), Progress: TerminalProgress.For("attack"), Precision: precision.Parse(r, device));
             pgd.Validate();
             var settings = new FolderAttackSettings
             {
@@ -80,12 +81,12 @@ internal static class AttackCommand
             settings = settings with { ImageSize = loaded.Input.H };
             var network = loaded.Module;
             network.to(device);
-            PrecisionOption.Check(network, loaded.Name, [3, loaded.Input.H, loaded.Input.W], pgd.Precision);
+            PrecisionOption.Check(network, loaded.Name, [3, loaded.Input.H, loaded.Input.W], run.Precision);
             foreach (var line in loaded.Describe()) Console.WriteLine(line);
             Console.WriteLine(unbounded
                 ? $"threat model: unconstrained (--eps inf): no budget, only the [0,1] pixel range bounds the change ({(threat is Unconstrained { SignSteps: true } ? "sign" : "L2-normalised")} steps of {step})"
                 : $"threat model: {threat.Name} ball, eps {radius} (written PNGs: rounded to 8 bits inside it)");
-            var report = SettingFlags.Call(() => FolderAttack.Run(network, classes.Names, imageFolder, targetClass, threat, pgd, output, settings, TerminalProgress.For("attack")), Flags);
+            var report = SettingFlags.Call(() => FolderAttack.Run(network, classes.Names, imageFolder, targetClass, threat, run, pgd, output, settings), Flags);
             if (report.Skipped.Count > 0) Console.Error.WriteLine($"repro: {ImageFolder.Summary(report.Skipped)}");
             foreach (var note in report.Notes) Console.Error.WriteLine($"repro: note: {SettingFlags.Rename(note, Flags)}");
             Console.WriteLine("file\toriginal\tadversarial\tsuccess\tL2\tLinf\tPSNR");

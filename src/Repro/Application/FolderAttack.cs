@@ -78,16 +78,18 @@ public static class FolderAttack
     /// <param name="imageFolder">The folder whose images are attacked.</param>
     /// <param name="target">Target class for a targeted attack, or null for untargeted.</param>
     /// <param name="threat">The set to stay within (eps in [0,1] pixel units); each result is projected onto the 8-bit grid inside it.</param>
-    /// <param name="options">PGD settings (step size in [0,1] pixel units); each file's example id is set from its name.</param>
+    /// <param name="run">Seed, progress (images done, images in all, after each batch) and precision; its example ids must be null: each file's id is its name (<see cref="ExampleIds.OfName"/>), so that its random start does not depend on the other files.</param>
+    /// <param name="options">PGD settings (step size in [0,1] pixel units).</param>
     /// <param name="outputFolder">Where the results go: it holds only this run's files and must not be the image folder.</param>
     /// <param name="settings">Decoding, batching, crop size and overwrite settings; null: the defaults.</param>
-    /// <param name="progress">Called with (images done, images in all) after each batch.</param>
     /// <returns>One row per attacked image, the skipped entries, the decoder's notes and the output folder.</returns>
     /// <exception cref="ReproInputException">Bad options, folder, image (unless skipped) or output folder, named.</exception>
     /// <exception cref="ReproEnvironmentException">The disk refused a write (full, read-only, no permission), named.</exception>
     public static FolderAttackReport Run(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, string imageFolder,
-        int? target, ThreatModel threat, PgdOptions options, string outputFolder, FolderAttackSettings? settings = null, Action<long, long>? progress = null)
+        int? target, ThreatModel threat, AttackRun run, PgdOptions options, string outputFolder, FolderAttackSettings? settings = null)
     {
+        Guard.NotNull(run);
+        if (run.ExampleIds is not null) throw new ReproArgumentException($"{nameof(run)}.{nameof(run.ExampleIds)}", "must be null: each file's example id is its name");
         settings ??= new FolderAttackSettings();
         var parameter = model.parameters().FirstOrDefault();
         var device = parameter?.device ?? CPU;
@@ -110,11 +112,15 @@ public static class FolderAttack
         try
         {
             var rows = new List<FolderAttackRow>();
+            // Files, not an attack loop: a batch's pixels are stacked, attacked in one Pgd.Run, projected,
+            // written and dropped before the next, so memory stays one batch of images whatever the
+            // folder's size (BatchedAttack would need the whole folder as one tensor). Each file's random
+            // start is keyed by its name, so the batch size changes no number.
             for (int start = 0; start < inputs.Count; start += settings.BatchSize)
             {
                 var batch = inputs.Skip(start).Take(settings.BatchSize).ToList();
-                rows.AddRange(AttackBatch(model, classNames, target, threat, options, batch, staging, device, dtype));
-                progress?.Invoke(start + batch.Count, inputs.Count);
+                rows.AddRange(AttackBatch(model, classNames, target, threat, run, options, batch, staging, device, dtype));
+                run.Progress?.Invoke(start + batch.Count, inputs.Count);
             }
             var table = new StringBuilder();
             table.Append(Tsv.Line(Columns)).Append('\n');
@@ -187,7 +193,7 @@ public static class FolderAttack
     }
 
     static List<FolderAttackRow> AttackBatch(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> classNames, int? target, ThreatModel threat,
-        PgdOptions options, List<Input> batch, string staging, Device device, ScalarType dtype)
+        AttackRun run, PgdOptions options, List<Input> batch, string staging, Device device, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         // Originals as float32 bytes/255 (exactly on the 8-bit grid) for the byte-grid projection and the distances.
@@ -200,7 +206,7 @@ public static class FolderAttack
             ? CrossEntropyObjective.Targeted(model, full(new long[] { batch.Count }, t, dtype: ScalarType.Int64, device: device))
             : CrossEntropyObjective.Untargeted(model, predicted);
         // Each file's random start is keyed by its name, so it does not depend on the other files or the batch size.
-        using var result = Pgd.Run(objective, threat, images, options with { ExampleIds = batch.Select(b => ExampleIds.OfName(b.Name)).ToArray() });
+        using var result = Pgd.Run(objective, images, threat, run with { ExampleIds = batch.Select(b => ExampleIds.OfName(b.Name)).ToArray(), Progress = null }, options);
         var onGrid = threat.OntoByteGrid(originals, result.Adversarial);
 
         var outputs = batch.Select(b => Path.Combine(staging, OutputName(b.Name))).ToList();

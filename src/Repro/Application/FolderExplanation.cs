@@ -162,7 +162,7 @@ internal static partial class FolderExplanation
                         before = features[0, component.Value].item<float>();
                     }
                     using var result = FeatureVisualisation.Maximise(model, image, component.Value, new L2Ball(options.Eps),
-                        new PgdOptions { Steps = options.Steps, StepSize = options.StepSize, Seed = options.Seed });
+                        new AttackRun(options.Seed), new PgdOptions { Steps = options.Steps, StepSize = options.StepSize });
                     after = FeatureVisualisation.Component(model, result.Adversarial, component.Value)[0].item<float>();
                     ImageFile.SavePng(result.Adversarial[0], Path.Combine(staging, OutputName(name, $"feature-{component}")));
                     cells.Add(new GridCell(result.Adversarial[0].clone(), $"component {component}: {before:F2} -> {after:F2}"));

@@ -17,40 +17,54 @@ namespace Repro.Attacks;
 public static class Apgd
 {
     /// <summary>Runs APGD on <paramref name="objective"/> from random starts in <paramref name="threat"/> around <paramref name="images"/>.</summary>
-    /// <param name="objective">What to optimise (cross-entropy, <see cref="DlrObjective"/>, <see cref="MarginObjective"/>, ...); its modules are frozen meanwhile.</param>
-    /// <param name="threat">A bounded ball, <see cref="L2Ball"/> or <see cref="LinfBall"/> (eps in [0,1] pixel units).</param>
+    /// <param name="objective">What to optimise (cross-entropy untargeted or targeted, <see cref="DlrObjective"/>, <see cref="MarginObjective"/>, ...); its modules are frozen meanwhile.</param>
     /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
-    /// <param name="options">Iterations, restarts, step schedule, seed and example ids.</param>
+    /// <param name="threat">A bounded ball, <see cref="L2Ball"/> or <see cref="LinfBall"/> (eps in [0,1] pixel units).</param>
+    /// <param name="run">This call's seed, example ids, progress callback (iterations done, iterations in all, restarts included) and precision.</param>
+    /// <param name="options">Iterations, restarts and step schedule; null: the published defaults (<see cref="ApgdOptions"/>).</param>
     /// <returns>Per example a successful iterate if one was seen (then the best loss), else the best-loss iterate, with its loss, success and perturbation norms.</returns>
+    /// <exception cref="ArgumentNullException">The objective, images, threat model or run is null.</exception>
     /// <exception cref="ReproInputException">Invalid options, an unbounded threat model, or example ids that do not match the batch.</exception>
-    public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, ApgdOptions options) =>
-        Run(objective, threat, images, options, RandomPurpose.ApgdStart, [], options.Progress);
+    public static AttackResult Run(AttackObjective objective, Tensor images, ThreatModel threat, AttackRun run, ApgdOptions? options = null) =>
+        Search(objective, images, threat, run, options ?? new ApgdOptions(), RandomPurpose.ApgdStart, []);
 
-    static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, ApgdOptions options, RandomPurpose purpose, long[] instance, Action<long, long>? progress)
+    static AttackResult Search(AttackObjective objective, Tensor images, ThreatModel threat, AttackRun run, ApgdOptions options, RandomPurpose purpose, long[] instance)
     {
         options.Validate();
         var settings = new LoopSettings
         {
-            Steps = options.Iterations, Restarts = options.Restarts, RandomStart = true, Seed = options.Seed, ExampleIds = options.ExampleIds,
-            Purpose = purpose, PurposeInstance = instance, Choice = IterateChoice.BestLoss, StopOnSuccess = options.StopOnSuccess, Progress = progress, Precision = options.Precision,
+            Steps = options.Iterations, Restarts = options.Restarts, RandomStart = true,
+            Purpose = purpose, PurposeInstance = instance, Choice = IterateChoice.BestLoss, StopOnSuccess = options.StopOnSuccess,
         };
-        return GradientAttackLoop.Run(objective, threat, images, settings, () => new ApgdStep(options, options.Iterations));
+        return GradientAttackLoop.Run(objective, images, threat, run, settings, () => new ApgdStep(options, options.Iterations));
     }
 
     /// <summary>
     /// APGD-T: APGD on the targeted DLR loss toward, in turn, the classes with the 2nd, 3rd, ...
     /// highest clean logits other than the label (<see cref="ApgdOptions.TargetClasses"/> of them,
     /// at most classes − 1); each run attacks only the examples the earlier runs did not fool.
-    /// Success is untargeted (the prediction leaves the label). Needs >= 4 classes.
+    /// Success is untargeted (the prediction leaves the label). Needs >= 4 classes. Arguments as
+    /// <see cref="IAttack.Run"/>'s, with the APGD settings last.
     /// </summary>
-    public static AttackResult RunTargeted(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, ApgdOptions options)
+    /// <param name="model">The classifier: images [N,C,H,W] in [0,1] to logits [N,classes].</param>
+    /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
+    /// <param name="labels">True labels [N], int64.</param>
+    /// <param name="threat"><see cref="L2Ball"/> or <see cref="LinfBall"/> (eps in [0,1] pixel units).</param>
+    /// <param name="run">This call's seed, example ids, progress callback (over every target class) and precision.</param>
+    /// <param name="options">Iterations, restarts, step schedule and target classes; null: the published defaults.</param>
+    /// <returns>The merged result: per example the first target class's run that fooled it, else the last run's iterate.</returns>
+    /// <exception cref="ArgumentNullException">An argument other than the options is null.</exception>
+    /// <exception cref="ReproInputException">Invalid options, fewer than 4 classes, labels outside the classes, or example ids that do not match the batch.</exception>
+    public static AttackResult RunTargeted(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run, ApgdOptions? options = null)
     {
         Guard.NotNull(model);
         Guard.Images(images);
         Guard.Classes(labels, images.shape[0]);
         Guard.NotNull(threat);
-        Guard.NotNull(options).Validate();
-        var ids = ExampleIds.Resolve(images, options.ExampleIds);
+        Guard.Run(run, images.shape[0]);
+        options ??= new ApgdOptions();
+        options.Validate();
+        var ids = ExampleIds.Resolve(images, run.ExampleIds);
         Tensor ranking;
         using (no_grad())
         using (var scope = NewDisposeScope())
@@ -77,26 +91,27 @@ public static class Apgd
                 var target = ranking.index_select(0, rows.to(ranking.device))[.., k];
                 var objective = new TargetedDlrObjective(model, labels.index_select(0, rows.to(labels.device)), target);
                 long done = offset;
-                using var run = Run(objective, threat, images.index_select(0, rows), options with { ExampleIds = rowIds }, RandomPurpose.ApgdTargetedStart, [k],
-                    options.Progress is null ? null : (d, _) => options.Progress(done + d, total));
+                using var part = Search(objective, images.index_select(0, rows), threat,
+                    run with { ExampleIds = rowIds, Progress = run.Progress is null ? null : (d, _) => run.Progress(done + d, total) },
+                    options, RandomPurpose.ApgdTargetedStart, [k]);
                 offset += (long)options.Iterations * options.Restarts;
                 if (result is null)
                 {
-                    result = Detach(run);
+                    result = Detach(part);
                     continue;
                 }
                 // Later runs only cover examples not yet fooled: take their iterate where they fooled it.
-                var fooled = run.Success;
+                var fooled = part.Success;
                 var take = rows.index_select(0, nonzero(fooled).flatten());
                 var from = nonzero(fooled).flatten();
-                result.Adversarial.index_copy_(0, take, run.Adversarial.index_select(0, from));
-                result.Loss.index_copy_(0, take, run.Loss.index_select(0, from));
-                result.Success.index_copy_(0, take, run.Success.index_select(0, from));
-                result.L2.index_copy_(0, take, run.L2.index_select(0, from));
-                result.Linf.index_copy_(0, take, run.Linf.index_select(0, from));
-                result.Logits?.index_copy_(0, take, run.Logits!.index_select(0, from));
+                result.Adversarial.index_copy_(0, take, part.Adversarial.index_select(0, from));
+                result.Loss.index_copy_(0, take, part.Loss.index_select(0, from));
+                result.Success.index_copy_(0, take, part.Success.index_select(0, from));
+                result.L2.index_copy_(0, take, part.L2.index_select(0, from));
+                result.Linf.index_copy_(0, take, part.Linf.index_select(0, from));
+                result.Logits?.index_copy_(0, take, part.Logits!.index_select(0, from));
             }
-            options.Progress?.Invoke(total, total);
+            run.Progress?.Invoke(total, total);
             return result!;
         }
         catch

@@ -5,7 +5,8 @@ namespace Repro.Attacks;
 /// reference implementation's, fra31/auto-attack): 100 iterations, momentum 0.75, initial step
 /// 2·eps, step halving at the checkpoints when fewer than rho = 0.75 of the steps since the last
 /// checkpoint raised the loss or when neither the step nor the best loss changed, one run from a
-/// random start.
+/// random start. What varies per call, the seed, example ids, progress and precision, is the call's
+/// <see cref="AttackRun"/>.
 /// </summary>
 public sealed record ApgdOptions
 {
@@ -21,16 +22,8 @@ public sealed record ApgdOptions
     public double InitialStep { get; init; } = 2.0;
     /// <summary>Number of target classes for APGD-T (the ones with the highest clean logits other than the label; at most classes − 1). AutoAttack's standard version: 9.</summary>
     public int TargetClasses { get; init; } = 9;
-    /// <summary>Seed of the random starts (with <see cref="ExampleIds"/>).</summary>
-    public long Seed { get; init; }
-    /// <summary>One id per example; with the seed it alone decides the example's random start (see <see cref="Attacks.ExampleIds"/>). Null: the hash of each image.</summary>
-    public IReadOnlyList<long>? ExampleIds { get; init; }
     /// <summary>Drop an example once it is fooled (robust-accuracy evaluation needs nothing more); false keeps optimising its loss among successful iterates.</summary>
     public bool StopOnSuccess { get; init; } = true;
-    /// <summary>Called with (iterations done, iterations in all: restarts, and APGD-T's target classes, included).</summary>
-    public Action<long, long>? Progress { get; init; }
-    /// <summary>The precision of the model's forward and input-backward passes during the search (<see cref="AttackPrecision"/>); every returned figure is confirmed in float32. Default float32.</summary>
-    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 
     /// <summary>
     /// Throws <see cref="ReproInputException"/> naming the setting unless iterations, restarts and target

@@ -35,8 +35,7 @@ public static class BatchedAttack
         Guard.Images(images);
         Guard.Classes(labels, images.shape[0]);
         Guard.NotNull(threat);
-        Guard.NotNull(run);
-        Guard.Ids(run.ExampleIds, images.shape[0], "run.ExampleIds");
+        Guard.Run(run, images.shape[0]);
         return Chunks(images.shape[0], chunkSize, run.Progress, (start, length, progress) =>
             attack.Run(model, images.narrow(0, start, length), labels.narrow(0, start, length), threat,
                 run with { ExampleIds = Slice(run.ExampleIds, start, length), Progress = progress }));
@@ -44,24 +43,25 @@ public static class BatchedAttack
 
     /// <summary>Runs PGD with the objective of each chunk on every image, <paramref name="chunkSize"/> at a time.</summary>
     /// <param name="objective">The objective for the chunk that starts at example <c>start</c> and holds <c>length</c> examples (for example the cross-entropy toward those examples' targets).</param>
-    /// <param name="threat">The set to stay within.</param>
     /// <param name="images">Clean images [N,C,H,W] (or flattened [N,D]) in [0,1].</param>
-    /// <param name="options">PGD's options; their example ids (one per image) and progress cover the whole set.</param>
+    /// <param name="threat">The set to stay within.</param>
+    /// <param name="run">Seed, example ids (one per image, or null for each image's hash), progress over the whole set, and precision.</param>
+    /// <param name="options">PGD's settings.</param>
     /// <param name="chunkSize">Most examples per PGD call, &gt;= 1.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ReproArgumentException">Images or ids that do not fit, a chunk size below 1, or the legacy batch generator with more than one chunk.</exception>
-    public static AttackResult Pgd(Func<long, long, AttackObjective> objective, ThreatModel threat, Tensor images, PgdOptions options, int chunkSize)
+    public static AttackResult Pgd(Func<long, long, AttackObjective> objective, Tensor images, ThreatModel threat, AttackRun run, PgdOptions options, int chunkSize)
     {
         Guard.NotNull(objective);
-        Guard.NotNull(threat);
         Guard.Inputs(images, 2, nameof(images));
+        Guard.NotNull(threat);
+        Guard.Run(run, images.shape[0]);
         Guard.NotNull(options).Validate();
-        Guard.Ids(options.ExampleIds, images.shape[0], "options.ExampleIds");
         if (options.BatchGeneratorNoise && options.RandomStart && images.shape[0] > chunkSize)
             throw new ReproArgumentException(nameof(options), "the legacy batch generator draws a chunk's starts in order, so chunks would differ from one call: attack in one call");
-        return Chunks(images.shape[0], chunkSize, options.Progress, (start, length, progress) =>
-            Attacks.Pgd.Run(objective(start, length), threat, images.narrow(0, start, length),
-                options with { ExampleIds = Slice(options.ExampleIds, start, length), Progress = progress }));
+        return Chunks(images.shape[0], chunkSize, run.Progress, (start, length, progress) =>
+            Attacks.Pgd.Run(objective(start, length), images.narrow(0, start, length), threat,
+                run with { ExampleIds = Slice(run.ExampleIds, start, length), Progress = progress }, options));
     }
 
     /// <summary>Runs <paramref name="attack"/> on chunks [start, start + length) of <paramref name="count"/> examples and concatenates the results; the chunk's progress is scaled to the whole set.</summary>

@@ -31,24 +31,27 @@ public static class Fab
     /// <param name="images">Clean images [N,...] in [0,1].</param>
     /// <param name="labels">True labels [N], int64.</param>
     /// <param name="threat"><see cref="L2Ball"/> or <see cref="LinfBall"/>: the norm to minimise, and eps (success: a perturbation of norm ≤ eps was found; restarts start at distance eps/2).</param>
-    /// <param name="options">Iterations, restarts, alpha_max, eta, beta, seed and example ids.</param>
+    /// <param name="run">This call's seed (random restarts), example ids and progress callback (iterations done, iterations in all). FAB has no low-precision search: it runs in float32 whatever <see cref="AttackRun.Precision"/> says.</param>
+    /// <param name="options">Iterations, restarts, alpha_max, eta, beta and target classes; null: the reference's defaults (<see cref="FabOptions"/>).</param>
     /// <returns>
     /// Per example the smallest adversarial image found if its norm is ≤ eps (success), else the clean
     /// image; Loss is the logit margin max_{j≠y} z_j − z_y at the returned image; MinimumNorm [N] the
     /// norm of the smallest adversarial perturbation found (0 for a misclassified image, +infinity where none was found).
     /// </returns>
+    /// <exception cref="ArgumentNullException">An argument other than the options is null.</exception>
     /// <exception cref="ReproInputException">Invalid options, another threat model, or example ids that do not match the batch.</exception>
-    public static AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, FabOptions options) =>
-        Attack(model, images, labels, threat, options, targeted: false);
+    public static AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run, FabOptions? options = null) =>
+        Attack(model, images, labels, threat, run, options ?? new FabOptions(), targeted: false);
 
     /// <summary>
     /// FAB-T: FAB toward, in turn, the classes with the 2nd, 3rd, ... highest clean logits other than the
     /// label (<see cref="FabOptions.TargetClasses"/>, at most classes − 1). Success is untargeted
     /// (the prediction leaves the label), as in the reference. Parameters and result as <see cref="Run"/>.
     /// </summary>
+    /// <exception cref="ArgumentNullException">An argument other than the options is null.</exception>
     /// <exception cref="ReproInputException">Invalid options, another threat model, or example ids that do not match the batch.</exception>
-    public static AttackResult RunTargeted(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, FabOptions options) =>
-        Attack(model, images, labels, threat, options, targeted: true);
+    public static AttackResult RunTargeted(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run, FabOptions? options = null) =>
+        Attack(model, images, labels, threat, run, options ?? new FabOptions(), targeted: true);
 
     /// <summary>
     /// Robust accuracy at each radius of <paramref name="radii"/> from one minimum-norm run: the fraction of
@@ -66,8 +69,13 @@ public static class Fab
         return radii.Select(r => norms.Count(m => m > r) / (double)norms.Length).ToArray();
     }
 
-    static AttackResult Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, FabOptions options, bool targeted)
+    static AttackResult Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run, FabOptions options, bool targeted)
     {
+        Guard.NotNull(model);
+        Guard.Inputs(images, 2);
+        Guard.Classes(labels, images.shape[0]);
+        Guard.NotNull(threat);
+        Guard.Run(run, images.shape[0]);
         options.Validate();
         bool l2 = threat switch
         {
@@ -78,7 +86,7 @@ public static class Fab
         using var frozen = new FrozenParameters([model]);
         var original = images.detach();
         long n = original.shape[0];
-        var ids = ExampleIds.Resolve(original, options.ExampleIds);
+        var ids = ExampleIds.Resolve(original, run.ExampleIds);
         double eps = threat.Eps;
         var y = labels.to(original.device);
 
@@ -114,19 +122,19 @@ public static class Fab
                     Tensor start = x0;
                     if (restart > 0)
                     {
-                        var noise = ExampleNoise.For(options.Seed, rowList.Select(r => ids[r]).ToArray(), RandomPurpose.FabStart, targeted ? k + 1 : 0, restart);
+                        var noise = ExampleNoise.For(run.Seed, rowList.Select(r => ids[r]).ToArray(), RandomPurpose.FabStart, targeted ? k + 1 : 0, restart);
                         start = RandomStart(x0, noise, eps, l2);
                     }
                     long before = done;
                     var (norm, adv) = SingleRun(model, x0, rowLabels, target, start, l2, options,
-                        options.Progress is null ? null : i => options.Progress(before + i, total));
+                        run.Progress is null ? null : i => run.Progress(before + i, total));
                     done += options.Iterations;
                     var rowBest = best.index_select(0, rows);
                     var better = norm.lt(rowBest);
                     best.index_copy_(0, rows, where(better, norm, rowBest));
                     adversarial.index_copy_(0, rows, where(better.reshape(BroadcastShape(adv)), adv, adversarial.index_select(0, rows)));
                 }
-            options.Progress?.Invoke(total, total);
+            run.Progress?.Invoke(total, total);
             return Result(model, original, y, adversarial, best, eps);
         }
         finally
@@ -311,7 +319,7 @@ public sealed class FabAttack(FabOptions? options = null) : IAttack
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Fab.Run(model, images, labels, threat, options with { Seed = run.Seed, ExampleIds = run.ExampleIds, Progress = run.Progress });
+        Fab.Run(model, images, labels, threat, run, options);
 }
 
 /// <summary>FAB-T (<see cref="Fab.RunTargeted"/>) as an <see cref="IAttack"/>: "fab-t", toward the top other classes in turn (at most classes − 1).</summary>
@@ -331,5 +339,5 @@ public sealed class FabTargetedAttack(FabOptions? options = null) : IAttack
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Fab.RunTargeted(model, images, labels, threat, options with { Seed = run.Seed, ExampleIds = run.ExampleIds, Progress = run.Progress });
+        Fab.RunTargeted(model, images, labels, threat, run, options);
 }

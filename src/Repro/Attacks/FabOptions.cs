@@ -3,7 +3,8 @@ namespace Repro.Attacks;
 /// <summary>
 /// Settings of FAB, the fast adaptive boundary attack (Croce and Hein, ICML 2020, <see cref="Fab"/>).
 /// Defaults: the reference's (fra31/auto-attack, FABAttack): 100 iterations, 1 restart,
-/// alpha_max 0.1, eta 1.05, beta 0.9, and 9 target classes for FAB-T.
+/// alpha_max 0.1, eta 1.05, beta 0.9, and 9 target classes for FAB-T. What varies per call, the
+/// seed, example ids and progress, is the call's <see cref="AttackRun"/>.
 /// </summary>
 public sealed record FabOptions
 {
@@ -27,12 +28,6 @@ public sealed record FabOptions
     /// (<see cref="Fab.RobustAccuracyCurve"/>).
     /// </summary>
     public bool Exhaustive { get; init; }
-    /// <summary>Seed of the random restarts (with <see cref="ExampleIds"/>); unused with one restart.</summary>
-    public long Seed { get; init; }
-    /// <summary>One id per example; with the seed it alone decides the example's random restarts (see <see cref="Attacks.ExampleIds"/>). Null: the hash of each image.</summary>
-    public IReadOnlyList<long>? ExampleIds { get; init; }
-    /// <summary>Called after every iteration with (iterations done, iterations in all).</summary>
-    public Action<long, long>? Progress { get; init; }
 
     /// <summary>Throws <see cref="ReproInputException"/> naming the setting unless every value is in its range.</summary>
     public void Validate()

@@ -3,7 +3,10 @@ using static TorchSharp.torch;
 
 namespace Repro.Attacks;
 
-/// <summary>What the first-order loop needs to know besides the step rule (PGD and APGD fill it from their options).</summary>
+/// <summary>
+/// What the first-order loop needs to know besides the step rule and the call's <see cref="AttackRun"/>
+/// (seed, example ids, progress and precision live there alone): PGD and APGD fill it from their options.
+/// </summary>
 public sealed record LoopSettings
 {
     /// <summary>Gradient steps per run: each costs one forward and one input-backward pass; one more forward pass measures the last iterate.</summary>
@@ -12,11 +15,7 @@ public sealed record LoopSettings
     public int Restarts { get; init; } = 1;
     /// <summary>Start each run from a uniformly random point of the ball instead of the image itself.</summary>
     public bool RandomStart { get; init; }
-    /// <summary>Seed of the random starts (with the example ids and <see cref="Purpose"/>).</summary>
-    public long Seed { get; init; }
-    /// <summary>One id per example (see <see cref="ExampleIds"/>); null: the hash of each image's pixels.</summary>
-    public IReadOnlyList<long>? ExampleIds { get; init; }
-    /// <summary>What the random starts are for (<see cref="RandomPurpose"/>): distinguishes the streams of different attacks for the same seed and example.</summary>
+    /// <summary>What the random starts are for (<see cref="RandomPurpose"/>; keyed with the run's seed and example ids): distinguishes the streams of different attacks for the same seed and example.</summary>
     public RandomPurpose Purpose { get; init; } = RandomPurpose.PgdStart;
     /// <summary>The purpose's instance numbers before the restart (APGD-T's target rank); empty for most.</summary>
     public IReadOnlyList<long> PurposeInstance { get; init; } = [];
@@ -26,20 +25,16 @@ public sealed record LoopSettings
     public IterateChoice Choice { get; init; } = IterateChoice.Latest;
     /// <summary>Drop an example from the run once an iterate succeeds (its successful iterate is kept), and start restarts only on examples not yet successful.</summary>
     public bool StopOnSuccess { get; init; }
-    /// <summary>Called with (steps done, steps in all, restarts included) as the loop runs.</summary>
-    public Action<long, long>? Progress { get; init; }
-    /// <summary>The precision the objective's modules run in during the search (<see cref="LowPrecision"/>); the returned result is confirmed in float32. Default float32.</summary>
-    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 }
 
 /// <summary>
 /// The loop every first-order attack shares. Per run: a start (the image, or a random point of
-/// the ball from per-example noise), then <see cref="LoopSettings.Steps"/> iterations of one
+/// the ball from per-example noise keyed by <see cref="AttackRun.Seed"/> and the example's id), then <see cref="LoopSettings.Steps"/> iterations of one
 /// forward + input-backward pass, success-first bookkeeping (<see cref="IterateBook"/>) and the
 /// step rule's proposal, then a forward pass at the last iterate. Restarts run on every example,
 /// or with <see cref="LoopSettings.StopOnSuccess"/> only on those not yet fooled; the runs are
 /// merged success first, then by loss. Parameters are frozen for the attack (input gradients only).
-/// Every example is attacked independently of the others. With a low <see cref="LoopSettings.Precision"/>
+/// Every example is attacked independently of the others. With a low <see cref="AttackRun.Precision"/>
 /// the search runs the objective's modules in that precision and the result is confirmed by one
 /// float32 forward pass (<see cref="LowPrecision.Confirm"/>): every returned loss, logit, success and
 /// norm is a float32 figure.
@@ -48,41 +43,42 @@ public static class GradientAttackLoop
 {
     /// <summary>Attacks <paramref name="images"/> within <paramref name="threat"/>, following <paramref name="objective"/>'s direction.</summary>
     /// <param name="objective">What to optimise; its modules' parameters are frozen meanwhile.</param>
-    /// <param name="threat">The set to stay within (eps in [0,1] pixel units).</param>
     /// <param name="images">Clean images [N,...] in [0,1] ([N,C,H,W], or flattened [N,D] for a linear model).</param>
-    /// <param name="settings">Steps, restarts, random start, noise and iterate choice.</param>
+    /// <param name="threat">The set to stay within (eps in [0,1] pixel units).</param>
+    /// <param name="run">This call's seed, example ids, progress callback (steps done, steps in all, restarts included) and precision.</param>
+    /// <param name="settings">Steps, restarts, random start, noise purpose and iterate choice.</param>
     /// <param name="newRule">Makes a fresh step rule for each run.</param>
     /// <returns>The chosen iterate per example with its loss, success and perturbation norms.</returns>
     /// <exception cref="ReproInputException">Steps or restarts below 1, example ids that do not match the batch, or a threat model the step rule refuses.</exception>
-    public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, LoopSettings settings, Func<IStepRule> newRule)
+    public static AttackResult Run(AttackObjective objective, Tensor images, ThreatModel threat, AttackRun run, LoopSettings settings, Func<IStepRule> newRule)
     {
         Inputs(objective, threat, images, rank: 2);
+        Guard.Run(run, images.shape[0]);
         Guard.NotNull(settings);
         Guard.NotNull(newRule);
-        Guard.Ids(settings.ExampleIds, images.shape[0], "example ids");
         if (settings.Steps < 1) throw new ReproInputException($"steps must be >= 1, got {settings.Steps}");
         if (settings.Restarts < 1) throw new ReproInputException($"restarts must be >= 1, got {settings.Restarts}");
-        if (settings.Precision == AttackPrecision.Float32) return Search(objective, threat, images, settings, newRule);
+        if (run.Precision == AttackPrecision.Float32) return Search(objective, threat, images, run, settings, newRule);
         AttackResult searched;
-        using (LowPrecision.Enter(objective.Modules, settings.Precision))
-            searched = Search(objective, threat, images, settings, newRule);
+        using (LowPrecision.Enter(objective.Modules, run.Precision))
+            searched = Search(objective, threat, images, run, settings, newRule);
         return LowPrecision.Confirm(objective, threat, images.detach(), searched);
     }
 
-    static AttackResult Search(AttackObjective objective, ThreatModel threat, Tensor images, LoopSettings settings, Func<IStepRule> newRule)
+    static AttackResult Search(AttackObjective objective, ThreatModel threat, Tensor images, AttackRun run, LoopSettings settings, Func<IStepRule> newRule)
     {
         using var frozen = new FrozenParameters(objective.Modules);
         var original = images.detach();
         long n = original.shape[0];
         // Dropping examples needs an objective that can be split; one that cannot runs every example to the end.
         bool stop = settings.StopOnSuccess && settings.Choice != IterateChoice.Final && CanSubset(objective);
-        long[]? ids = settings.RandomStart && !settings.BatchGeneratorNoise ? ExampleIds.Resolve(original, settings.ExampleIds) : null;
-        using var generator = settings.RandomStart && settings.BatchGeneratorNoise ? new Generator((ulong)settings.Seed) : null;
+        long[]? ids = settings.RandomStart && !settings.BatchGeneratorNoise ? ExampleIds.Resolve(original, run.ExampleIds) : null;
+        using var generator = settings.RandomStart && settings.BatchGeneratorNoise ? new Generator((ulong)run.Seed) : null;
         long done = 0, total = (long)settings.Steps * settings.Restarts;
         void Advance(long steps)
         {
             done += steps;
-            settings.Progress?.Invoke(done, total);
+            run.Progress?.Invoke(done, total);
         }
 
         if (settings.Restarts == 1)
@@ -123,7 +119,7 @@ public static class GradientAttackLoop
         {
             if (!settings.RandomStart) return null;
             if (generator is not null) return new GeneratorNoise(generator);
-            var noise = ExampleNoise.For(settings.Seed, ids!, settings.Purpose, [.. settings.PurposeInstance, restart]);
+            var noise = ExampleNoise.For(run.Seed, ids!, settings.Purpose, [.. settings.PurposeInstance, restart]);
             return rows is null ? noise : noise.Select(rows.data<long>().ToArray());
         }
     }

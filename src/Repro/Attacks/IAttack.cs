@@ -8,7 +8,10 @@ namespace Repro.Attacks;
 /// classifier that returns logits, given [N,C,H,W] images in [0,1], int64 labels [N] and a threat
 /// model, returning the common <see cref="AttackResult"/> (Success = the prediction at the returned
 /// image is not the label). Robust-accuracy evaluation (<c>Evaluation/RobustAccuracy</c>) runs any
-/// list of them.
+/// list of them. The algorithms' own entry points have the same shape: who is attacked (an
+/// <see cref="AttackObjective"/>, targeted or not, for <see cref="Pgd.Run"/>, <see cref="Apgd.Run"/> and
+/// <see cref="Square.Run"/>; the model and labels for APGD-T and FAB), then the images, the threat
+/// model, the call's <see cref="AttackRun"/> and last the attack's settings (null: its defaults).
 /// </summary>
 public interface IAttack
 {
@@ -32,7 +35,12 @@ public interface IAttack
     AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run);
 }
 
-/// <summary>What varies per call: the seed, the examples' ids (they key every random number; null: the hash of each image), a progress callback and the search's precision.</summary>
+/// <summary>
+/// What varies per call, and the one place it lives: the seed, the examples' ids (they key every
+/// random number; null: the hash of each image), a progress callback and the search's precision.
+/// Every attack takes it (<see cref="IAttack.Run"/>, <see cref="Pgd.Run"/>, <see cref="Apgd.Run"/>,
+/// <see cref="Square.Run"/>, <see cref="Fab.Run"/>); the attacks' options hold only what is the same for every call.
+/// </summary>
 /// <param name="Seed">Seed of the attack's random numbers (with the example ids).</param>
 /// <param name="ExampleIds">One id per example of the batch; null: the hash of each image's pixels.</param>
 /// <param name="Progress">Called with (work done, work in all) as the attack runs; null: no reports.</param>
@@ -55,8 +63,8 @@ public sealed class PgdAttack(int steps = 20, double relativeStep = 0.4) : IAtta
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), Guard.NotNull(threat), Guard.Images(images),
-            new PgdOptions { Steps = steps, StepSize = relativeStep * threat.Eps, Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, StopOnSuccess = true, Progress = run.Progress, Precision = run.Precision });
+        Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), Guard.Images(images), Guard.NotNull(threat), run,
+            new PgdOptions { Steps = steps, StepSize = relativeStep * threat.Eps, StopOnSuccess = true });
 }
 
 /// <summary>The losses APGD ascends untargeted.</summary>
@@ -89,7 +97,6 @@ public sealed class ApgdAttack(ApgdLoss loss, ApgdOptions? options = null) : IAt
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run)
     {
-        Guard.NotNull(run);
         Guard.Images(images);
         AttackObjective objective = loss switch
         {
@@ -97,7 +104,7 @@ public sealed class ApgdAttack(ApgdLoss loss, ApgdOptions? options = null) : IAt
             ApgdLoss.Dlr => new DlrObjective(model, labels),
             _ => new MarginObjective(model, labels),
         };
-        return Apgd.Run(objective, threat, images, options with { Seed = run.Seed, ExampleIds = run.ExampleIds, Progress = run.Progress, Precision = run.Precision });
+        return Apgd.Run(objective, images, threat, run, options);
     }
 }
 
@@ -118,7 +125,7 @@ public sealed class ApgdTargetedAttack(ApgdOptions? options = null) : IAttack
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Apgd.RunTargeted(model, images, labels, threat, options with { Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, Progress = run.Progress, Precision = run.Precision });
+        Apgd.RunTargeted(model, images, labels, threat, run, options);
 }
 
 /// <summary>The Square attack (<see cref="Square"/>) on the logit margin.</summary>
@@ -138,5 +145,5 @@ public sealed class SquareAttack(SquareOptions? options = null) : IAttack
 
     /// <inheritdoc/>
     public AttackResult Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run) =>
-        Square.Run(new MarginObjective(model, labels), threat, images, options with { Seed = Guard.NotNull(run).Seed, ExampleIds = run.ExampleIds, Progress = run.Progress, Precision = run.Precision });
+        Square.Run(new MarginObjective(model, labels), images, threat, run, options);
 }

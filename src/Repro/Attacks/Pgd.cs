@@ -16,15 +16,18 @@ namespace Repro.Attacks;
 public static class Pgd
 {
     /// <summary>Runs PGD on <paramref name="objective"/> from <paramref name="images"/> within <paramref name="threat"/>.</summary>
-    /// <param name="objective">What to optimise, e.g. <see cref="CrossEntropyObjective"/>; its modules are frozen meanwhile.</param>
+    /// <param name="objective">What to optimise: untargeted or targeted (e.g. <see cref="CrossEntropyObjective.Untargeted"/>, <see cref="CrossEntropyObjective.Targeted"/>) or any feature; its modules are frozen meanwhile.</param>
+    /// <param name="images">Clean images [N,C,H,W] (or flattened [N,D] for a linear model) in [0,1].</param>
     /// <param name="threat">The set to stay within (<see cref="L2Ball"/>, <see cref="LinfBall"/> or <see cref="Unconstrained"/>; eps in [0,1] pixel units).</param>
-    /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
-    /// <param name="options">Step size, steps, restarts, random start, iterate choice and noise.</param>
+    /// <param name="run">This call's seed, example ids, progress callback (steps done, steps in all, restarts included) and precision.</param>
+    /// <param name="options">Step size, steps, restarts, random start and iterate choice; null: the defaults (<see cref="PgdOptions"/>).</param>
     /// <returns>The chosen iterate per example with its loss, success and perturbation norms.</returns>
+    /// <exception cref="ArgumentNullException">The objective, images, threat model or run is null.</exception>
     /// <exception cref="ReproInputException">Invalid options, or example ids that do not match the batch.</exception>
-    public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, PgdOptions options)
+    public static AttackResult Run(AttackObjective objective, Tensor images, ThreatModel threat, AttackRun run, PgdOptions? options = null)
     {
+        options ??= new PgdOptions();
         options.Validate();
-        return GradientAttackLoop.Run(objective, threat, images, options.Loop(), () => new FixedStep(options.StepSize));
+        return GradientAttackLoop.Run(objective, images, threat, run, options.Loop(), () => new FixedStep(options.StepSize));
     }
 }

@@ -1,8 +1,9 @@
 namespace Repro.Attacks;
 
 /// <summary>
-/// Settings of a projected-gradient-descent run. Defaults are the article's targeted ImageNet
-/// attack except the threat model, which the caller always chooses.
+/// Settings of projected gradient descent, the same for every call (<see cref="Pgd.Run"/>); what varies
+/// per call, the seed, example ids, progress and precision, is the call's <see cref="AttackRun"/>.
+/// Defaults are the article's targeted ImageNet attack except the threat model, which the caller always chooses.
 /// </summary>
 public sealed record PgdOptions
 {
@@ -10,7 +11,7 @@ public sealed record PgdOptions
     public double StepSize { get; init; } = 0.5;
     /// <summary>Gradient steps per run (>= 1); default 20.</summary>
     public int Steps { get; init; } = 20;
-    /// <summary>Start from a uniformly random point of the ball instead of the image itself (per-example noise, see <see cref="ExampleIds"/>).</summary>
+    /// <summary>Start from a uniformly random point of the ball instead of the image itself (per-example noise keyed by <see cref="AttackRun.Seed"/> and the example's id).</summary>
     public bool RandomStart { get; init; }
     /// <summary>Independent runs from different random starts; per example they are merged success first, then by loss. Needs <see cref="RandomStart"/> to differ.</summary>
     public int Restarts { get; init; } = 1;
@@ -25,24 +26,12 @@ public sealed record PgdOptions
     public IterateChoice Choice { get; init; } = IterateChoice.Latest;
     /// <summary>Stop attacking an example once an iterate succeeds (it keeps that iterate); saves the steps of examples already fooled.</summary>
     public bool StopOnSuccess { get; init; }
-    /// <summary>Seed of the random starts (with <see cref="ExampleIds"/>).</summary>
-    public long Seed { get; init; }
     /// <summary>
-    /// One id per example of the batch (dataset index, or <see cref="Attacks.ExampleIds.OfName"/> of a
-    /// file name): with <see cref="Seed"/> it alone decides an example's random start. Null: the hash
-    /// of the image's pixels (<see cref="Attacks.ExampleIds.OfContent"/>).
-    /// </summary>
-    public IReadOnlyList<long>? ExampleIds { get; init; }
-    /// <summary>
-    /// Legacy: draw the whole batch's random starts from one CPU generator seeded with <see cref="Seed"/>
+    /// Legacy: draw the whole batch's random starts from one CPU generator seeded with <see cref="AttackRun.Seed"/>
     /// (an example's start then depends on its batch). Only for reproducing results made that way:
     /// the committed adversarial-training recipe v1.
     /// </summary>
     public bool BatchGeneratorNoise { get; init; }
-    /// <summary>Called after every step with (steps done, steps in all, restarts included), for progress bars.</summary>
-    public Action<long, long>? Progress { get; init; }
-    /// <summary>The precision of the model's forward and input-backward passes during the search (<see cref="AttackPrecision"/>); every returned figure is confirmed in float32. Default float32.</summary>
-    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 
     /// <summary>
     /// Throws <see cref="ReproInputException"/> naming the setting unless the step size is positive and
@@ -96,7 +85,7 @@ public sealed record PgdOptions
 
     internal LoopSettings Loop() => new()
     {
-        Steps = Steps, Restarts = Restarts, RandomStart = RandomStart, Seed = Seed, ExampleIds = ExampleIds, Purpose = NoisePurpose,
-        BatchGeneratorNoise = BatchGeneratorNoise, Choice = Choice, StopOnSuccess = StopOnSuccess, Progress = Progress, Precision = Precision,
+        Steps = Steps, Restarts = Restarts, RandomStart = RandomStart, Purpose = NoisePurpose,
+        BatchGeneratorNoise = BatchGeneratorNoise, Choice = Choice, StopOnSuccess = StopOnSuccess,
     };
 }

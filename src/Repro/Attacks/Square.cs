@@ -19,47 +19,50 @@ namespace Repro.Attacks;
 /// draws one window position per batch — so an example's result never depends on its batch; and
 /// window positions are uniform over all valid positions (the reference's draw never reaches the last
 /// row and column). Images are [N,C,H,W] in [0,1]; use it with <see cref="MarginObjective"/> (the
-/// reference's margin loss) or any objective with logits. With a low <see cref="SquareOptions.Precision"/>
+/// reference's margin loss) or any objective with logits. With a low <see cref="AttackRun.Precision"/>
 /// the queries run the model in that precision and the result is confirmed in float32 (<see cref="LowPrecision.Confirm"/>).
 /// </summary>
 public static class Square
 {
     /// <summary>Runs the Square attack on <paramref name="objective"/> within <paramref name="threat"/>; fooled examples stop querying.</summary>
-    /// <param name="objective">What to optimise, with logits (e.g. <see cref="MarginObjective"/>); it must split per example (<see cref="AttackObjective.Subset"/>).</param>
-    /// <param name="threat"><see cref="L2Ball"/> or <see cref="LinfBall"/> (eps in [0,1] pixel units).</param>
+    /// <param name="objective">What to optimise, with logits (e.g. <see cref="MarginObjective"/>, or a targeted objective); it must split per example (<see cref="AttackObjective.Subset"/>).</param>
     /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
-    /// <param name="options">Queries, p_init, seed and example ids.</param>
+    /// <param name="threat"><see cref="L2Ball"/> or <see cref="LinfBall"/> (eps in [0,1] pixel units).</param>
+    /// <param name="run">This call's seed (squares, signs and starts), example ids, progress callback (query rounds done, rounds in all) and precision.</param>
+    /// <param name="options">Queries and p_init; null: the defaults (<see cref="SquareOptions"/>).</param>
     /// <returns>Per example a successful iterate if one was found, else the best-loss one, with its loss, success and perturbation norms.</returns>
+    /// <exception cref="ArgumentNullException">The objective, images, threat model or run is null.</exception>
     /// <exception cref="ReproInputException">Invalid options, images not [N,C,H,W], another threat model, an objective that cannot be split, or example ids that do not match the batch.</exception>
-    public static AttackResult Run(AttackObjective objective, ThreatModel threat, Tensor images, SquareOptions options)
+    public static AttackResult Run(AttackObjective objective, Tensor images, ThreatModel threat, AttackRun run, SquareOptions? options = null)
     {
         GradientAttackLoop.Inputs(objective, threat, images);
-        Guard.NotNull(options).Validate();
-        Guard.Ids(options.ExampleIds, images.shape[0], "example ids");
+        Guard.Run(run, images.shape[0]);
+        options ??= new SquareOptions();
+        options.Validate();
         bool l2 = threat switch
         {
             L2Ball => true,
             LinfBall => false,
             _ => throw new ReproInputException($"Square attack supports the L2 and L-inf balls, not {threat}"),
         };
-        if (options.Precision == AttackPrecision.Float32) return Search(objective, threat, images, options, l2);
+        if (run.Precision == AttackPrecision.Float32) return Search(objective, threat, images, run, options, l2);
         AttackResult searched;
-        using (LowPrecision.Enter(objective.Modules, options.Precision))
-            searched = Search(objective, threat, images, options, l2);
+        using (LowPrecision.Enter(objective.Modules, run.Precision))
+            searched = Search(objective, threat, images, run, options, l2);
         return LowPrecision.Confirm(objective, threat, images.detach(), searched);
     }
 
-    static AttackResult Search(AttackObjective objective, ThreatModel threat, Tensor images, SquareOptions options, bool l2)
+    static AttackResult Search(AttackObjective objective, ThreatModel threat, Tensor images, AttackRun run, SquareOptions options, bool l2)
     {
         using var frozen = new FrozenParameters(objective.Modules);
         using var _ = no_grad();
         var original = images.detach();
         long n = original.shape[0], c = original.shape[1], h = original.shape[2], w = original.shape[3];
         double eps = threat.Eps;
-        var ids = ExampleIds.Resolve(original, options.ExampleIds);
+        var ids = ExampleIds.Resolve(original, run.ExampleIds);
         // Two purposes, so that the start and query q never share a stream (query q is sub-stream q of the query keys).
-        using var startKeys = tensor(RandomStreams.Keys(options.Seed, RandomPurpose.SquareStart, ids), dtype: ScalarType.Int64, device: original.device);
-        using var keys = tensor(RandomStreams.Keys(options.Seed, RandomPurpose.SquareQuery, ids), dtype: ScalarType.Int64, device: original.device);
+        using var startKeys = tensor(RandomStreams.Keys(run.Seed, RandomPurpose.SquareStart, ids), dtype: ScalarType.Int64, device: original.device);
+        using var keys = tensor(RandomStreams.Keys(run.Seed, RandomPurpose.SquareQuery, ids), dtype: ScalarType.Int64, device: original.device);
         using var book = new IterateBook(objective, threat, original, IterateChoice.BestLoss);
 
         using (var scope = NewDisposeScope())
@@ -75,7 +78,7 @@ public static class Square
             var rows = nonzero(book.Success!.logical_not()).flatten();
             if (rows.shape[0] == 0)
             {
-                options.Progress?.Invoke(options.Queries, options.Queries);
+                run.Progress?.Invoke(options.Queries, options.Queries);
                 break;
             }
             bool all = rows.shape[0] == n;
@@ -87,7 +90,7 @@ public static class Square
             var candidate = l2 ? L2Proposal(x, best, u, p, eps) : LinfProposal(x, best, u, p, eps);
             var value = activeObjective.Evaluate(candidate);
             book.Offer(all ? null : rows, candidate, value.PerExampleLoss, value.Logits, activeObjective.Succeeded(value));
-            options.Progress?.Invoke(query + 1, options.Queries);
+            run.Progress?.Invoke(query + 1, options.Queries);
         }
         return book.TakeResult();
     }

@@ -5,7 +5,8 @@ namespace Repro.Attacks;
 /// AutoAttack's standard version's 5,000 queries and p_init 0.8, with the schedule of p rescaled to
 /// the query budget as in the authors' max-andr/square-attack (AutoAttack builds Square with
 /// resc_schedule=False; on the committed standard CIFAR model the rescaled schedule was the stronger:
-/// 34–38% accuracy left against 41–47%, measured with the reference code).
+/// 34–38% accuracy left against 41–47%, measured with the reference code). What varies per call, the seed, example ids, progress and
+/// precision, is the call's <see cref="AttackRun"/>.
 /// </summary>
 public sealed record SquareOptions
 {
@@ -13,14 +14,6 @@ public sealed record SquareOptions
     public int Queries { get; init; } = 5000;
     /// <summary>Initial fraction of the image's pixels a square covers; halved at fixed points of the (rescaled) schedule.</summary>
     public double PInit { get; init; } = 0.8;
-    /// <summary>Seed of the squares, signs and starts (with <see cref="ExampleIds"/>).</summary>
-    public long Seed { get; init; }
-    /// <summary>One id per example; with the seed it alone decides the example's squares and signs (see <see cref="Attacks.ExampleIds"/>). Null: the hash of each image.</summary>
-    public IReadOnlyList<long>? ExampleIds { get; init; }
-    /// <summary>Called after every query round with (rounds done, rounds in all).</summary>
-    public Action<long, long>? Progress { get; init; }
-    /// <summary>The precision of the model's forward passes during the search (<see cref="AttackPrecision"/>); every returned figure is confirmed in float32. Default float32.</summary>
-    public AttackPrecision Precision { get; init; } = AttackPrecision.Float32;
 
     /// <summary>Throws <see cref="ReproInputException"/> naming the setting unless queries are >= 0 and p_init is in (0,1].</summary>
     public void Validate()

@@ -81,6 +81,9 @@ public static class RobustAccuracy
         var attacks = Prepare(model, images.narrow(0, 0, 1), settings);
         log?.WriteLine($"robustness of {modelName}: {n} images, {settings.Norm.Name()}, eps {string.Join(", ", SortedEps(settings))}, attacks {string.Join(" -> ", attacks.Select(a => $"{a.Name} ({a.Budget})"))}, seed {settings.Seed}");
         var records = new List<RobustnessRecord>();
+        // The batch is the evaluation's unit of records (and, in the robustness job, of checkpoint and
+        // resume), not an attack loop: within it each attack runs once per stage on the batch's
+        // survivors, and per-example randomness keeps every record independent of the batch size.
         for (long start = 0; start < n; start += settings.BatchSize)
         {
             long count = Math.Min(settings.BatchSize, n - start);

@@ -145,8 +145,8 @@ public static class SanityChecks
         using var scope = NewDisposeScope();
         double d = images[0].numel();
         ThreatModel threat = norm.Ball(norm == Norm.L2 ? Math.Sqrt(d) : 1.0);
-        using var result = Pgd.Run(new MarginObjective(model, labels), threat, images,
-            new PgdOptions { Steps = steps, StepSize = threat.Eps / 10, StopOnSuccess = true, Seed = seed });
+        using var result = Pgd.Run(new MarginObjective(model, labels), images, threat, new AttackRun(seed),
+            new PgdOptions { Steps = steps, StepSize = threat.Eps / 10, StopOnSuccess = true });
         return result.Success.cpu().data<bool>().ToArray();
     }
 

@@ -44,7 +44,7 @@ internal sealed class FeatureVisualisationIsPerceptual : IExperiment
     // Article: robust changes are object-like, standard ones noise: the robust change is smoother.
     public static readonly Threshold ChangeNoisiness = Threshold.AtMost("noisiness of the change: robust / standard", 0.9);
 
-    public static PgdOptions Options(int steps, long seed) => new() { StepSize = 5, Steps = steps, Seed = seed };
+    public static PgdOptions Options(int steps) => new() { StepSize = 5, Steps = steps };
     public static L2Ball Ball => new(1000);
 
     public ClaimOutcome Run(ExperimentContext context)
@@ -128,7 +128,7 @@ internal sealed class FeatureVisualisationIsPerceptual : IExperiment
         model.eval();
         int component = ChosenComponent(model);
         var before = FeatureVisualisation.Component(model, start, component);
-        using var result = FeatureVisualisation.Maximise(model, start, component, Ball, Options(steps, seed));
+        using var result = FeatureVisualisation.Maximise(model, start, component, Ball, new AttackRun(seed), Options(steps));
         var adv = result.Adversarial.detach().clone();
         return new Visualisation(component, adv, before, FeatureVisualisation.Component(model, adv, component));
     }

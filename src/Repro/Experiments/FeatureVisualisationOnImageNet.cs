@@ -58,7 +58,7 @@ internal sealed class FeatureVisualisationOnImageNet(string modelName) : IExperi
         {
             var start = images.Images[i..(i + 1)];
             using var result = FeatureVisualisation.Maximise(model, start, components[i], new L2Ball(Eps),
-                new PgdOptions { Steps = Steps, StepSize = StepSize, Seed = context.Seed });
+                new AttackRun(context.Seed), new PgdOptions { Steps = Steps, StepSize = StepSize });
             before[i] = FeatureVisualisation.Component(model, start, components[i]).item<float>();
             after[i] = FeatureVisualisation.Component(model, result.Adversarial, components[i]).item<float>();
             results.Add(result.Adversarial.clone());

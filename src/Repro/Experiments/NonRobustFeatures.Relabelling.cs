@@ -51,7 +51,7 @@ internal sealed partial class NonRobustFeaturesExperiment
         var images = train.Images.index_select(0, correct);
         var labels = train.Labels.index_select(0, correct);
         using var attacked = AttackedSet.Attack(model, images, labels, new L2Ball(eps),
-            new PgdOptions { StepSize = step, Steps = AttackSteps, Seed = seed }, Loss, Chunk);
+            new AttackRun(seed), new PgdOptions { StepSize = step, Steps = AttackSteps }, Loss, Chunk);
         double attackSeconds = clock.Elapsed.TotalSeconds;
         long exact = Margins(model, images, labels).lt(TwoClassLinear.WorstCaseMarginDrop(model, eps)).sum().item<long>();
 

@@ -82,8 +82,8 @@ internal sealed class RobustResNet50ResistsSmallPerturbations : IExperiment
         using (var data = context.OnDevice(onCpu))
         {
             using var targets = data.Labels.add(1).remainder(RestrictedImageNet.Names.Count);
-            using var small = AttackSummary.Run(model, data.Images, data.Labels, targets, new L2Ball(1.25), RobustModelResistsSmallPerturbations.SmallAttack with { Seed = context.Seed }, 8);
-            using var large = AttackSummary.Run(model, data.Images, data.Labels, targets, new L2Ball(100), RobustModelResistsSmallPerturbations.LargeAttack with { Seed = context.Seed }, 8);
+            using var small = AttackSummary.Run(model, data.Images, data.Labels, targets, new L2Ball(1.25), new AttackRun(context.Seed), RobustModelResistsSmallPerturbations.SmallAttack, 8);
+            using var large = AttackSummary.Run(model, data.Images, data.Labels, targets, new L2Ball(100), new AttackRun(context.Seed), RobustModelResistsSmallPerturbations.LargeAttack, 8);
             string figure = "claim-4-restricted-imagenet.png";
             int show = (int)Math.Min(6, data.Count);
             ImageGrid.Save(context.Figure(figure),
@@ -201,7 +201,7 @@ internal sealed class RobustResNet50FeatureVisualisation : IExperiment
             (double Rose, double Noise, Tensor Result) Run(MadryResNet50 model)
             {
                 var before = FeatureVisualisation.Component(model, images, Component);
-                using var result = FeatureVisualisation.Maximise(model, images, Component, FeatureVisualisationIsPerceptual.Ball, FeatureVisualisationIsPerceptual.Options(20, context.Seed));
+                using var result = FeatureVisualisation.Maximise(model, images, Component, FeatureVisualisationIsPerceptual.Ball, new AttackRun(context.Seed), FeatureVisualisationIsPerceptual.Options(20));
                 var after = FeatureVisualisation.Component(model, result.Adversarial, Component);
                 return (after.gt(before).to_type(ScalarType.Float32).mean().item<float>(),
                         Noisiness.TotalVariationRatio(result.Adversarial - images).mean().item<float>(), result.Adversarial.clone());

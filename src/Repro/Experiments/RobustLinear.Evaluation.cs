@@ -43,7 +43,7 @@ internal sealed partial class RobustLinearExperiment
         {
             using var step = NewDisposeScope();
             using var attacked = AttackedSet.Attack(model, images, labels, new L2Ball(eps),
-                new PgdOptions { StepSize = eps / 10, Steps = AttackSteps, Seed = context.Seed }, Loss, Chunk);
+                new AttackRun(context.Seed), new PgdOptions { StepSize = eps / 10, Steps = AttackSteps }, Loss, Chunk);
             long flipped = attacked.AdversarialPrediction.ne(labels).sum().item<long>();
             double exact = allMargins.gt(eps * slope).to_type(ScalarType.Float64).mean().item<double>();
             double drop = (margins - Margins(model, attacked.Adversarial, labels)).mean().item<float>();

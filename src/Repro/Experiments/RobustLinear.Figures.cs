@@ -32,7 +32,7 @@ internal sealed partial class RobustLinearExperiment
         GridRow Attacked(string title, LinearClassifier model)
         {
             using var attacked = AttackedSet.Attack(model, images, labels, new L2Ball(LargeEps),
-                new PgdOptions { StepSize = LargeEps / 10, Steps = AttackSteps, Seed = context.Seed }, Loss, Chunk);
+                new AttackRun(context.Seed), new PgdOptions { StepSize = LargeEps / 10, Steps = AttackSteps }, Loss, Chunk);
             var cells = Enumerable.Range(0, chosen.Length).Select(i =>
             {
                 long predicted = attacked.AdversarialPrediction[i].item<long>();

@@ -97,7 +97,7 @@ internal sealed class RobustModelResistsSmallPerturbations : IExperiment
         AttackSummary Attack(string name, nn.Module<Tensor, Tensor> model, double eps, PgdOptions options, LabelledImages set, Tensor goal)
         {
             var t = Stopwatch.StartNew();
-            var s = AttackSummary.Run(model, set.Images, set.Labels, goal, new L2Ball(eps), options with { Seed = context.Seed });
+            var s = AttackSummary.Run(model, set.Images, set.Labels, goal, new L2Ball(eps), new AttackRun(context.Seed), options);
             string line = $"{name}, eps {eps}, {set.Count} images: accuracy {s.Accuracy:P1}, attack success {s.SuccessRate:P1}, mean PSNR {s.MeanPsnr:F1} dB, mean L2 {s.MeanL2:F2} ({t.Elapsed.TotalSeconds:F0} s)";
             log.WriteLine("  " + line);
             log.Flush();

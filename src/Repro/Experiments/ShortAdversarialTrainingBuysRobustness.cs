@@ -63,7 +63,7 @@ internal sealed class ShortAdversarialTrainingBuysRobustness : IExperiment
             double trainMinutes = t.Elapsed.TotalMinutes;
             double clean = ModelEvaluation.Accuracy(model, test.Images, test.Labels);
             using var attack = AttackSummary.Run(model, test.Images, test.Labels, null, new L2Ball(1.25),
-                RobustModelResistsSmallPerturbations.SmallAttack with { Seed = context.Seed });
+                new AttackRun(context.Seed), RobustModelResistsSmallPerturbations.SmallAttack);
             measurements.Add($"{recipe.Describe()}: clean {clean:P1}, eps 1.25 {attack.Accuracy:P1} on {test.Count} test images (training {trainMinutes:F1} min)");
             return (clean, attack.Accuracy);
         }

@@ -52,8 +52,8 @@ internal sealed class TargetedAttackMakesEveryImageAGoldfish(string modelName) :
 
         var targets = full(new long[] { chosen.Count }, Goldfish, dtype: ScalarType.Int64, device: context.Device);
         var threat = new L2Ball(Eps);
-        using var result = BatchedAttack.Pgd((start, length) => CrossEntropyObjective.Targeted(model, targets.narrow(0, start, length)), threat, chosen.Images,
-            new PgdOptions { StepSize = StepSize, Steps = Steps, Seed = context.Seed, Progress = context.Progress($"PGD on {modelName}", ProgressUnit.Items) }, AttackChunk);
+        using var result = BatchedAttack.Pgd((start, length) => CrossEntropyObjective.Targeted(model, targets.narrow(0, start, length)), chosen.Images, threat,
+            new AttackRun(context.Seed, Progress: context.Progress($"PGD on {modelName}", ProgressUnit.Items)), new PgdOptions { StepSize = StepSize, Steps = Steps }, AttackChunk);
         // Every number and the figure describe the attacked images as 8-bit pixels (what a PNG holds),
         // projected onto the 8-bit grid inside the ball, and are measured again on them.
         var attacked = threat.OntoByteGrid(chosen.Images, result.Adversarial);

@@ -18,14 +18,15 @@ public static class FeatureVisualisation
     /// <param name="start">Starting images [N,C,H,W] in [0,1] (an image or noise).</param>
     /// <param name="component">Index into the representation [N,D].</param>
     /// <param name="threat">The ball around <paramref name="start"/> (the article: L2, eps 1000).</param>
-    /// <param name="options">PGD steps, step size and seed.</param>
+    /// <param name="run">Seed (of the random start, if any), example ids, progress and precision.</param>
+    /// <param name="options">PGD steps and step size.</param>
     /// <exception cref="ReproInputException">The model does not implement <see cref="IRepresentationModel"/>.</exception>
-    public static AttackResult Maximise(nn.Module<Tensor, Tensor> model, Tensor start, int component, ThreatModel threat, PgdOptions options)
+    public static AttackResult Maximise(nn.Module<Tensor, Tensor> model, Tensor start, int component, ThreatModel threat, AttackRun run, PgdOptions options)
     {
         if (model is not IRepresentationModel representation)
             throw new ReproInputException($"model {model.GetName()} does not expose its representation (IRepresentationModel): feature visualisation needs it");
         var objective = new CustomObjective(images => representation.Representation(images)[.., component], Direction.Ascend, model);
-        return Pgd.Run(objective, threat, start, options with { NoisePurpose = RandomPurpose.FeatureVisualisationStart });
+        return Pgd.Run(objective, start, threat, run, options with { NoisePurpose = RandomPurpose.FeatureVisualisationStart });
     }
 
     /// <summary>The chosen component of the representation, per example (model frozen and in eval mode while measured).</summary>

@@ -31,17 +31,18 @@ internal sealed class AttackedSet : IDisposable
     /// <param name="images">Clean images [N,C,H,W] in [0,1].</param>
     /// <param name="labels">True labels, int64 [N].</param>
     /// <param name="threat">The ball and box the attack stays in.</param>
-    /// <param name="options">PGD steps, step size and seed.</param>
+    /// <param name="run">Seed, example ids (one per image; null: each image's hash) and progress over the whole set.</param>
+    /// <param name="options">PGD steps and step size.</param>
     /// <param name="loss">The loss pushed up.</param>
     /// <param name="chunk">Most images per PGD call.</param>
-    public static AttackedSet Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, PgdOptions options,
+    public static AttackedSet Attack(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, ThreatModel threat, AttackRun run, PgdOptions options,
         AttackLoss loss, int chunk = 1000)
     {
         using var outer = NewDisposeScope();
         using var result = BatchedAttack.Pgd((start, length) => loss == AttackLoss.Margin
                 ? new MarginObjective(model, labels.narrow(0, start, length))
                 : CrossEntropyObjective.Untargeted(model, labels.narrow(0, start, length)),
-            threat, images, options, chunk);
+            images, threat, run, options, chunk);
         var set = new AttackedSet
         {
             Adversarial = result.Adversarial.clone(),

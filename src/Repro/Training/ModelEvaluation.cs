@@ -46,7 +46,7 @@ internal sealed class AttackSummary : IDisposable
     /// own success (target reached / label left).
     /// </summary>
     public static AttackSummary Run(nn.Module<Tensor, Tensor> model, Tensor images, Tensor labels, Tensor? targets,
-                                    ThreatModel threat, PgdOptions options, int batchSize = 250)
+                                    ThreatModel threat, AttackRun run, PgdOptions options, int batchSize = 250)
     {
         model.eval();
         long n = images.shape[0];
@@ -54,7 +54,7 @@ internal sealed class AttackSummary : IDisposable
         using var result = BatchedAttack.Pgd((start, length) => targets is null
                 ? CrossEntropyObjective.Untargeted(model, labels.narrow(0, start, length))
                 : CrossEntropyObjective.Targeted(model, targets.narrow(0, start, length)),
-            threat, images, options, batchSize);
+            images, threat, run, options, batchSize);
         double success = result.Success.sum().item<long>();
         double psnr = ImageDistance.Psnr(result.Adversarial, images).sum().item<float>();
         double l2 = result.L2.sum().item<float>();

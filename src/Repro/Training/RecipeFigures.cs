@@ -23,7 +23,7 @@ internal static class RecipeFigures
         var measured = new Dictionary<string, double> { [CleanKey] = ModelEvaluation.Accuracy(model, test.Images, test.Labels) };
         log.WriteLine($"clean test accuracy ({test.Count} images): {measured[CleanKey]:P2}");
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        using (var attack = AttackSummary.Run(model, test.Images, test.Labels, null, new L2Ball(Eps), Attack))
+        using (var attack = AttackSummary.Run(model, test.Images, test.Labels, null, new L2Ball(Eps), new AttackRun(0), Attack))
         {
             measured[RobustKey] = attack.Accuracy;
             measured[MinutesKey] = Math.Round(watch.Elapsed.TotalMinutes, 2);

@@ -143,12 +143,11 @@ internal static class Trainer
         var options = new PgdOptions
         {
             StepSize = recipe.AdversaryStepSize, Steps = recipe.AdversarySteps, RandomStart = true,
-            Seed = recipe.Seed * 1_000_003 + step,
             // Recipe v1 (the committed weights): the final iterate, and the batch's random starts from
             // one generator, exactly as when the weights were trained, so that they stay reproducible.
             Choice = IterateChoice.Final, BatchGeneratorNoise = true,
         };
-        using var result = Pgd.Run(CrossEntropyObjective.Untargeted(model, y), new L2Ball(recipe.AdversaryEps), x, options);
+        using var result = Pgd.Run(CrossEntropyObjective.Untargeted(model, y), x, new L2Ball(recipe.AdversaryEps), new AttackRun(recipe.Seed * 1_000_003 + step), options);
         return result.Adversarial.detach().clone();
     }
 }

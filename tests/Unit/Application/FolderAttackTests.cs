@@ -32,8 +32,8 @@ public class FolderAttackTests
     static string Out() => Path.Combine(TestData.TempFolder(), "out");
 
     static FolderAttackReport Attack(string images, string output, ThreatModel? threat = null, int? target = 3, PgdOptions? options = null,
-        FolderAttackSettings? settings = null, TorchSharp.torch.nn.Module<Tensor, Tensor>? model = null) =>
-        FolderAttack.Run(model ?? new PooledLinearClassifier(), Names, images, target, threat ?? new L2Ball(1.25),
+        FolderAttackSettings? settings = null, TorchSharp.torch.nn.Module<Tensor, Tensor>? model = null, long seed = 0) =>
+        FolderAttack.Run(model ?? new PooledLinearClassifier(), Names, images, target, threat ?? new L2Ball(1.25), new AttackRun(seed),
             options ?? new PgdOptions { Steps = 4, StepSize = 0.5 }, output, settings);
 
     static string[] Entries(string folder) =>
@@ -84,8 +84,8 @@ public class FolderAttackTests
         string output = Out();
         ThreatModel threat = norm switch { "L2" => new L2Ball(eps), "Linf" => new LinfBall(eps), _ => new Unconstrained() };
         var model = new PooledLinearClassifier();
-        var report = Attack(images, output, threat, target: 3, new PgdOptions { Steps = 5, StepSize = norm == "Linf" ? eps / 2 : 0.5, RandomStart = randomStart, Seed = 7 },
-            model: model);
+        var report = Attack(images, output, threat, target: 3, new PgdOptions { Steps = 5, StepSize = norm == "Linf" ? eps / 2 : 0.5, RandomStart = randomStart },
+            model: model, seed: 7);
         var table = ReadTable(output);
         Assert.That(report.Rows, Has.Count.EqualTo(3));
         for (int i = 0; i < 3; i++)
@@ -130,7 +130,7 @@ public class FolderAttackTests
         var threat = new LinfBall(0.0015);
         var options = new PgdOptions { Steps = 3, StepSize = 0.001 };
 
-        using var floatAttack = Pgd.Run(CrossEntropyObjective.Targeted(model, tensor(new long[] { 1 })), threat, crop.unsqueeze(0), options);
+        using var floatAttack = Pgd.Run(CrossEntropyObjective.Targeted(model, tensor(new long[] { 1 })), crop.unsqueeze(0), threat, new AttackRun(0), options);
         Assert.That(floatAttack.Success[0].item<bool>(), Is.True, "the float attack succeeds");
 
         var row = Attack(images, output, threat, target: 1, options, model: model).Rows.Single();

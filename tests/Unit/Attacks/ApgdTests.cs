@@ -38,7 +38,7 @@ public class ApgdTests
         var labels = tensor(new long[] { 0 });
         AttackObjective objective = loss == "ce" ? CrossEntropyObjective.Untargeted(model, labels) : new MarginObjective(model, labels);
 
-        using var result = Apgd.Run(objective, threat, images, new ApgdOptions { Seed = 1 });
+        using var result = Apgd.Run(objective, images, threat, new AttackRun(1), new ApgdOptions());
 
         Tensor Margin(Tensor x) { using var __ = no_grad(); var l = model.forward(x); return l[.., 0] - l[.., 1]; }
         double reached = (Margin(images) - Margin(result.Adversarial)).item<float>();
@@ -61,8 +61,8 @@ public class ApgdTests
         var labels = model.forward(images).argmax(1);
         using var __ = enable_grad();
         var ball = new L2Ball(0.3);
-        using var pgd = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), ball, images, new PgdOptions { Steps = 20, StepSize = 0.075 });
-        using var apgd = Apgd.Run(CrossEntropyObjective.Untargeted(model, labels), ball, images, new ApgdOptions { Iterations = 20, Seed = 2 });
+        using var pgd = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, ball, new AttackRun(0), new PgdOptions { Steps = 20, StepSize = 0.075 });
+        using var apgd = Apgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, ball, new AttackRun(2), new ApgdOptions { Iterations = 20 });
         long p = pgd.Success.sum().item<long>(), a = apgd.Success.sum().item<long>();
         TestContext.Out.WriteLine($"fooled of 24: PGD-20 {p}, APGD-20 {a}");
         Assert.That(a, Is.GreaterThanOrEqualTo(p));
@@ -93,12 +93,12 @@ public class ApgdTests
         var two = new TinyNet(classes: 2);
         var images = rand(2, 3, 32, 32);
         var labels = tensor(new long[] { 0, 1 });
-        var e = Assert.Throws<ReproInputException>(() => Apgd.Run(new DlrObjective(two, labels), new L2Ball(0.5), images, new ApgdOptions { Iterations = 2 }));
+        var e = Assert.Throws<ReproInputException>(() => Apgd.Run(new DlrObjective(two, labels), images, new L2Ball(0.5), new AttackRun(0), new ApgdOptions { Iterations = 2 }));
         Assert.That(e!.Message, Does.Contain(">= 3 classes").And.Contain("logit margin"));
         var three = new TinyNet(classes: 3);
-        var t = Assert.Throws<ReproInputException>(() => Apgd.RunTargeted(three, images, labels, new L2Ball(0.5), new ApgdOptions { Iterations = 2 }));
+        var t = Assert.Throws<ReproInputException>(() => Apgd.RunTargeted(three, images, labels, new L2Ball(0.5), new AttackRun(0), new ApgdOptions { Iterations = 2 }));
         Assert.That(t!.Message, Does.Contain(">= 4 classes"));
-        Assert.Throws<ReproInputException>(() => Apgd.Run(CrossEntropyObjective.Untargeted(two, labels), new Unconstrained(), images, new ApgdOptions { Iterations = 2 }));
+        Assert.Throws<ReproInputException>(() => Apgd.Run(CrossEntropyObjective.Untargeted(two, labels), images, new Unconstrained(), new AttackRun(0), new ApgdOptions { Iterations = 2 }));
     }
 
     [Test]
@@ -111,8 +111,8 @@ public class ApgdTests
         Tensor labels;
         using (no_grad()) labels = model.forward(images).argmax(1);
         ThreatModel threat = norm == "L2" ? new L2Ball(0.25) : new LinfBall(1.5 / 255);
-        using var one = Apgd.RunTargeted(model, images, labels, threat, new ApgdOptions { Iterations = 10, TargetClasses = 1, Seed = 3 });
-        using var five = Apgd.RunTargeted(model, images, labels, threat, new ApgdOptions { Iterations = 10, TargetClasses = 5, Seed = 3 });
+        using var one = Apgd.RunTargeted(model, images, labels, threat, new AttackRun(3), new ApgdOptions { Iterations = 10, TargetClasses = 1 });
+        using var five = Apgd.RunTargeted(model, images, labels, threat, new AttackRun(3), new ApgdOptions { Iterations = 10, TargetClasses = 5 });
         long a = one.Success.sum().item<long>(), b = five.Success.sum().item<long>();
         TestContext.Out.WriteLine($"{norm}: fooled of 16 with 1 target {a}, with 5 targets {b}");
         Assert.That(b, Is.GreaterThanOrEqualTo(a));

@@ -44,8 +44,8 @@ public class BatchedAttackTests
         var (images, labels) = SyntheticTwoClass.Make(10, seed: 1);
         var model = LinearTraining.NewModel(SyntheticTwoClass.Pixels, 2, seed: 1);
         var options = new PgdOptions { StepSize = 0.02, Steps = 5 };
-        using var whole = AttackedSet.Attack(model, images, labels, new L2Ball(0.1), options, AttackLoss.CrossEntropy, chunk: 100);
-        using var chunked = AttackedSet.Attack(model, images, labels, new L2Ball(0.1), options, AttackLoss.CrossEntropy, chunk: 3);
+        using var whole = AttackedSet.Attack(model, images, labels, new L2Ball(0.1), new AttackRun(0), options, AttackLoss.CrossEntropy, chunk: 100);
+        using var chunked = AttackedSet.Attack(model, images, labels, new L2Ball(0.1), new AttackRun(0), options, AttackLoss.CrossEntropy, chunk: 3);
         Assert.That(chunked.Adversarial.shape, Is.EqualTo(images.shape));
         Assert.That((chunked.Adversarial - whole.Adversarial).abs().max().item<float>(), Is.LessThan(1e-6f));
         Assert.That(chunked.AdversarialPrediction.eq(whole.AdversarialPrediction).all().item<bool>(), Is.True);

@@ -64,7 +64,7 @@ public class FabTests
         ThreatModel threat = l2 ? new L2Ball(1.0) : new LinfBall(0.3);
         var exact = Distances(model, images, labels, l2).amin(1);
         Assert.That(exact.max().item<double>(), Is.LessThan(0.3), "the box must not bind for the formula to hold");
-        using var result = Fab.Run(model, images, labels, threat, new FabOptions());
+        using var result = Fab.Run(model, images, labels, threat, new AttackRun(0), new FabOptions());
         var found = result.MinimumNorm!;
         var ratio = found / exact;
         TestContext.Out.WriteLine($"{norm}: exact {string.Join(", ", exact.data<double>().Select(v => v.ToString("F5")))}");
@@ -85,7 +85,7 @@ public class FabTests
         ThreatModel threat = l2 ? new L2Ball(1.0) : new LinfBall(0.3);
         var distances = Distances(model, images, labels, l2);
         var exact = distances.amin(1);
-        using var all = Fab.RunTargeted(model, images, labels, threat, new FabOptions { TargetClasses = Classes - 1, Exhaustive = true });
+        using var all = Fab.RunTargeted(model, images, labels, threat, new AttackRun(0), new FabOptions { TargetClasses = Classes - 1, Exhaustive = true });
         var ratio = all.MinimumNorm! / exact;
         TestContext.Out.WriteLine($"{norm}: FAB-T (all targets)/exact in [{ratio.min().item<double>():F6}, {ratio.max().item<double>():F6}]");
         Assert.That(ratio.min().item<double>(), Is.GreaterThanOrEqualTo(1 - 1e-5));
@@ -95,7 +95,7 @@ public class FabTests
         Tensor second;
         using (no_grad()) second = model.forward(images).topk(2, 1).indexes[.., 1];
         var own = distances.gather(1, second.unsqueeze(1)).squeeze(1);
-        using var one = Fab.RunTargeted(model, images, labels, threat, new FabOptions { TargetClasses = 1 });
+        using var one = Fab.RunTargeted(model, images, labels, threat, new AttackRun(0), new FabOptions { TargetClasses = 1 });
         Assert.That((one.MinimumNorm! / exact).min().item<double>(), Is.GreaterThanOrEqualTo(1 - 1e-5));
         Assert.That((one.MinimumNorm! / own).max().item<double>(), Is.LessThanOrEqualTo(1.01));
     }
@@ -109,7 +109,7 @@ public class FabTests
         var exact = Distances(model, images, labels, l2).amin(1).data<double>().ToArray();
         double median = exact.Order().ElementAt(exact.Length / 2);
         ThreatModel threat = l2 ? new L2Ball(median) : new LinfBall(median);
-        using var result = Fab.Run(model, images, labels, threat, new FabOptions { Exhaustive = true });
+        using var result = Fab.Run(model, images, labels, threat, new AttackRun(0), new FabOptions { Exhaustive = true });
         var success = result.Success.data<bool>().ToArray();
         var minimum = result.MinimumNorm!.data<double>().ToArray();
         var distance = threat.Distance(images, result.Adversarial).to_type(ScalarType.Float64).data<double>().ToArray();
@@ -155,7 +155,7 @@ public class FabTests
         var images = rand(new long[] { 6, 1, 8, 8 }, generator: g);
         Tensor labels;
         using (no_grad()) labels = model.forward(images).argmax(1);
-        AttackResult Run(long seed) => Fab.Run(model, images, labels, new LinfBall(0.02), new FabOptions { Iterations = 10, Restarts = 3, Exhaustive = true, Seed = seed });
+        AttackResult Run(long seed) => Fab.Run(model, images, labels, new LinfBall(0.02), new AttackRun(seed), new FabOptions { Iterations = 10, Restarts = 3, Exhaustive = true });
         using var a = Run(1);
         using var b = Run(1);
         Assert.That(a.MinimumNorm!.eq(b.MinimumNorm!).all().item<bool>(), Is.True, "same seed, same answer");
@@ -167,9 +167,9 @@ public class FabTests
     {
         using var _ = NewDisposeScope();
         var (model, images, labels) = Problem(2);
-        Assert.Throws<ReproInputException>(() => Fab.Run(model, images, labels, new L2Ball(1), new FabOptions { Iterations = 0 }));
-        Assert.Throws<ReproInputException>(() => Fab.Run(model, images, labels, new L2Ball(1), new FabOptions { Beta = 1 }));
-        Assert.Throws<ReproInputException>(() => Fab.Run(model, images, labels, new L2Ball(1), new FabOptions { Eta = 0.5 }));
-        Assert.Throws<ReproInputException>(() => Fab.Run(model, images, labels, new Unconstrained(), new FabOptions()));
+        Assert.Throws<ReproInputException>(() => Fab.Run(model, images, labels, new L2Ball(1), new AttackRun(0), new FabOptions { Iterations = 0 }));
+        Assert.Throws<ReproInputException>(() => Fab.Run(model, images, labels, new L2Ball(1), new AttackRun(0), new FabOptions { Beta = 1 }));
+        Assert.Throws<ReproInputException>(() => Fab.Run(model, images, labels, new L2Ball(1), new AttackRun(0), new FabOptions { Eta = 0.5 }));
+        Assert.Throws<ReproInputException>(() => Fab.Run(model, images, labels, new Unconstrained(), new AttackRun(0), new FabOptions()));
     }
 }

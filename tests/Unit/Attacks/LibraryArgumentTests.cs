@@ -87,9 +87,9 @@ public class LibraryArgumentTests
         using var scope = NewDisposeScope();
         var objective = CrossEntropyObjective.Untargeted(Model(), Labels(0, 1));
         var options = new PgdOptions { Steps = 2, StepSize = 0.1 };
-        Assert.That(Refused<ReproArgumentException>(() => Pgd.Run(objective, new L2Ball(1), Images() * 255, options)).ParamName, Is.EqualTo("images"));
-        Assert.That(Refused<ReproArgumentException>(() => Pgd.Run(objective, new L2Ball(1), Images(3), options)).ParamName, Is.EqualTo("labels"));
-        Assert.That(Refused<ArgumentNullException>(() => Pgd.Run(null!, new L2Ball(1), Images(), options)).ParamName, Is.EqualTo("objective"));
+        Assert.That(Refused<ReproArgumentException>(() => Pgd.Run(objective, Images() * 255, new L2Ball(1), new AttackRun(0), options)).ParamName, Is.EqualTo("images"));
+        Assert.That(Refused<ReproArgumentException>(() => Pgd.Run(objective, Images(3), new L2Ball(1), new AttackRun(0), options)).ParamName, Is.EqualTo("labels"));
+        Assert.That(Refused<ArgumentNullException>(() => Pgd.Run(null!, Images(), new L2Ball(1), new AttackRun(0), options)).ParamName, Is.EqualTo("objective"));
         Assert.That(Refused<ArgumentNullException>(() => CrossEntropyObjective.Targeted(Model(), null!)).ParamName, Is.EqualTo("targets"));
     }
 

@@ -40,14 +40,14 @@ public class ModelModeTests
     static IEnumerable<TestCaseData> Runs()
     {
         yield return new TestCaseData((Action<SmallResNet, Tensor, Tensor>)((m, x, y) =>
-            Pgd.Run(CrossEntropyObjective.Untargeted(m, y), new L2Ball(0.5), x, new PgdOptions { Steps = 3, StepSize = 0.2, RandomStart = true }).Dispose())).SetName("Pgd.Run");
+            Pgd.Run(CrossEntropyObjective.Untargeted(m, y), x, new L2Ball(0.5), new AttackRun(0), new PgdOptions { Steps = 3, StepSize = 0.2, RandomStart = true }).Dispose())).SetName("Pgd.Run");
         yield return new TestCaseData((Action<SmallResNet, Tensor, Tensor>)((m, x, y) =>
             new VanillaGradient(m).Attribute(x, AttributionTarget.Loss(y)).Dispose())).SetName("VanillaGradient");
         yield return new TestCaseData((Action<SmallResNet, Tensor, Tensor>)((m, x, y) =>
             new SmoothGrad(new VanillaGradient(m), samples: 4, sigma: 0.1, batchSize: 5).Attribute(x, AttributionTarget.Logit(y)).Dispose())).SetName("SmoothGrad");
         yield return new TestCaseData((Action<SmallResNet, Tensor, Tensor>)((m, x, _) =>
         {
-            FeatureVisualisation.Maximise(m, x, 5, new L2Ball(10), new PgdOptions { Steps = 2, StepSize = 1 }).Dispose();
+            FeatureVisualisation.Maximise(m, x, 5, new L2Ball(10), new AttackRun(0), new PgdOptions { Steps = 2, StepSize = 1 }).Dispose();
             FeatureVisualisation.Component(m, x, 5).Dispose();
         })).SetName("FeatureVisualisation");
     }
@@ -96,11 +96,11 @@ public class ModelModeTests
         var images = rand(4, 3, 32, 32);
         var labels = tensor(new long[] { 0, 1, 2, 1 });
         var options = new PgdOptions { Steps = 3, StepSize = 0.2 };
-        using var together = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(0.5), images, options);
+        using var together = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, new L2Ball(0.5), new AttackRun(0), options);
         double largest = 0;
         for (int i = 0; i < 4; i++)
         {
-            using var alone = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels[i..(i + 1)]), new L2Ball(0.5), images[i..(i + 1)], options);
+            using var alone = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels[i..(i + 1)]), images[i..(i + 1)], new L2Ball(0.5), new AttackRun(0), options);
             largest = Math.Max(largest, (alone.Adversarial[0] - together.Adversarial[i]).abs().max().item<float>());
         }
         TestContext.Out.WriteLine($"largest difference alone vs in a batch of 4: {largest:G3}");

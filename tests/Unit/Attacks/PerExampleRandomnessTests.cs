@@ -61,8 +61,7 @@ public class PerExampleRandomnessTests
         ThreatModel threat = norm == "L2" ? new L2Ball(0.5) : new LinfBall(4 / 255.0);
         AssertAloneBatchAndReversedAgree((x, y, ids) =>
         {
-            using var r = Pgd.Run(CrossEntropyObjective.Untargeted(model, y), threat, x,
-                new PgdOptions { Steps = 4, StepSize = threat.Eps / 4, RandomStart = true, Restarts = 2, Choice = IterateChoice.BestLoss, Seed = 9, ExampleIds = ids });
+            using var r = Pgd.Run(CrossEntropyObjective.Untargeted(model, y), x, threat, new AttackRun(9, ExampleIds: ids), new PgdOptions { Steps = 4, StepSize = threat.Eps / 4, RandomStart = true, Restarts = 2, Choice = IterateChoice.BestLoss });
             return r.Adversarial.clone();
         });
     }
@@ -73,7 +72,7 @@ public class PerExampleRandomnessTests
         var model = new RowwiseNet();
         AssertAloneBatchAndReversedAgree((x, y, ids) =>
         {
-            using var r = Pgd.Run(CrossEntropyObjective.Untargeted(model, y), new L2Ball(0.5), x, new PgdOptions { Steps = 3, StepSize = 0.2, RandomStart = true, Seed = 9 });
+            using var r = Pgd.Run(CrossEntropyObjective.Untargeted(model, y), x, new L2Ball(0.5), new AttackRun(9), new PgdOptions { Steps = 3, StepSize = 0.2, RandomStart = true });
             return r.Adversarial.clone();
         }, passIds: false);
     }
@@ -84,8 +83,7 @@ public class PerExampleRandomnessTests
         var model = new RowwiseNet();
         AssertAloneBatchAndReversedAgree((x, y, ids) =>
         {
-            using var r = Apgd.Run(CrossEntropyObjective.Untargeted(model, y), new L2Ball(0.5), x,
-                new ApgdOptions { Iterations = 12, Seed = 4, ExampleIds = ids, StopOnSuccess = stopOnSuccess });
+            using var r = Apgd.Run(CrossEntropyObjective.Untargeted(model, y), x, new L2Ball(0.5), new AttackRun(4, ExampleIds: ids), new ApgdOptions { Iterations = 12, StopOnSuccess = stopOnSuccess });
             return r.Adversarial.clone();
         });
     }
@@ -97,7 +95,7 @@ public class PerExampleRandomnessTests
         ThreatModel threat = norm == "L2" ? new L2Ball(0.5) : new LinfBall(4 / 255.0);
         AssertAloneBatchAndReversedAgree((x, y, ids) =>
         {
-            using var r = Square.Run(new MarginObjective(model, y), threat, x, new SquareOptions { Queries = 40, Seed = 4, ExampleIds = ids });
+            using var r = Square.Run(new MarginObjective(model, y), x, threat, new AttackRun(4, ExampleIds: ids), new SquareOptions { Queries = 40 });
             return r.Adversarial.clone();
         });
     }
@@ -109,8 +107,9 @@ public class PerExampleRandomnessTests
         ThreatModel threat = norm == "L2" ? new L2Ball(0.5) : new LinfBall(4 / 255.0);
         AssertAloneBatchAndReversedAgree((x, y, ids) =>
         {
-            var options = new FabOptions { Iterations = 6, Restarts = 2, TargetClasses = 2, Exhaustive = true, Seed = 4, ExampleIds = ids };
-            using var r = targeted ? Fab.RunTargeted(model, x, y, threat, options) : Fab.Run(model, x, y, threat, options);
+            var options = new FabOptions { Iterations = 6, Restarts = 2, TargetClasses = 2, Exhaustive = true };
+            var run = new AttackRun(4, ids);
+            using var r = targeted ? Fab.RunTargeted(model, x, y, threat, run, options) : Fab.Run(model, x, y, threat, run, options);
             // The returned images and, added to them, each row's smallest perturbation norm (found within eps or not).
             return r.Adversarial + r.MinimumNorm!.to_type(ScalarType.Float32).reshape(-1, 1, 1, 1);
         });

@@ -26,8 +26,7 @@ public class PgdTests
         double eps = norm == "L2" ? 0.5 : 0.02;
         ThreatModel threat = norm == "L2" ? new L2Ball(eps) : new LinfBall(eps);
 
-        using var result = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), threat, images,
-            new PgdOptions { Steps = 20, StepSize = eps / 4 });
+        using var result = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, threat, new AttackRun(0), new PgdOptions { Steps = 20, StepSize = eps / 4 });
 
         Tensor Margin(Tensor x) { using var __ = no_grad(); var l = model.forward(x); return l[.., 0] - l[.., 1]; }
         double expectedDrop = norm == "L2" ? eps * w.norm().item<float>() : eps * w.abs().sum().item<float>();
@@ -49,8 +48,8 @@ public class PgdTests
         Tensor Loss(Tensor x) { using var __ = no_grad(); return nn.functional.cross_entropy(model.forward(x), classes, reduction: nn.Reduction.None); }
         var before = Loss(images);
 
-        using var up = Pgd.Run(CrossEntropyObjective.Untargeted(model, classes), new L2Ball(0.5), images, options);
-        using var down = Pgd.Run(CrossEntropyObjective.Targeted(model, classes), new L2Ball(0.5), images, options);
+        using var up = Pgd.Run(CrossEntropyObjective.Untargeted(model, classes), images, new L2Ball(0.5), new AttackRun(0), options);
+        using var down = Pgd.Run(CrossEntropyObjective.Targeted(model, classes), images, new L2Ball(0.5), new AttackRun(0), options);
 
         Assert.That(up.Loss.gt(before).all().item<bool>(), Is.True, "untargeted raises the loss on the label");
         Assert.That(down.Loss.lt(before).all().item<bool>(), Is.True, "targeted lowers the loss on the target");
@@ -65,8 +64,7 @@ public class PgdTests
         manual_seed(6);
         var images = rand(2, 3, 32, 32);
         var labels = tensor(new long[] { 0, 1 });
-        AttackResult Run(long seed) => Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new LinfBall(0.05), images,
-            new PgdOptions { Steps = 3, StepSize = 0.01, RandomStart = true, Seed = seed });
+        AttackResult Run(long seed) => Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, new LinfBall(0.05), new AttackRun(seed), new PgdOptions { Steps = 3, StepSize = 0.01, RandomStart = true });
         using var a = Run(1);
         using var a2 = Run(1);
         using var b = Run(2);
@@ -83,10 +81,10 @@ public class PgdTests
         var images = rand(4, 3, 32, 32);
         var labels = tensor(new long[] { 2, 1, 0, 1 });
         var options = new PgdOptions { Steps = 8, StepSize = 0.2, Choice = keepBest ? IterateChoice.BestLoss : IterateChoice.Latest };
-        using var batch = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(0.6), images, options);
+        using var batch = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, new L2Ball(0.6), new AttackRun(0), options);
         for (int i = 0; i < 4; i++)
         {
-            using var single = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels[i..(i + 1)]), new L2Ball(0.6), images[i..(i + 1)], options);
+            using var single = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels[i..(i + 1)]), images[i..(i + 1)], new L2Ball(0.6), new AttackRun(0), options);
             Assert.That((single.Adversarial - batch.Adversarial[i..(i + 1)]).abs().max().item<float>(), Is.LessThan(1e-4f), $"example {i}: equal up to float rounding of batched vs single kernels");
             Assert.That(single.Loss.item<float>(), Is.EqualTo(batch.Loss[i].item<float>()).Within(1e-4));
         }
@@ -101,10 +99,11 @@ public class PgdTests
         var images = rand(6, 3, 32, 32);
         var labels = tensor(new long[] { 0, 1, 2, 0, 1, 2 });
         // A step far too large makes the last iterate oscillate: the best one is then strictly better.
-        var options = new PgdOptions { Steps = 6, StepSize = 2.0, RandomStart = true, Seed = 3 };
-        using var last = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(1.0), images, options);
-        using var best = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(1.0), images, options with { Choice = IterateChoice.BestLoss });
-        using var restarts = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), new L2Ball(1.0), images, options with { Choice = IterateChoice.BestLoss, Restarts = 3 });
+        var options = new PgdOptions { Steps = 6, StepSize = 2.0, RandomStart = true };
+        var run = new AttackRun(3);
+        using var last = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, new L2Ball(1.0), run, options);
+        using var best = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, new L2Ball(1.0), run, options with { Choice = IterateChoice.BestLoss });
+        using var restarts = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, new L2Ball(1.0), run, options with { Choice = IterateChoice.BestLoss, Restarts = 3 });
         Assert.That(best.Loss.ge(last.Loss - 1e-5).all().item<bool>(), Is.True);
         Assert.That(restarts.Loss.ge(best.Loss - 1e-5).all().item<bool>(), Is.True);
     }
@@ -123,8 +122,9 @@ public class PgdTests
         var images = rand(5, 3, 32, 32);
         var targets = tensor(new long[] { 0, 1, 2, 0, 1 });
         var objective = CrossEntropyObjective.Targeted(model, targets);
-        var options = new PgdOptions { Steps = 5, StepSize = 1.5, RandomStart = true, Seed = 4, Choice = keepBest ? IterateChoice.BestLoss : IterateChoice.Latest, Restarts = restarts };
-        using var result = Pgd.Run(objective, new L2Ball(1.0), images, options);
+        var run = new AttackRun(4);
+        var options = new PgdOptions { Steps = 5, StepSize = 1.5, RandomStart = true, Choice = keepBest ? IterateChoice.BestLoss : IterateChoice.Latest, Restarts = restarts };
+        using var result = Pgd.Run(objective, images, new L2Ball(1.0), run, options);
         using (no_grad())
         {
             var fresh = objective.Evaluate(result.Adversarial);
@@ -146,7 +146,7 @@ public class PgdTests
             sawFrozen = model.parameters().All(p => !p.requires_grad);
             return model.forward(x).sum(1);
         }, Direction.Ascend, model);
-        using var r = Pgd.Run(objective, new L2Ball(0.1), rand(1, 3, 32, 32), new PgdOptions { Steps = 1, StepSize = 0.1 });
+        using var r = Pgd.Run(objective, rand(1, 3, 32, 32), new L2Ball(0.1), new AttackRun(0), new PgdOptions { Steps = 1, StepSize = 0.1 });
         Assert.That(sawFrozen, Is.True);
         Assert.That(model.parameters().Select(p => p.requires_grad), Is.EqualTo(flags));
         Assert.That(model.parameters().All(p => p.grad is null), Is.True, "no weight gradients are computed");

@@ -73,8 +73,7 @@ public class RandomPurposeTests
         var model = nn.Sequential(nn.Flatten(), nn.Linear(192, 3));
         var threat = new LinfBall(0.1);
         var ids = new long[] { 11, 12 };
-        var result = Pgd.Run(CrossEntropyObjective.Untargeted(model, tensor(new long[] { 0, 1 })), threat, images,
-            new PgdOptions { Steps = 1, StepSize = 1e-6, RandomStart = true, Choice = IterateChoice.Final, Seed = 5, ExampleIds = ids });
+        var result = Pgd.Run(CrossEntropyObjective.Untargeted(model, tensor(new long[] { 0, 1 })), images, threat, new AttackRun(5, ExampleIds: ids), new PgdOptions { Steps = 1, StepSize = 1e-6, RandomStart = true, Choice = IterateChoice.Final });
         var expected = threat.RandomStart(images, ExampleNoise.For(5, ids, RandomPurpose.PgdStart, 0));
         Assert.That(result.Adversarial.sub(expected).abs().max().item<float>(), Is.LessThan(1e-5f));
         var other = threat.RandomStart(images, ExampleNoise.For(5, ids, RandomPurpose.FeatureVisualisationStart, 0));

@@ -31,7 +31,7 @@ public class SquareTests
         double previous = double.NegativeInfinity;
         foreach (int queries in new[] { 0, 5, 50, 200 })
         {
-            using var result = Square.Run(objective, threat, images, new SquareOptions { Queries = queries, Seed = 2 });
+            using var result = Square.Run(objective, images, threat, new AttackRun(2), new SquareOptions { Queries = queries });
             Assert.That(threat.Distance(images, result.Adversarial).max().item<float>(), Is.LessThanOrEqualTo((float)threat.Eps * 1.0001f + 1e-6f));
             Assert.That(result.Adversarial.min().item<float>(), Is.GreaterThanOrEqualTo(0f));
             Assert.That(result.Adversarial.max().item<float>(), Is.LessThanOrEqualTo(1f));
@@ -50,7 +50,7 @@ public class SquareTests
         manual_seed(32);
         var images = rand(3, 3, 32, 32);
         var labels = tensor(new long[] { 0, 1, 2 });
-        AttackResult Run(long seed) => Square.Run(new MarginObjective(model, labels), new L2Ball(0.5), images, new SquareOptions { Queries = 20, Seed = seed });
+        AttackResult Run(long seed) => Square.Run(new MarginObjective(model, labels), images, new L2Ball(0.5), new AttackRun(seed), new SquareOptions { Queries = 20 });
         using var a = Run(1);
         using var b = Run(1);
         using var c = Run(2);
@@ -64,6 +64,6 @@ public class SquareTests
         using var _ = NewDisposeScope();
         var model = new TinyNet();
         var labels = tensor(new long[] { 0 });
-        Assert.Throws<ReproInputException>(() => Square.Run(new MarginObjective(model, labels), new Unconstrained(), rand(1, 3, 32, 32), new SquareOptions { Queries = 1 }));
+        Assert.Throws<ReproInputException>(() => Square.Run(new MarginObjective(model, labels), rand(1, 3, 32, 32), new Unconstrained(), new AttackRun(0), new SquareOptions { Queries = 1 }));
     }
 }

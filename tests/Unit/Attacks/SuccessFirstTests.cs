@@ -31,7 +31,7 @@ public class SuccessFirstTests
         Assert.That(loss[0], Is.LessThan(loss[1]));
         Assert.That(loss[1], Is.LessThan(loss[2]), "the unsuccessful point has the higher loss");
         // And PGD really visits it: the final iterate, kept unconditionally, is the unsuccessful 0.6.
-        using var final = Pgd.Run(objective.Subset(tensor(new long[] { 0 }))!, Ball, Start, new PgdOptions { Steps = 4, StepSize = 0.2, Choice = IterateChoice.Final });
+        using var final = Pgd.Run(objective.Subset(tensor(new long[] { 0 }))!, Start, Ball, new AttackRun(0), new PgdOptions { Steps = 4, StepSize = 0.2, Choice = IterateChoice.Final });
         Assert.That(final.Adversarial.item<float>(), Is.EqualTo(0.6f).Within(1e-6f));
         Assert.That(final.Success.item<bool>(), Is.False);
     }
@@ -41,7 +41,7 @@ public class SuccessFirstTests
     {
         using var _ = NewDisposeScope();
         var objective = CrossEntropyObjective.Untargeted(new LossAndSuccessDisagree(), zeros(1, dtype: ScalarType.Int64));
-        using var result = Pgd.Run(objective, Ball, Start, new PgdOptions { Steps = 4, StepSize = 0.2, Choice = keepBest ? IterateChoice.BestLoss : IterateChoice.Latest });
+        using var result = Pgd.Run(objective, Start, Ball, new AttackRun(0), new PgdOptions { Steps = 4, StepSize = 0.2, Choice = keepBest ? IterateChoice.BestLoss : IterateChoice.Latest });
         Assert.That(result.Success.item<bool>(), Is.True, "a successful iterate was seen");
         Assert.That(result.Adversarial.item<float>(), Is.EqualTo(0.4f).Within(1e-6f));
         Assert.That(result.Logits!.argmax(1).item<long>(), Is.EqualTo(1L), "the logits describe the returned point");
@@ -53,7 +53,7 @@ public class SuccessFirstTests
         using var _ = NewDisposeScope();
         var objective = CrossEntropyObjective.Untargeted(new LossAndSuccessDisagree(), zeros(1, dtype: ScalarType.Int64));
         // Restart 0 from the image visits the successful 0.4; later random starts reach the higher-loss 0.6 and stay.
-        using var result = Pgd.Run(objective, Ball, Start, new PgdOptions { Steps = 4, StepSize = 0.2, Restarts = 3, Choice = IterateChoice.BestLoss });
+        using var result = Pgd.Run(objective, Start, Ball, new AttackRun(0), new PgdOptions { Steps = 4, StepSize = 0.2, Restarts = 3, Choice = IterateChoice.BestLoss });
         Assert.That(result.Success.item<bool>(), Is.True);
     }
 
@@ -97,16 +97,17 @@ public class SuccessFirstTests
         var seen = zeros(12, dtype: ScalarType.Bool);
         var objective = new Recording(CrossEntropyObjective.Untargeted(model, labels), seen);
         var ball = new L2Ball(0.5);
-        var pgd = new PgdOptions { Steps = 8, StepSize = 0.6, RandomStart = true, Seed = 3 };
+        var pgd = new PgdOptions { Steps = 8, StepSize = 0.6, RandomStart = true };
+        var run = new AttackRun(3);
         using var result = attack switch
         {
-            "pgd-latest" => Pgd.Run(objective, ball, images, pgd),
-            "pgd-best" => Pgd.Run(objective, ball, images, pgd with { Choice = IterateChoice.BestLoss }),
-            "pgd-smallest" => Pgd.Run(objective, ball, images, pgd with { Choice = IterateChoice.SmallestPerturbation }),
-            "pgd-restarts" => Pgd.Run(objective, ball, images, pgd with { Restarts = 3, StopOnSuccess = true }),
-            "apgd" => Apgd.Run(objective, ball, images, new ApgdOptions { Iterations = 10 }),
-            "apgd-keep-going" => Apgd.Run(objective, ball, images, new ApgdOptions { Iterations = 10, StopOnSuccess = false }),
-            _ => Square.Run(new Recording(new MarginObjective(model, labels), seen), ball, images, new SquareOptions { Queries = 30 }),
+            "pgd-latest" => Pgd.Run(objective, images, ball, run, pgd),
+            "pgd-best" => Pgd.Run(objective, images, ball, run, pgd with { Choice = IterateChoice.BestLoss }),
+            "pgd-smallest" => Pgd.Run(objective, images, ball, run, pgd with { Choice = IterateChoice.SmallestPerturbation }),
+            "pgd-restarts" => Pgd.Run(objective, images, ball, run, pgd with { Restarts = 3, StopOnSuccess = true }),
+            "apgd" => Apgd.Run(objective, images, ball, new AttackRun(0), new ApgdOptions { Iterations = 10 }),
+            "apgd-keep-going" => Apgd.Run(objective, images, ball, new AttackRun(0), new ApgdOptions { Iterations = 10, StopOnSuccess = false }),
+            _ => Square.Run(new Recording(new MarginObjective(model, labels), seen), images, ball, new AttackRun(0), new SquareOptions { Queries = 30 }),
         };
         var sawSuccess = seen.data<bool>().ToArray();
         var returned = result.Success.data<bool>().ToArray();

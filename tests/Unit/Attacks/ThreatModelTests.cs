@@ -35,8 +35,7 @@ public class ThreatModelTests
         manual_seed(4);
         var images = rand(4, 3, 32, 32);
         var labels = tensor(new long[] { 0, 1, 2, 0 });
-        using var result = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), threat, images,
-            new PgdOptions { Steps = steps, StepSize = threat.Eps / 3, RandomStart = randomStart, Seed = 9 });
+        using var result = Pgd.Run(CrossEntropyObjective.Untargeted(model, labels), images, threat, new AttackRun(9), new PgdOptions { Steps = steps, StepSize = threat.Eps / 3, RandomStart = randomStart });
         Assert.That(Norm(threat, result.Adversarial - images), Is.LessThanOrEqualTo(threat.Eps + 1e-5));
         Assert.That(result.Adversarial.min().item<float>(), Is.GreaterThanOrEqualTo(0f));
         Assert.That(result.Adversarial.max().item<float>(), Is.LessThanOrEqualTo(1f));

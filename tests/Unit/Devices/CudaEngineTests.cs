@@ -60,9 +60,10 @@ public class CudaEngineTests
         var images = rand(6, 3, 32, 32);
         var labels = tensor(new long[] { 0, 1, 2, 0, 1, 2 });
         ThreatModel threat = norm == "L2" ? new L2Ball(0.5) : new LinfBall(8 / 255.0);
-        var options = new PgdOptions { Steps = 10, StepSize = norm == "L2" ? 0.1 : 2 / 255.0, RandomStart = true, Choice = IterateChoice.BestLoss, Seed = 3 };
-        using var onCpu = Pgd.Run(CrossEntropyObjective.Untargeted(cpuModel, labels), threat, images, options);
-        using var onGpu = Pgd.Run(CrossEntropyObjective.Untargeted(gpuModel, labels.cuda()), threat, images.cuda(), options);
+        var options = new PgdOptions { Steps = 10, StepSize = norm == "L2" ? 0.1 : 2 / 255.0, RandomStart = true, Choice = IterateChoice.BestLoss };
+        var run = new AttackRun(3);
+        using var onCpu = Pgd.Run(CrossEntropyObjective.Untargeted(cpuModel, labels), images, threat, run, options);
+        using var onGpu = Pgd.Run(CrossEntropyObjective.Untargeted(gpuModel, labels.cuda()), images.cuda(), threat, run, options);
 
         float images_ = MaxDifference(onCpu.Adversarial, onGpu.Adversarial), losses = MaxDifference(onCpu.Loss, onGpu.Loss);
         TestContext.Out.WriteLine($"{norm}: max |adversarial cpu - gpu| {images_:E2}, max |loss cpu - gpu| {losses:E2}");
@@ -135,8 +136,8 @@ public class CudaEngineTests
         manual_seed(7);
         var start = rand(2, 3, 32, 32);
         var options = new PgdOptions { Steps = 8, StepSize = 0.5 };
-        using var onCpu = FeatureVisualisation.Maximise(cpuModel, start, 5, new L2Ball(4), options);
-        using var onGpu = FeatureVisualisation.Maximise(gpuModel, start.cuda(), 5, new L2Ball(4), options);
+        using var onCpu = FeatureVisualisation.Maximise(cpuModel, start, 5, new L2Ball(4), new AttackRun(0), options);
+        using var onGpu = FeatureVisualisation.Maximise(gpuModel, start.cuda(), 5, new L2Ball(4), new AttackRun(0), options);
         float difference = MaxDifference(onCpu.Adversarial, onGpu.Adversarial);
         TestContext.Out.WriteLine($"feature visualisation: max |cpu - gpu| {difference:E2}");
         Assert.That(difference, Is.LessThan(1e-4f));
@@ -158,8 +159,8 @@ public class CudaEngineTests
         var images = rand(2, 3, 224, 224);
         var targets = tensor(new long[] { 1, 1 });
         var options = new PgdOptions { Steps = 3, StepSize = 0.5 };
-        using var onCpu = Pgd.Run(CrossEntropyObjective.Targeted(cpuModel, targets), new L2Ball(1.25), images, options);
-        using var onGpu = Pgd.Run(CrossEntropyObjective.Targeted(gpuModel, targets.cuda()), new L2Ball(1.25), images.cuda(), options);
+        using var onCpu = Pgd.Run(CrossEntropyObjective.Targeted(cpuModel, targets), images, new L2Ball(1.25), new AttackRun(0), options);
+        using var onGpu = Pgd.Run(CrossEntropyObjective.Targeted(gpuModel, targets.cuda()), images.cuda(), new L2Ball(1.25), new AttackRun(0), options);
         float difference = MaxDifference(onCpu.Adversarial, onGpu.Adversarial), losses = MaxDifference(onCpu.Loss, onGpu.Loss);
         TestContext.Out.WriteLine($"ResNet18: max |adversarial cpu - gpu| {difference:E2}, max |loss cpu - gpu| {losses:E2}");
         Assert.That(difference, Is.LessThan(1e-3f));

@@ -76,7 +76,7 @@ public class AutoAttackParityTests
         ThreatModel threat = norm == "L2" ? new L2Ball(eps) : new LinfBall(eps);
         var options = new FabOptions { Exhaustive = true };
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var result = targeted ? Fab.RunTargeted(model.Module, images, labels, threat, options) : Fab.Run(model.Module, images, labels, threat, options);
+        using var result = targeted ? Fab.RunTargeted(model.Module, images, labels, threat, new AttackRun(0), options) : Fab.Run(model.Module, images, labels, threat, new AttackRun(0), options);
         var ours = result.MinimumNorm!.data<double>().ToArray();
         int bothFound = 0, onlyOurs = 0, onlyTheirs = 0;
         var ratios = new List<double>();

@@ -43,9 +43,8 @@ public class CifarAttackStrengthTests
         using var model = Model(which == "standard" ? TrainingRecipe.Standard : TrainingRecipe.Robust);
         using var set = FirstPerClass(24);
         var ball = new L2Ball(1.25);
-        using var pgd = Pgd.Run(CrossEntropyObjective.Targeted(model, set.Labels.neg().add(1)), ball, set.Images, RobustModelResistsSmallPerturbations.SmallAttack);
-        using var apgd = Apgd.Run(CrossEntropyObjective.Untargeted(model, set.Labels), ball, set.Images,
-            new ApgdOptions { Seed = 0, ExampleIds = CifarClaimSetup.FirstPerClassIndices(Cifar10.Load(TestData.Paths.DataRoot, Split.Test, Cifar10.CatVsAirplane), 24) });
+        using var pgd = Pgd.Run(CrossEntropyObjective.Targeted(model, set.Labels.neg().add(1)), set.Images, ball, new AttackRun(0), RobustModelResistsSmallPerturbations.SmallAttack);
+        using var apgd = Apgd.Run(CrossEntropyObjective.Untargeted(model, set.Labels), set.Images, ball, new AttackRun(0, ExampleIds: CifarClaimSetup.FirstPerClassIndices(Cifar10.Load(TestData.Paths.DataRoot, Split.Test, Cifar10.CatVsAirplane), 24)), new ApgdOptions());
         Tensor margin;
         using (no_grad())
         {
@@ -80,7 +79,7 @@ public class CifarAttackStrengthTests
         using var model = Model(TrainingRecipe.Standard);
         using var set = FirstPerClass(16);
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        using var result = Square.Run(new MarginObjective(model, set.Labels), new L2Ball(1.25), set.Images, new SquareOptions { Seed = 0 });
+        using var result = Square.Run(new MarginObjective(model, set.Labels), set.Images, new L2Ball(1.25), new AttackRun(0), new SquareOptions());
         double accuracy;
         using (no_grad()) accuracy = model.forward(result.Adversarial).argmax(1).eq(set.Labels).to_type(ScalarType.Float32).mean().item<float>();
         TestContext.Out.WriteLine($"Square (5,000 queries) on the standard model, {set.Count} images, eps 1.25: accuracy {accuracy:P1} ({watch.Elapsed.TotalSeconds:F0} s)");

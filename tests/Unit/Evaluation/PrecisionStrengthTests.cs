@@ -198,8 +198,7 @@ public class PrecisionStrengthTests
         bool[] Targeted(AttackPrecision p)
         {
             using var scope = NewDisposeScope();
-            using var result = Pgd.Run(CrossEntropyObjective.Targeted(mobile, goldfish), new L2Ball(TargetedAttackMakesEveryImageAGoldfish.Eps), chosen.Images,
-                new PgdOptions { Steps = TargetedAttackMakesEveryImageAGoldfish.Steps, StepSize = TargetedAttackMakesEveryImageAGoldfish.StepSize, ExampleIds = imageIds, Precision = p });
+            using var result = Pgd.Run(CrossEntropyObjective.Targeted(mobile, goldfish), chosen.Images, new L2Ball(TargetedAttackMakesEveryImageAGoldfish.Eps), new AttackRun(0, ExampleIds: imageIds, Precision: p), new PgdOptions { Steps = TargetedAttackMakesEveryImageAGoldfish.Steps, StepSize = TargetedAttackMakesEveryImageAGoldfish.StepSize });
             return result.Success.data<bool>().ToArray();
         }
         var clock = Stopwatch.StartNew();

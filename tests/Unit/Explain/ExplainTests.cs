@@ -75,7 +75,7 @@ public class ExplainTests
         double previous = FeatureVisualisation.Component(model, start, component).sum().item<float>();
         for (int steps = 1; steps <= 6; steps++)
         {
-            using var r = FeatureVisualisation.Maximise(model, start, component, new L2Ball(1000), new PgdOptions { Steps = steps, StepSize = 0.3 });
+            using var r = FeatureVisualisation.Maximise(model, start, component, new L2Ball(1000), new AttackRun(0), new PgdOptions { Steps = steps, StepSize = 0.3 });
             double now = FeatureVisualisation.Component(model, r.Adversarial, component).sum().item<float>();
             Assert.That(now, Is.GreaterThan(previous), $"after {steps} steps");
             previous = now;

@@ -78,7 +78,7 @@ public class LinearTrainingTests
         var (images, labels) = SyntheticTwoClass.Make(64, seed: 8);
         const double eps = 0.1;
         var model = LinearTraining.Adversarial(images, labels, eps, 300, 0.01, seed: 4).Model;
-        using var attacked = AttackedSet.Attack(model, images, labels, new L2Ball(eps), new PgdOptions { StepSize = eps / 10, Steps = 20 }, loss, chunk: 16);
+        using var attacked = AttackedSet.Attack(model, images, labels, new L2Ball(eps), new AttackRun(0), new PgdOptions { StepSize = eps / 10, Steps = 20 }, loss, chunk: 16);
 
         using var __ = no_grad();
         Tensor Margin(Tensor x) { var l = model.forward(x); return TwoClassLinear.LabelSign(labels) * (l[.., 0] - l[.., 1]); }

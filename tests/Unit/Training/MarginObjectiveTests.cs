@@ -33,8 +33,8 @@ public class MarginObjectiveTests
         double Margin(Tensor x) { using var __ = no_grad(); var l = model.forward(x); return (l[0, 0] - l[0, 1]).item<float>(); }
         Assert.That(Margin(image), Is.EqualTo(45).Within(0.01));
 
-        using var crossEntropy = AttackedSet.Attack(model, image, label, new L2Ball(4), options, AttackLoss.CrossEntropy);
-        using var margin = AttackedSet.Attack(model, image, label, new L2Ball(4), options, AttackLoss.Margin);
+        using var crossEntropy = AttackedSet.Attack(model, image, label, new L2Ball(4), new AttackRun(0), options, AttackLoss.CrossEntropy);
+        using var margin = AttackedSet.Attack(model, image, label, new L2Ball(4), new AttackRun(0), options, AttackLoss.Margin);
 
         Assert.That(Margin(image) - Margin(margin.Adversarial), Is.EqualTo(64).Within(1).Percent, "margin PGD: the exact drop eps·||w_0 - w_1||");
         Assert.That(margin.AdversarialPrediction.item<long>(), Is.EqualTo(1));
