@@ -13,11 +13,16 @@ public class ArithmeticSetUp
     [OneTimeSetUp]
     public void ApplyOneDnnConfiguration()
     {
+        TestProjectTurn.Take("Claims", TestContext.Progress);
         OneDnnConfiguration.Apply();
         TestContext.Progress.WriteLine(OneDnnConfiguration.Summary);
     }
 
     /// <summary>What the arithmetic self-check found for the models the claims loaded (each load runs it).</summary>
     [OneTimeTearDown]
-    public void ReportSelfCheck() => TestContext.Progress.WriteLine(ArithmeticSelfCheck.Summary);
+    public void ReportSelfCheck()
+    {
+        TestContext.Progress.WriteLine(ArithmeticSelfCheck.Summary);
+        TestProjectTurn.Release();
+    }
 }

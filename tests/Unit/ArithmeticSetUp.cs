@@ -13,7 +13,12 @@ public class ArithmeticSetUp
     [OneTimeSetUp]
     public void ApplyOneDnnConfiguration()
     {
+        TestProjectTurn.Take("Unit", TestContext.Progress);
         OneDnnConfiguration.Apply();
         TestContext.Progress.WriteLine(OneDnnConfiguration.Summary);
     }
+
+    /// <summary>The next test project's turn.</summary>
+    [OneTimeTearDown]
+    public void GiveTheTurn() => TestProjectTurn.Release();
 }
