@@ -48,4 +48,18 @@ public static class ReproProcess
         start.UseShellExecute = false;
         return start;
     }
+
+    /// <summary>
+    /// Says NOT RUN unless a child of this process can receive SIG<paramref name="signal"/>. A shell without job
+    /// control starts background commands with SIGINT (and SIGQUIT) ignored, an ignored signal stays ignored in
+    /// every child (POSIX), and .NET then installs no handler for it: such a run cannot be stopped with Ctrl-C.
+    /// </summary>
+    /// <param name="signal">The signal's name without SIG: INT, TERM, ...</param>
+    public static void RequireSignalReachesChildren(string signal)
+    {
+        int number = signal switch { "HUP" => 1, "INT" => 2, "QUIT" => 3, "TERM" => 15, _ => throw new ArgumentException($"unknown signal {signal}", nameof(signal)) };
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        if (line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (number - 1))) != 0)
+            TestData.NotRun($"SIG{signal} is ignored in this test process (started in the background by a non-interactive shell), so the run it starts cannot receive it");
+    }
 }

@@ -446,6 +446,7 @@ public class AssetFetcherTests
     public void AFetchCommandStoppedBySignalLeavesNothing(string signal)
     {
         if (!OperatingSystem.IsLinux()) TestData.NotRun("signals sent with kill");
+        ReproProcess.RequireSignalReachesChildren(signal);
         var cifar = AssetCatalogue.Cifar10;
         var origin = new Uri(cifar.Url);
         server.Route("/mirror/" + origin.Host + origin.AbsolutePath, new LoopbackHttpServer.StallBody(Content, Content.Length - 100)); // past the first 64 KB written
