@@ -17,8 +17,11 @@ public static class TestProjectTurn
 {
     static FileStream? held;
 
-    /// <summary>The lock file every Repro test project takes its turn on.</summary>
-    public static string LockPath => Path.Combine(Path.GetTempPath(), "repro-test-projects.lock");
+    /// <summary>
+    /// The lock file this user's Repro test projects take turns on. One per user: the file outlives the
+    /// run, and another user's copy (mode 0644) could not be opened for writing.
+    /// </summary>
+    public static string LockPath => Path.Combine(Path.GetTempPath(), $"repro-test-projects-{Environment.UserName}.lock");
 
     /// <summary>Waits until no other test project holds the turn, then holds it until <see cref="Release"/> (or the process ends).</summary>
     /// <param name="project">This project's name, for the log.</param>
@@ -35,7 +38,12 @@ public static class TestProjectTurn
         {
             try { held = new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
             catch (IOException) { Thread.Sleep(250); } // another test project holds the turn
-            catch (UnauthorizedAccessException) { Thread.Sleep(250); } // its file was just created by another user's run
+            catch (UnauthorizedAccessException e)
+            {
+                // Waiting would never end: say so and run without the turn.
+                log.WriteLine($"{project}: cannot open {LockPath} ({e.Message}): running without waiting for the other test projects");
+                return;
+            }
         }
         if (clock.Elapsed > TimeSpan.FromSeconds(1))
             log.WriteLine($"{project}: waited {clock.Elapsed.TotalSeconds:F0} s for the other test projects to finish (one libtorch test project at a time)");
