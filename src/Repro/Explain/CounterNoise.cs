@@ -25,7 +25,7 @@ public static class CounterNoise
         var hash = Mix(counter.add_(unchecked(seed * (long)0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019L)));
         // Two independent 24-bit uniforms in (0,1) from the high and the middle bits.
         var u1 = LogicalShiftRight(hash, 64 - Bits).to_type(ScalarType.Float32).add_(0.5).mul_(Scale);
-        var u2 = LogicalShiftRight(hash, 64 - 2 * Bits).bitwise_and_((1L << Bits) - 1).to_type(ScalarType.Float32).add_(0.5).mul_(Scale);
+        var u2 = MiddleBits(hash).to_type(ScalarType.Float32).add_(0.5).mul_(Scale);
         var radius = u1.log_().mul_(-2).sqrt_();
         var angle = u2.mul_(2 * Math.PI);
         var normal = stack([angle.cos() * radius, angle.sin_().mul_(radius)], 1).flatten().narrow(0, offset % 2, count);
@@ -44,7 +44,7 @@ public static class CounterNoise
         long pairs = (perRow + 1) / 2;
         var hash = Mix(RowCounters(rowKeys, pairs));
         var u1 = LogicalShiftRight(hash, 64 - Bits).to_type(ScalarType.Float32).add_(0.5).mul_(Scale);
-        var u2 = LogicalShiftRight(hash, 64 - 2 * Bits).bitwise_and_((1L << Bits) - 1).to_type(ScalarType.Float32).add_(0.5).mul_(Scale);
+        var u2 = MiddleBits(hash).to_type(ScalarType.Float32).add_(0.5).mul_(Scale);
         var radius = u1.log_().mul_(-2).sqrt_();
         var angle = u2.mul_(2 * Math.PI);
         var normal = stack([angle.cos() * radius, angle.sin_().mul_(radius)], 2).flatten(1).narrow(1, 0, perRow);
@@ -100,6 +100,9 @@ public static class CounterNoise
     }
 
     /// <summary>Unsigned right shift of int64 values (libtorch's shift is arithmetic: mask off the copied sign bits).</summary>
+    /// <summary>Bits 16..39 of each hash (the 24 below the high ones): an arithmetic shift and one mask, since the mask drops the sign bits the shift brings in.</summary>
+    static Tensor MiddleBits(Tensor hash) => hash.bitwise_right_shift(64 - 2 * Bits).bitwise_and_((1L << Bits) - 1);
+
     static Tensor LogicalShiftRight(Tensor z, int bits) =>
         z.bitwise_right_shift(bits).bitwise_and_((1L << (64 - bits)) - 1);
 }

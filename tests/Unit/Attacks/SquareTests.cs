@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Repro.Attacks;
 using Repro.Tests.Unit.Support;
 using static TorchSharp.torch;
@@ -65,5 +66,31 @@ public class SquareTests
         var model = new TinyNet();
         var labels = tensor(new long[] { 0 });
         Assert.Throws<ReproInputException>(() => Square.Run(new MarginObjective(model, labels), rand(1, 3, 32, 32), new Unconstrained(), new AttackRun(0), new SquareOptions { Queries = 1 }));
+    }
+
+    /// <summary>
+    /// The L2 window pattern (the double bump of nested rectangles) against the reference
+    /// implementation's <c>SquareAttack.eta(s)</c> (fra31/auto-attack, float32; fixture written by
+    /// fixtures/make_square_patterns.py) for even and odd sides, from 1 to 44 (the start's window on a
+    /// 224×224 image). (The reference turns it by a quarter at random; Repro per example, by transposing this one.)
+    /// </summary>
+    [Test]
+    public void TheL2PatternIsTheReferenceImplementations()
+    {
+        using var _ = NewDisposeScope();
+        using var file = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Attacks", "fixtures", "square-l2-patterns.json")));
+        int compared = 0;
+        foreach (var side in file.RootElement.GetProperty("patterns").EnumerateObject())
+        {
+            long s = long.Parse(side.Name);
+            var expected = tensor(side.Value.EnumerateArray().Select(v => v.GetSingle()).ToArray()).reshape(s, s);
+            var pattern = Square.Pattern(s, CPU, ScalarType.Float32);
+            Assert.That(pattern.shape, Is.EqualTo(new[] { s, s }), $"side {s}");
+            double error = (pattern - expected).abs().max().item<float>();
+            Assert.That(error, Is.LessThan(1e-6), $"side {s}: largest difference from the reference {error:E2}");
+            Assert.That(pattern.square().sum().item<float>(), Is.EqualTo(1f).Within(1e-5f), $"side {s}: unit L2 norm");
+            compared++;
+        }
+        Assert.That(compared, Is.EqualTo(13), "every side in the fixture");
     }
 }
