@@ -25,7 +25,8 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
     readonly Device device = device ?? CPU;
 
     /// <summary>The attack the step figures time: the article's 20 steps.</summary>
-    const int AttackSteps = 20;
+    /// <summary>Steps of the attack whose marginal step is timed (also the PyTorch peer's steps).</summary>
+    public const int AttackSteps = 20;
 
     public IReadOnlyList<BenchFigure> Run()
     {
@@ -101,8 +102,9 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
     /// (the conversion and the float32 confirmation are the attack's fixed cost, not charged to its steps).
     /// Figures: times, each precision's PGD step / its bare pass, and each low precision's bare pass and
     /// PGD step against float32's in the same round (median of per-round ratios; bf16 PGD step target &lt;= 0.6).
+    /// <paramref name="afterRound"/> runs after each round with its times per precision, in seconds (the PyTorch peer's turn).
     /// </summary>
-    public IReadOnlyList<BenchFigure> RunPrecisions(IReadOnlyList<AttackPrecision> precisions)
+    public IReadOnlyList<BenchFigure> RunPrecisions(IReadOnlyList<AttackPrecision> precisions, Action<IReadOnlyDictionary<AttackPrecision, (double Bare, double Step)>>? afterRound = null)
     {
         using var inputs = Inputs();
         var (images, labels) = (inputs.Images, inputs.Labels);
@@ -118,6 +120,7 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
                 step[p].Add(Marginal(steps => PgdSteps(images, labels, steps, p), AttackSteps));
             }
             log?.WriteLine($"round {round + 1}: " + string.Join("; ", list.Select(p => $"{p.ShortName()} bare forward+input-backward {bare[p][round] * 1000:F1} ms, PGD step {step[p][round] * 1000:F1} ms")));
+            afterRound?.Invoke(list.ToDictionary(p => p, p => (bare[p][round], step[p][round])));
         }
         var figures = new List<BenchFigure>();
         foreach (var p in list)

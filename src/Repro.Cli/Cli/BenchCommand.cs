@@ -25,7 +25,12 @@ internal static class BenchCommand
             DefaultValueFactory = _ => "fp32",
             Description = "fp32, or a comma-separated list of fp32, bf16, fp16: with bf16 or fp16, time only the bare forward+input-backward and the PGD step in each precision against fp32, as ratios, interleaved in rounds",
         };
-        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18 with random weights, or --model, at its input size, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, rounds, serveRounds, precision };
+        var peer = new Option<string>("--peer")
+        {
+            Description = "a PyTorch peer script to time beside Repro (e.g. ../shared/tools/peer_pgd_bench.py): run with python3 after each round, in each --precision, " +
+                          "with the same batch, threads and steps; it must print 'bare X ms; pgd step (marginal) Y ms'. Only for the built-in ResNet18 on the CPU",
+        };
+        var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18 with random weights, or --model, at its input size, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, rounds, serveRounds, precision, peer };
         model.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
@@ -35,6 +40,13 @@ internal static class BenchCommand
             CommandPolicy.Count("--batch", r.GetValue(batch), 1);
             if (r.GetValue(model.Model) is null) CommandPolicy.Batch("--batch", r.GetValue(batch), 3L * 224 * 224);
             var precisions = ParsePrecisions(r.GetValue(precision), device);
+            // The peer benches its own ResNet18 at 224x224 on the CPU: refused for anything else, before any model loads.
+            if (r.GetValue(peer) is not null && r.GetValue(model.Model) is not null)
+                throw new ReproInputException("--peer benches ResNet18 with random weights: it cannot be compared with --model");
+            if (r.GetValue(peer) is not null && device.type != TorchSharp.DeviceType.CPU)
+                throw new ReproInputException($"--peer runs on the CPU: it cannot be compared with --device {ComputeDevice.Name(device)}");
+            var peerRun = r.GetValue(peer) is { } script && !r.GetValue(serveRounds)
+                ? PyTorchPeer.Check(script, r.GetValue(batch), TorchSharp.torch.get_num_threads(), AttackBenchmark.AttackSteps, Console.Out) : null;
             using var loaded = r.GetValue(model.Model) is null ? null : model.Load(r, options.Paths(r));
             if (loaded is not null && (loaded.Input.C != 3 || loaded.Input.H != loaded.Input.W))
                 throw new ReproInputException($"--model: bench takes square RGB models; {loaded.Name} takes {loaded.Input.C}x{loaded.Input.H}x{loaded.Input.W}");
@@ -55,16 +67,22 @@ internal static class BenchCommand
             {
                 foreach (var p in precisions.Where(p => p != Attacks.AttackPrecision.Float32))
                     ArithmeticSelfCheck.Ensure(network, loaded?.Name ?? "resnet18 (random weights)", [3, side, side], Attacks.AttackPrecisions.DType(p));
-                var compared = new AttackBenchmark(network, r.GetValue(batch), side: side, rounds: r.GetValue(rounds), log: Console.Out, device: device).RunPrecisions(precisions);
-                Print(compared, r.GetValue(batch));
+                var compared = new AttackBenchmark(network, r.GetValue(batch), side: side, rounds: r.GetValue(rounds), log: Console.Out, device: device).RunPrecisions(precisions, peerRun is null ? null : peerRun.Round);
+                Print([.. compared, .. peerRun?.Figures() ?? []], r.GetValue(batch));
                 return ReproCommand.Ok;
             }
             // The comparison children bench the built-in ResNet18, so it runs only without --model.
             var others = loaded is null && device.type == TorchSharp.DeviceType.CPU && r.GetValue(compare) is { } list && list != "none"
                 ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [];
             using var comparison = others.Length > 0 ? OneDnnComparison.Start(others, r.GetValue(batch), TorchSharp.torch.get_num_threads(), Console.Out) : null;
-            var figures = new AttackBenchmark(network, r.GetValue(batch), side: side, rounds: r.GetValue(rounds), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: comparison is null ? null : comparison.Round).Run().ToList();
+            Action<double, double>? eachRound = comparison is null && peerRun is null ? null : (bare, step) =>
+            {
+                comparison?.Round(bare, step);
+                peerRun?.Round(new Dictionary<Attacks.AttackPrecision, (double, double)> { [Attacks.AttackPrecision.Float32] = (bare, step) });
+            };
+            var figures = new AttackBenchmark(network, r.GetValue(batch), side: side, rounds: r.GetValue(rounds), leakSteps: r.GetValue(leakSteps), log: Console.Out, device: device, eachRound: eachRound).Run().ToList();
             if (comparison is not null) figures.AddRange(comparison.Figures());
+            if (peerRun is not null) figures.AddRange(peerRun.Figures());
             Print(figures, r.GetValue(batch));
             return ReproCommand.Ok;
         }));
