@@ -24,8 +24,7 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
 {
     readonly Device device = device ?? CPU;
 
-    /// <summary>The attack the step figures time: the article's 20 steps.</summary>
-    /// <summary>Steps of the attack whose marginal step is timed (also the PyTorch peer's steps).</summary>
+    /// <summary>The attack the step figures time: the article's 20 steps (also the PyTorch peer's steps).</summary>
     public const int AttackSteps = 20;
 
     public IReadOnlyList<BenchFigure> Run()

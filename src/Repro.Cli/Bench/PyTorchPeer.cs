@@ -32,30 +32,34 @@ internal sealed partial class PyTorchPeer
 
     /// <summary>
     /// Checks the peer before any model is loaded: <paramref name="path"/> must be a file, and its
-    /// interpreter must start and import torch from the script's folder (as the script will), so
-    /// that a Python without PyTorch is named now, not after the first round.
+    /// interpreter must start and import torch (and torchvision, where the script imports it) from the
+    /// script's folder, as the script will, so that a Python without them is named now, not after the first round.
     /// </summary>
-    /// <exception cref="ReproInputException">The file does not exist.</exception>
+    /// <exception cref="ReproInputException">The file does not exist or cannot be read.</exception>
     /// <exception cref="ReproEnvironmentException">No interpreter, or one that cannot import torch (its last error line is named).</exception>
     public static PyTorchPeer Check(string path, int batch, int threads, int steps, TextWriter? log)
     {
         if (string.IsNullOrWhiteSpace(path) || !File.Exists(path))
             throw new ReproInputException($"--peer {path}: no such file (give the peer's script, e.g. ../shared/tools/peer_pgd_bench.py)");
         string script = Path.GetFullPath(path);
-        var interpreter = Interpreter(script);
-        var (code, _, lastError) = Execute(interpreter, ["-c", "import torch"], Path.GetDirectoryName(script)!, TimeSpan.FromMinutes(2));
+        string text;
+        try { text = File.ReadAllText(script); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ReproInputException($"--peer {path}: cannot be read ({e.Message})"); }
+        var interpreter = Interpreter(script, text);
+        // torch always; torchvision where the script imports it (the shared tool does, and Debian packages it apart).
+        string modules = TorchVisionImport().IsMatch(text) ? "torch, torchvision" : "torch";
+        var (code, _, lastError) = Execute(interpreter, ["-c", $"import {modules}"], Path.GetDirectoryName(script)!, TimeSpan.FromMinutes(2));
         if (code != 0)
-            throw new ReproEnvironmentException($"--peer {path}: its interpreter {string.Join(' ', interpreter)} cannot import torch (exit code {code}: {lastError ?? "no message"}); " +
+            throw new ReproEnvironmentException($"--peer {path}: its interpreter {string.Join(' ', interpreter)} cannot import {modules} (exit code {code}: {lastError ?? "no message"}); " +
                                                "give the script a #! line naming a Python with PyTorch (Debian: apt-get install python3-torch python3-torchvision)");
         return new PyTorchPeer(script, interpreter, batch, threads, steps, log);
     }
 
     /// <summary>The program (and its arguments) on the script's <c>#!</c> line, or python3 on PATH.</summary>
     /// <exception cref="ReproEnvironmentException">No #! line and no python3 on PATH.</exception>
-    static string[] Interpreter(string script)
+    static string[] Interpreter(string script, string text)
     {
-        string? first;
-        using (var reader = new StreamReader(script)) first = reader.ReadLine();
+        string first = text.TrimStart('\uFEFF').Split('\n', 2)[0].TrimEnd('\r');
         if (first is not null && first.StartsWith("#!", StringComparison.Ordinal)
             && first[2..].Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } named)
             return named;
@@ -90,7 +94,7 @@ internal sealed partial class PyTorchPeer
     }
 
     /// <summary>
-    /// Per precision: the peer's bare pass and PGD step (ms) and Repro's PGD step over the peer's;
+    /// Per precision: the peer's bare pass and PGD step (ms), and Repro's PGD step and bare pass over the peer's;
     /// beside fp32, each other precision's PGD step over fp32 in the peer (the figure to read beside
     /// Repro's own ratio).
     /// </summary>
@@ -102,6 +106,8 @@ internal sealed partial class PyTorchPeer
             yield return new($"PyTorch peer {p}: bare forward+input-backward", Median(list.Select(r => r.Bare)) * 1000, "ms", "(reported)", true);
             yield return new($"PyTorch peer {p}: PGD step (marginal)", Median(list.Select(r => r.Step)) * 1000, "ms", "(reported)", true);
             yield return new($"{p} PGD step, Repro / PyTorch peer", Median(list.Select(r => r.ReproStep / r.Step)), "x", "(reported)", true);
+            // The same over the bare passes: how much of the step's difference is the two libtorch builds' kernels, not the attack loop.
+            yield return new($"{p} bare forward+input-backward, Repro / PyTorch peer", Median(list.Select(r => r.ReproBare / r.Bare)), "x", "(reported)", true);
         }
         if (!rounds.TryGetValue(AttackPrecision.Float32, out var fp32)) yield break;
         foreach (var (precision, list) in rounds.Where(p => p.Key != AttackPrecision.Float32).OrderBy(p => p.Key))
@@ -131,7 +137,8 @@ internal sealed partial class PyTorchPeer
         {
             var output = process.StandardOutput.ReadToEndAsync();
             var errors = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(limit))
+            // Both pipes within the limit too: a child the peer left behind could hold them open.
+            if (!process.WaitForExit(limit) || !Task.WaitAll([output, errors], limit))
             {
                 process.Kill(entireProcessTree: true);
                 throw new ReproEnvironmentException($"--peer: {interpreter[0]} {string.Join(' ', arguments)} ran past {limit.TotalMinutes:F0} min and was stopped");
@@ -151,8 +158,12 @@ internal sealed partial class PyTorchPeer
         return (double.Parse(last.Groups[1].Value, CultureInfo.InvariantCulture) / 1000, double.Parse(last.Groups[2].Value, CultureInfo.InvariantCulture) / 1000);
     }
 
-    [GeneratedRegex(@"bare ([0-9]+(?:\.[0-9]+)?) ms; pgd step \(marginal\) ([0-9]+(?:\.[0-9]+)?) ms")]
+    // A marginal step can come out negative on a noisy machine: read as printed.
+    [GeneratedRegex(@"bare (-?[0-9]+(?:\.[0-9]+)?) ms; pgd step \(marginal\) (-?[0-9]+(?:\.[0-9]+)?) ms")]
     private static partial Regex RoundLine();
+
+    [GeneratedRegex(@"^\s*(import|from)\s+torchvision\b", RegexOptions.Multiline)]
+    private static partial Regex TorchVisionImport();
 
     static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)

@@ -27,22 +27,22 @@ internal static class BenchCommand
         };
         var peer = new Option<string>("--peer")
         {
-            Description = "a PyTorch peer script to time beside Repro (e.g. ../shared/tools/peer_pgd_bench.py): run with python3 after each round, in each --precision, " +
-                          "with the same batch, threads and steps; it must print 'bare X ms; pgd step (marginal) Y ms'. Only for the built-in ResNet18 on the CPU",
+            Description = "a PyTorch peer script to time beside Repro (e.g. ../shared/tools/peer_pgd_bench.py): run after each round, in each --precision, with the same batch, " +
+                          "threads and steps, by the interpreter its #! line names (else python3 on PATH); it must print 'bare X ms; pgd step (marginal) Y ms'. Only for the built-in ResNet18 on the CPU",
         };
         var command = new Command("bench", "benchmark PGD and SmoothGrad against bare forward+backward (ResNet18 with random weights, or --model, at its input size, on --device), and what the oneDNN configuration costs") { batch, leakSteps, compare, rounds, serveRounds, precision, peer };
         model.AddTo(command);
         command.SetAction(ReproCommand.Guarded(r =>
         {
+            // The peer benches its own ResNet18 at 224x224 on the CPU: refused for anything else, before any model loads.
+            if (r.GetValue(peer) is not null && r.GetValue(model.Model) is not null)
+                throw new ReproInputException("--peer benches ResNet18 with random weights: it cannot be compared with --model");
             var device = options.Apply(r);
             CommandPolicy.Count("--rounds", r.GetValue(rounds), 1, 10_000);
             CommandPolicy.Count("--leak-steps", r.GetValue(leakSteps), 0, 1_000_000);
             CommandPolicy.Count("--batch", r.GetValue(batch), 1);
             if (r.GetValue(model.Model) is null) CommandPolicy.Batch("--batch", r.GetValue(batch), 3L * 224 * 224);
             var precisions = ParsePrecisions(r.GetValue(precision), device);
-            // The peer benches its own ResNet18 at 224x224 on the CPU: refused for anything else, before any model loads.
-            if (r.GetValue(peer) is not null && r.GetValue(model.Model) is not null)
-                throw new ReproInputException("--peer benches ResNet18 with random weights: it cannot be compared with --model");
             if (r.GetValue(peer) is not null && device.type != TorchSharp.DeviceType.CPU)
                 throw new ReproInputException($"--peer runs on the CPU: it cannot be compared with --device {ComputeDevice.Name(device)}");
             var peerRun = r.GetValue(peer) is { } script && !r.GetValue(serveRounds)

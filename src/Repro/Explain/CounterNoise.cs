@@ -99,10 +99,10 @@ public static class CounterNoise
         return z.bitwise_xor_(LogicalShiftRight(z, 31));
     }
 
-    /// <summary>Unsigned right shift of int64 values (libtorch's shift is arithmetic: mask off the copied sign bits).</summary>
     /// <summary>Bits 16..39 of each hash (the 24 below the high ones): an arithmetic shift and one mask, since the mask drops the sign bits the shift brings in.</summary>
     static Tensor MiddleBits(Tensor hash) => hash.bitwise_right_shift(64 - 2 * Bits).bitwise_and_((1L << Bits) - 1);
 
+    /// <summary>Unsigned right shift of int64 values (libtorch's shift is arithmetic: mask off the copied sign bits).</summary>
     static Tensor LogicalShiftRight(Tensor z, int bits) =>
         z.bitwise_right_shift(bits).bitwise_and_((1L << (64 - bits)) - 1);
 }

@@ -93,4 +93,44 @@ public class SquareTests
         }
         Assert.That(compared, Is.EqualTo(13), "every side in the fixture");
     }
+
+    /// <summary>
+    /// The pattern is built per distance from the centre (O(s²)); this lays the rings down one after
+    /// another, as the paper describes them and the reference does, and asks for the same float32
+    /// values to the bit, sides 1 to 60.
+    /// </summary>
+    [Test]
+    public void TheL2PatternIsTheRingByRingDefinitionToTheBit()
+    {
+        using var _ = NewDisposeScope();
+        for (long s = 1; s <= 60; s++)
+        {
+            var upper = RingByRing(s / 2, s);
+            var lower = RingByRing(s - s / 2, s);
+            var values = new double[s * s];
+            for (long i = 0; i < s / 2; i++) for (long j = 0; j < s; j++) values[i * s + j] = upper[i, j];
+            for (long i = 0; i < s - s / 2; i++) for (long j = 0; j < s; j++) values[(s / 2 + i) * s + j] = -lower[i, j];
+            double norm = Math.Sqrt(values.Sum(v => v * v));
+            var expected = values.Select(v => (float)(v / norm)).ToArray();
+            var actual = Square.Pattern(s, CPU, ScalarType.Float32).data<float>().ToArray();
+            Assert.That(actual, Is.EqualTo(expected), $"side {s}");
+        }
+    }
+
+    /// <summary>Ring k (side 2k+1 centred at (a/2, b/2), clipped to the a×b block) adds 1/(k+1)², for k = 0 .. max(a/2, b/2); then unit L2 norm.</summary>
+    static double[,] RingByRing(long a, long b)
+    {
+        var d = new double[a, b];
+        if (a == 0) return d;
+        long ca = a / 2 + 1, cb = b / 2 + 1;
+        for (long k = 0; k < Math.Max(ca, cb); k++)
+            for (long i = Math.Max(ca - 1 - k, 0); i < Math.Min(ca + k, a); i++)
+                for (long j = Math.Max(cb - 1 - k, 0); j < Math.Min(cb + k, b); j++)
+                    d[i, j] += 1.0 / ((k + 1) * (k + 1));
+        double sum = 0;
+        foreach (double v in d) sum += v * v;
+        double norm = Math.Sqrt(sum);
+        for (long i = 0; i < a; i++) for (long j = 0; j < b; j++) d[i, j] /= norm;
+        return d;
+    }
 }

@@ -61,6 +61,37 @@ public class BenchPeerTests
     }
 
     [Test]
+    public void WithoutAPrecisionListThePeerRunsInFloat32AfterEachRoundOfTheWholeBenchmark()
+    {
+        RequirePython();
+        string folder = StandInFolder(), calls = Path.Combine(folder, "calls.txt");
+        string script = Write(folder, "peer.py",
+            "import sys\n" +
+            $"open({Quote(calls)}, 'a').write(' '.join(sys.argv[1:]) + '\\n')\n" +
+            "print('round 0 (float32): bare 30.0 ms; pgd step (marginal) 25.5 ms; whole 20-step attack 510 ms')\n");
+        var (code, stdout, error) = Run(["bench", "--batch", "1", "--rounds", "2", "--leak-steps", "0", "--compare", "none", "--peer", script]);
+        TestContext.Out.WriteLine(stdout);
+        Assert.That(code, Is.EqualTo(0), error);
+        string threads = get_num_threads().ToString(CultureInfo.InvariantCulture);
+        Assert.That(File.ReadAllLines(calls), Is.EqualTo(new[] { $"1 20 {threads} 1 float32", $"1 20 {threads} 1 float32" }));
+        Assert.That(Figure(stdout, "PyTorch peer fp32: bare forward+input-backward"), Is.EqualTo(30.0).Within(1e-9));
+        Assert.That(Figure(stdout, "PyTorch peer fp32: PGD step (marginal)"), Is.EqualTo(25.5).Within(1e-9));
+        Assert.That(stdout, Does.Contain("fp32 PGD step, Repro / PyTorch peer"));
+        Assert.That(stdout, Does.Not.Contain("bf16"), "no other precision was asked for");
+    }
+
+    [Test]
+    public void APeerThatImportsTorchvisionIsCheckedForItToo()
+    {
+        RequirePython();
+        string script = Write(StandInFolder(), "peer.py", "import sys, torch\nimport torchvision\nprint('never run')\n");
+        var (code, stdout, error) = Run(["bench", "--peer", script]);
+        Assert.That(code, Is.EqualTo(4), error);
+        Assert.That(error, Does.Contain("cannot import torch, torchvision").And.Contain("torchvision"));
+        Assert.That(stdout, Does.Not.Contain("self-check"), "refused before any model was loaded or checked");
+    }
+
+    [Test]
     public void APeerThatFailsStopsTheBenchWithItsLastErrorLine()
     {
         if (!AttackPrecisions.Supported(AttackPrecision.BFloat16, CPU, out var reason)) Assert.Ignore($"NOT RUN — no bf16 kernels here: {reason}");
