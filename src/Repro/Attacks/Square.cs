@@ -253,7 +253,7 @@ public static class Square
     }
 
     /// <summary>Nested rectangles centred in an a×b block: ring k (of side 2k+1, clipped to the block) adds 1/(k+1)²; normalised to unit L2 norm.</summary>
-    static double[,] Bumps(long a, long b)
+    internal static double[,] Bumps(long a, long b)
     {
         var d = new double[Math.Max(a, 0), b];
         if (a == 0) return d;
