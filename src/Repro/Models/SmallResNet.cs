@@ -71,7 +71,8 @@ public sealed class SmallResNet : Module<Tensor, Tensor>, IRepresentationModel
         if (images.dim() != 4 || images.shape[1] != 3)
             throw new ArgumentException($"SmallResNet expects images [N,3,H,W], got [{string.Join(",", images.shape)}]");
         using var scope = NewDisposeScope();
-        var x = functional.relu(stemNorm.call(stem.call(images)));
+        // In place, as torchvision's ResNets: BatchNorm's backward keeps its input, not its output.
+        var x = functional.relu(stemNorm.call(stem.call(images)), inplace: true);
         x = stage3.call(stage2.call(stage1.call(x)));
         return x.mean([2, 3]).MoveToOuterDisposeScope();
     }
@@ -120,10 +121,11 @@ public sealed class SmallResNet : Module<Tensor, Tensor>, IRepresentationModel
         public override Tensor forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            var y = functional.relu(norm1.call(conv1.call(x)));
+            // In place: each overwritten tensor is a BatchNorm output, which no backward keeps (one activation buffer fewer each).
+            var y = functional.relu(norm1.call(conv1.call(x)), inplace: true);
             y = norm2.call(conv2.call(y));
             var skip = shortcut is null ? x : shortcutNorm!.call(shortcut.call(x));
-            return functional.relu(y + skip).MoveToOuterDisposeScope();
+            return functional.relu(y.add_(skip), inplace: true).MoveToOuterDisposeScope();
         }
     }
 }

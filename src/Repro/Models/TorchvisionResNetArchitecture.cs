@@ -87,7 +87,9 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
     public Tensor Features(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = maxpool.call(functional.relu(bn1.call(conv1.call(x))));
+        // In place, as torchvision: BatchNorm's backward keeps its input, not its output, so ReLU may
+        // overwrite that output; one activation-sized buffer fewer per layer.
+        x = maxpool.call(functional.relu(bn1.call(conv1.call(x)), inplace: true));
         x = layer4.call(layer3.call(layer2.call(layer1.call(x))));
         return x.mean([2, 3]).MoveToOuterDisposeScope();
     }
@@ -159,10 +161,11 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
         public override Tensor forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            var y = functional.relu(bn1.call(conv1.call(x)));
+            // In place where torchvision is: each overwritten tensor is a BatchNorm output, which no backward keeps.
+            var y = functional.relu(bn1.call(conv1.call(x)), inplace: true);
             y = bn2.call(conv2.call(y));
             var identity = downsample is null ? x : downsample.call(x);
-            return functional.relu(y + identity).MoveToOuterDisposeScope();
+            return functional.relu(y.add_(identity), inplace: true).MoveToOuterDisposeScope();
         }
     }
 
@@ -187,11 +190,12 @@ public sealed class TorchvisionResNetNetwork : Module<Tensor, Tensor>
         public override Tensor forward(Tensor x)
         {
             using var scope = NewDisposeScope();
-            var y = functional.relu(bn1.call(conv1.call(x)));
-            y = functional.relu(bn2.call(conv2.call(y)));
+            // In place where torchvision is (see BasicBlock).
+            var y = functional.relu(bn1.call(conv1.call(x)), inplace: true);
+            y = functional.relu(bn2.call(conv2.call(y)), inplace: true);
             y = bn3.call(conv3.call(y));
             var identity = downsample is null ? x : downsample.call(x);
-            return functional.relu(y + identity).MoveToOuterDisposeScope();
+            return functional.relu(y.add_(identity), inplace: true).MoveToOuterDisposeScope();
         }
     }
 }
