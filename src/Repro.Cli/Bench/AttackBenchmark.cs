@@ -3,12 +3,21 @@ using Repro.Attacks;
 using Repro.Explain;
 using Repro.Runtime;
 using TorchSharp;
+using static Repro.Bench.BenchFigure;
 using static TorchSharp.torch;
 
 namespace Repro.Bench;
 
 /// <summary>One benchmark figure, its target, and whether it meets it.</summary>
-internal sealed record BenchFigure(string Name, double Value, string Unit, string Target, bool Meets);
+internal sealed record BenchFigure(string Name, double Value, string Unit, string Target, bool Meets)
+{
+    /// <summary>The median every bench figure takes over its rounds (of an even count, the upper middle value).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+}
 
 /// <summary>
 /// How close the engine comes to the model's own cost, as ratios measured in one run (ResNet18,
@@ -273,11 +282,6 @@ internal sealed class AttackBenchmark(nn.Module<Tensor, Tensor> model, int batch
         }
     }
 
-    static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
 
     double Time(Action action, int? times = null, bool warmUp = true)
     {

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using Repro.Runtime;
 
+using static Repro.Bench.BenchFigure;
+
 namespace Repro.Bench;
 
 /// <summary>
@@ -84,7 +86,6 @@ internal sealed class OneDnnComparison : IDisposable
         }
     }
 
-    static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     public void Dispose()
     {

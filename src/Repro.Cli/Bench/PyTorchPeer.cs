@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Repro.Attacks;
 
+using static Repro.Bench.BenchFigure;
+
 namespace Repro.Bench;
 
 /// <summary>
@@ -60,7 +62,7 @@ internal sealed partial class PyTorchPeer
     static string[] Interpreter(string script, string text)
     {
         string first = text.TrimStart('\uFEFF').Split('\n', 2)[0].TrimEnd('\r');
-        if (first is not null && first.StartsWith("#!", StringComparison.Ordinal)
+        if (first.StartsWith("#!", StringComparison.Ordinal)
             && first[2..].Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } named)
             return named;
         string python = FindOnPath("python3")
@@ -171,9 +173,4 @@ internal sealed partial class PyTorchPeer
 
     static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
-    }
 }
